@@ -1,0 +1,155 @@
+"""Hyperparameters: one dataclass with the tutorial's defaults, validation, and when
+each change takes effect."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from core.errors import ConfigError
+
+# When a changed value takes effect in a running training run.
+LIVE = "live"              # at the next training step
+NEXT_EPOCH = "next_epoch"  # when the next epoch starts
+RESTART = "restart"        # only when the run is restarted (press r)
+
+EFFECT_WORDS = {LIVE: "now", NEXT_EPOCH: "next epoch", RESTART: "on restart"}
+
+ACTIVATIONS = ("sigmoid", "relu", "tanh")
+OPTIMIZERS = ("sgd", "adam")
+MAX_HIDDEN_LAYERS = 8
+MAX_LAYER_WIDTH = 4096
+
+
+def _f(default: Any, effect: str, help: str, **kw: Any) -> Any:
+    return field(default=default, metadata={"effect": effect, "help": help}, **kw)
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """The tutorial's configuration, field by field."""
+
+    lr: float = _f(0.2, LIVE, "learning rate of the optimizer")
+    momentum: float = _f(0.9, LIVE, "SGD momentum (Adam: beta1)")
+    batch_size: int = _f(50, NEXT_EPOCH, "training examples per step")
+    test_batch_size: int = _f(1000, LIVE, "examples per batch when testing")
+    epochs: int = _f(25, LIVE, "number of passes over the training set")
+    seed: int = _f(1, RESTART, "random seed: weights and shuffling")
+    hidden: tuple[int, ...] = _f((100, 50), RESTART, "hidden layer sizes, e.g. 100,50")
+    activation: str = _f("sigmoid", RESTART, "activation: " + ", ".join(ACTIVATIONS))
+    optimizer: str = _f("sgd", RESTART, "optimizer: " + ", ".join(OPTIMIZERS))
+
+    # ------------------------------------------------------------------ validation
+    def problems(self) -> dict[str, str]:
+        """Every bad field with the reason; empty when all are valid."""
+        p: dict[str, str] = {}
+
+        def number(name: str, value: Any, integer: bool) -> bool:
+            ok_types = (int,) if integer else (int, float)
+            if isinstance(value, bool) or not isinstance(value, ok_types):
+                p[name] = "must be a whole number" if integer else "must be a number"
+                return False
+            if not integer and not math.isfinite(value):
+                p[name] = "must be a finite number"
+                return False
+            return True
+
+        if number("lr", self.lr, False) and not (0 < self.lr <= 10):
+            p["lr"] = "must be greater than 0 and at most 10"
+        if number("momentum", self.momentum, False) and not (0 <= self.momentum < 1):
+            p["momentum"] = "must be at least 0 and less than 1"
+        if number("batch_size", self.batch_size, True) and not (1 <= self.batch_size <= 60000):
+            p["batch_size"] = "must be between 1 and 60000"
+        if number("test_batch_size", self.test_batch_size, True) and not (
+            1 <= self.test_batch_size <= 100000
+        ):
+            p["test_batch_size"] = "must be between 1 and 100000"
+        if number("epochs", self.epochs, True) and not (1 <= self.epochs <= 10000):
+            p["epochs"] = "must be between 1 and 10000"
+        if number("seed", self.seed, True) and not (0 <= self.seed < 2**63):
+            p["seed"] = "must be 0 or a positive whole number"
+        if not isinstance(self.hidden, tuple) or not all(
+            isinstance(h, int) and not isinstance(h, bool) for h in self.hidden
+        ):
+            p["hidden"] = "must be a list of whole numbers, e.g. 100,50"
+        elif len(self.hidden) > MAX_HIDDEN_LAYERS:
+            p["hidden"] = f"at most {MAX_HIDDEN_LAYERS} hidden layers"
+        elif any(not (1 <= h <= MAX_LAYER_WIDTH) for h in self.hidden):
+            p["hidden"] = f"each layer size must be between 1 and {MAX_LAYER_WIDTH}"
+        if self.activation not in ACTIVATIONS:
+            p["activation"] = f"must be one of {', '.join(ACTIVATIONS)}"
+        if self.optimizer not in OPTIMIZERS:
+            p["optimizer"] = f"must be one of {', '.join(OPTIMIZERS)}"
+        return p
+
+    def validate(self) -> Hyperparameters:
+        """Return self, or raise ``ConfigError`` naming every bad field."""
+        p = self.problems()
+        if p:
+            raise ConfigError(p)
+        return self
+
+    # ------------------------------------------------------------------- helpers
+    def with_changes(self, **changes: Any) -> Hyperparameters:
+        """A validated copy with ``changes``; raises ConfigError (self unchanged)."""
+        unknown = [k for k in changes if k not in FIELD_NAMES]
+        if unknown:
+            raise ConfigError({k: "no such hyperparameter" for k in unknown})
+        return replace(self, **changes).validate()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Hyperparameters:
+        d = dict(d)
+        unknown = [k for k in d if k not in FIELD_NAMES]
+        if unknown:
+            raise ConfigError({k: "no such hyperparameter" for k in unknown})
+        if "hidden" in d and isinstance(d["hidden"], list):
+            d["hidden"] = tuple(d["hidden"])
+        return cls(**d).validate()
+
+    def architecture(self) -> str:
+        """e.g. ``784-100-50-10 sigmoid``."""
+        return "-".join(str(n) for n in (784, *self.hidden, 10)) + f" {self.activation}"
+
+
+FIELD_NAMES = tuple(f.name for f in fields(Hyperparameters))
+
+
+def effect_of(name: str) -> str:
+    """LIVE, NEXT_EPOCH or RESTART for the field ``name``."""
+    return Hyperparameters.__dataclass_fields__[name].metadata["effect"]
+
+
+def help_of(name: str) -> str:
+    return Hyperparameters.__dataclass_fields__[name].metadata["help"]
+
+
+def parse_field(name: str, text: str) -> Any:
+    """Turn what a user typed for ``name`` into a value; raises ConfigError({name: reason}).
+
+    Only the type is checked here; ranges are ``Hyperparameters.problems``'s job.
+    """
+    if name not in FIELD_NAMES:
+        raise ConfigError({name: "no such hyperparameter"})
+    text = text.strip()
+    kind = Hyperparameters.__dataclass_fields__[name].type
+    try:
+        if kind == "float":
+            value: Any = float(text)
+        elif kind == "int":
+            value = int(text)
+        elif name == "hidden":
+            value = tuple(int(part) for part in text.replace(" ", "").split(",") if part) if text else ()
+        else:
+            value = text.lower()
+    except ValueError:
+        expected = {"float": "a number", "int": "a whole number"}.get(
+            kind, "whole numbers separated by commas, e.g. 100,50")
+        raise ConfigError({name: f"{text!r} is not {expected}"}) from None
+    return value

@@ -1,0 +1,143 @@
+"""What the training generators yield. Frozen, plain data: a consumer may print them,
+draw them, or send them to another process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    hparams: dict[str, Any]
+    device: str
+    n_train: int
+    n_test: int
+    n_params: int
+    architecture: str
+    classes: tuple[str, ...]
+    epoch: int  # epochs already done (non-zero when resuming)
+    step: int
+
+
+@dataclass(frozen=True)
+class EpochStarted:
+    epoch: int  # 1-based
+    epochs: int
+    batches: int
+    batch_size: int
+    n_train: int
+
+
+@dataclass(frozen=True)
+class BatchEnd:
+    """One optimizer step done. ``loss`` reads the value lazily: on a GPU, only a
+    consumer that asks pays for the device synchronisation."""
+
+    epoch: int
+    batch: int  # 0-based index within the epoch
+    batches: int
+    batch_size: int
+    epoch_samples: int  # examples done in this epoch, this batch included
+    n_train: int
+    seen: int  # examples seen since the run began
+    step: int  # optimizer steps since the run began
+    samples_per_sec: float
+    loss_tensor: torch.Tensor = field(repr=False, compare=False)
+
+    @property
+    def loss(self) -> float:
+        return float(self.loss_tensor)
+
+
+@dataclass(frozen=True)
+class NonFiniteLoss:
+    """The loss became NaN or infinite: the step was not applied and training stops."""
+
+    epoch: int
+    batch: int
+    step: int
+    seen: int
+    loss: float
+
+
+@dataclass(frozen=True)
+class EvalProgress:
+    epoch: int
+    batch: int  # 1-based: batches done
+    batches: int
+    samples: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Prediction:
+    index: int  # position in the test set
+    label: int
+    pred: int
+    confidence: float  # softmax probability of ``pred``
+    probs: tuple[float, ...]
+    loss: float
+
+    @property
+    def correct(self) -> bool:
+        return self.label == self.pred
+
+
+@dataclass(frozen=True)
+class TestEnd:
+    """One pass over the test set (epoch 0: before training)."""
+
+    __test__ = False  # not a pytest class
+
+    epoch: int
+    seen: int
+    avg_loss: float
+    correct: int
+    total: int
+    per_class_correct: tuple[int, ...]
+    per_class_total: tuple[int, ...]
+    confusion: tuple[tuple[int, ...], ...]  # [true][predicted]
+    samples: tuple[Prediction, ...] = ()
+    hardest: tuple[Prediction, ...] = ()
+
+    @property
+    def accuracy(self) -> float:
+        """Percent correct."""
+        return 100.0 * self.correct / self.total if self.total else 0.0
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    epoch: int
+    seen: int
+    step: int
+    mean_loss: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class HparamsChanged:
+    """A hyperparameter edit took effect (or was queued: ``effect`` says when)."""
+
+    step: int  # optimizer steps done when it took effect
+    epoch: int
+    seen: int
+    changes: dict[str, tuple[Any, Any]]  # name -> (old, new)
+    effect: str  # core.config.LIVE / NEXT_EPOCH / RESTART
+    applied: bool  # False: waiting (next epoch / restart)
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    status: str  # "finished", "stopped" or "diverged"
+    epochs_done: int
+    step: int
+    best_accuracy: float
+    best_epoch: int
+
+
+Event = (RunStarted | EpochStarted | BatchEnd | NonFiniteLoss | EvalProgress | TestEnd
+         | EpochEnd | HparamsChanged | RunFinished)

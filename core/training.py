@@ -1,0 +1,480 @@
+"""Training and testing as generators, and the run that strings them together the way
+the tutorial's main does: test once, then train and test each epoch.
+
+The consumer sets the pace. Pausing is not calling ``next``; between two events it may
+call ``Run.apply(...)`` (a validated hyperparameter edit), ``Run.predict(...)`` or
+``Run.stop()``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Generator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core import config as cfg
+from core.config import Hyperparameters
+from core.datasets import MNISTDataset
+from core.errors import ConfigError
+from core.events import (
+    BatchEnd,
+    EpochEnd,
+    EpochStarted,
+    EvalProgress,
+    Event,
+    HparamsChanged,
+    NonFiniteLoss,
+    Prediction,
+    RunFinished,
+    RunStarted,
+    TestEnd,
+)
+from core.network import (
+    build_model,
+    build_optimizer,
+    configure_cpu_threads,
+    parameter_count,
+    set_optimizer_values,
+)
+
+LOG_INTERVAL = 100  # the tutorial prints a line every 100 batches
+
+
+# ------------------------------------------------------------------ the tutorial's lines
+
+def train_line(ev: BatchEnd) -> str:
+    """``Train Epoch: 1 [5000/60000 (8%)]\\tLoss: 0.412345`` (the tutorial's format)."""
+    done = ev.batch * ev.batch_size
+    return (f"Train Epoch: {ev.epoch} [{done}/{ev.n_train} "
+            f"({100.0 * ev.batch / ev.batches:.0f}%)]\tLoss: {ev.loss:.6f}")
+
+
+def test_line(ev: TestEnd) -> str:
+    """``Test set: Avg. loss: 0.1234, Accuracy: 9712/10000 (97%)``."""
+    return (f"Test set: Avg. loss: {ev.avg_loss:.4f}, "
+            f"Accuracy: {ev.correct}/{ev.total} ({ev.accuracy:.0f}%)")
+
+
+def max_accuracy_line(best: float) -> str:
+    return f"Max Accuracy is: {best:.2f}%"
+
+
+# ------------------------------------------------------------------------- generators
+
+def train_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    data: MNISTDataset,
+    *,
+    epoch: int,
+    batch_size: int,
+    generator: torch.Generator | None = None,
+    start_batch: int = 0,
+    seen: int = 0,
+    step: int = 0,
+    check_finite: bool = True,
+) -> Generator[BatchEnd | NonFiniteLoss, None, None]:
+    """One pass over ``data`` in a shuffled order; yields ``BatchEnd`` after each step.
+
+    ``check_finite`` tests each loss before stepping (a sync per step: free on the CPU);
+    a NaN or infinite loss yields ``NonFiniteLoss`` and ends the epoch unapplied.
+    """
+    model.train()
+    n = len(data)
+    batches = math.ceil(n / batch_size)
+    epoch_samples = min(start_batch * batch_size, n)
+    t0 = time.perf_counter()
+    done_here = 0
+    for b, (x, y) in enumerate(
+        data.batches(batch_size, shuffle=True, generator=generator, start=start_batch),
+        start=start_batch,
+    ):
+        optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), y)
+        if check_finite and not torch.isfinite(loss):
+            yield NonFiniteLoss(epoch, b, step, seen, float(loss))
+            return
+        loss.backward()
+        optimizer.step()
+        k = len(y)
+        step += 1
+        seen += k
+        epoch_samples += k
+        done_here += k
+        rate = done_here / max(time.perf_counter() - t0, 1e-9)
+        yield BatchEnd(epoch, b, batches, batch_size, epoch_samples, n, seen, step, rate,
+                       loss.detach())
+
+
+def _prediction(index: int, label: int, logits: torch.Tensor) -> Prediction:
+    probs = torch.softmax(logits.float(), dim=0)
+    pred = int(probs.argmax())
+    loss = float(-torch.log(probs[label].clamp_min(1e-45)))
+    return Prediction(index, label, pred, float(probs[pred]), tuple(probs.tolist()), loss)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, data: MNISTDataset, indices: Sequence[int]) -> tuple[Prediction, ...]:
+    """Predictions with softmax confidences for test examples ``indices``."""
+    indices = [int(i) for i in indices if 0 <= int(i) < len(data)]
+    if not indices:
+        return ()
+    was_training = model.training
+    model.eval()
+    x, y = data.batch(torch.tensor(indices, device=data.device))
+    logits = model(x).cpu()
+    model.train(was_training)
+    return tuple(_prediction(i, int(lbl), lg) for i, lbl, lg in zip(indices, y.tolist(), logits))
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    data: MNISTDataset,
+    *,
+    batch_size: int = 1000,
+    epoch: int = 0,
+    seen: int = 0,
+    sample_indices: Sequence[int] = (),
+    hardest: int = 0,
+    num_classes: int = 10,
+) -> Generator[EvalProgress | TestEnd, None, TestEnd]:
+    """Test ``model`` on ``data``: yields ``EvalProgress`` per batch, then the ``TestEnd``
+    (also the generator's return value) with average loss, accuracy, per-class counts,
+    the confusion matrix, predictions for ``sample_indices`` and the ``hardest`` examples
+    (highest loss)."""
+    was_training = model.training
+    model.eval()
+    n = len(data)
+    batches = math.ceil(n / batch_size)
+    dev = data.device
+    total_loss = torch.zeros((), dtype=torch.float64, device=dev)
+    confusion = torch.zeros(num_classes * num_classes, dtype=torch.int64, device=dev)
+    losses = []
+    done = 0
+    for b, (x, y) in enumerate(data.batches(batch_size), start=1):
+        out = model(x)
+        per_sample = F.cross_entropy(out, y, reduction="none")
+        total_loss += per_sample.sum(dtype=torch.float64)
+        confusion += torch.bincount(y * num_classes + out.argmax(1), minlength=num_classes ** 2)
+        if hardest:
+            losses.append(per_sample)
+        done += len(y)
+        yield EvalProgress(epoch, b, batches, done, n)
+    cm = confusion.view(num_classes, num_classes).cpu()
+    diag = cm.diag()
+    hard: tuple[Prediction, ...] = ()
+    if hardest and losses:
+        top = torch.topk(torch.cat(losses), min(hardest, n)).indices.tolist()
+        hard = predict(model, data, top)
+    result = TestEnd(
+        epoch=epoch,
+        seen=seen,
+        avg_loss=float(total_loss) / n if n else 0.0,
+        correct=int(diag.sum()),
+        total=n,
+        per_class_correct=tuple(diag.tolist()),
+        per_class_total=tuple(cm.sum(1).tolist()),
+        confusion=tuple(tuple(r) for r in cm.tolist()),
+        samples=predict(model, data, sample_indices),
+        hardest=hard,
+    )
+    model.train(was_training)
+    yield result
+    return result
+
+
+# -------------------------------------------------------------------------------- run
+
+@dataclass
+class History:
+    """What the tutorial plots, and the edits made along the way."""
+
+    train_seen: list[int] = field(default_factory=list)   # examples seen at each step
+    train_loss: list[float] = field(default_factory=list)  # loss of that step
+    test_epoch: list[int] = field(default_factory=list)
+    test_seen: list[int] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    test_accuracy: list[float] = field(default_factory=list)
+    edits: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def best(self) -> tuple[float, int]:
+        """(best accuracy in percent, its epoch); (0.0, -1) before any test."""
+        if not self.test_accuracy:
+            return 0.0, -1
+        i = max(range(len(self.test_accuracy)), key=self.test_accuracy.__getitem__)
+        return self.test_accuracy[i], self.test_epoch[i]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> History:
+        return cls(**d)
+
+
+def epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    """The shuffling order of each epoch depends only on (seed, epoch), so a resumed
+    run draws exactly the order an uninterrupted one would."""
+    return torch.Generator().manual_seed((seed * 1_000_003 + epoch) % (2**63))
+
+
+class Run:
+    """A whole training run, as a generator of events (``events()``).
+
+    ``apply(**changes)`` edits hyperparameters between two events: live ones (lr,
+    momentum, epochs, test batch size) at the next step, batch size at the next epoch,
+    network shape / activation / seed / optimizer only on restart (``restart_hparams``).
+    """
+
+    def __init__(
+        self,
+        hparams: Hyperparameters,
+        train: MNISTDataset,
+        test: MNISTDataset,
+        *,
+        device: torch.device | str = "cpu",
+        sample_indices: Sequence[int] = (),
+        hardest: int = 0,
+        classes: Sequence[str] = tuple(str(i) for i in range(10)),
+    ):
+        self.hp = hparams.validate()
+        self.device = torch.device(device)
+        self.train_data = train.to(self.device)
+        self.test_data = test.to(self.device)
+        self.classes = tuple(classes)
+        self.sample_indices: list[int] = list(sample_indices)
+        self.hardest = hardest
+        torch.manual_seed(self.hp.seed)
+        self.model = build_model(self.hp).to(self.device)
+        self.optimizer = build_optimizer(self.model, self.hp)
+        self.pending: dict[str, Any] = {}  # next-epoch and restart edits not yet in force
+        self.history = History()
+        self.epoch = 0           # epochs completed
+        self.batch_in_epoch = 0  # steps done in the epoch in progress
+        self.step = 0
+        self.seen = 0
+        self.tested_initial = False
+        self.status = "ready"    # ready, running, finished, stopped, diverged
+        self.last_test: TestEnd | None = None
+        self._announce: list[HparamsChanged] = []
+        self._stop = False
+        self._in_epoch = False
+
+    # ------------------------------------------------------------------ controls
+    @property
+    def n_params(self) -> int:
+        return parameter_count(self.model)
+
+    def stop(self) -> None:
+        """End the run at the next event (the model keeps its last update)."""
+        self._stop = True
+
+    def restart_hparams(self) -> Hyperparameters:
+        """The current hyperparameters with every waiting edit applied."""
+        return replace(self.hp, **self.pending)
+
+    def apply(self, **changes: Any) -> list[HparamsChanged]:
+        """Validate and apply an edit; raises ``ConfigError`` and changes nothing if
+        any value is refused. Returns what happened to each group of changes."""
+        target = self.restart_hparams().with_changes(**changes)  # raises ConfigError
+        current_epoch = self.epoch + (1 if self._in_epoch else 0)
+        if "epochs" in changes and target.epochs < max(current_epoch, 1):
+            raise ConfigError({"epochs": f"the run is already in epoch {current_epoch}; "
+                                         f"choose {current_epoch} or more"})
+        by_effect: dict[str, dict[str, tuple[Any, Any]]] = {}
+        for name, new in changes.items():
+            old = getattr(self.hp, name) if name not in self.pending else self.pending[name]
+            new = getattr(target, name)
+            if new != old:
+                by_effect.setdefault(cfg.effect_of(name), {})[name] = (old, new)
+        results = []
+        for effect, diff in by_effect.items():
+            if effect == cfg.LIVE:
+                for name in diff:
+                    self.pending.pop(name, None)
+                self.hp = replace(self.hp, **{k: v for k, (_, v) in diff.items()})
+                set_optimizer_values(self.optimizer, self.hp.lr, self.hp.momentum)
+            else:
+                for name, (_, new) in diff.items():
+                    if new == getattr(self.hp, name):
+                        self.pending.pop(name, None)  # edited back to the value in force
+                    else:
+                        self.pending[name] = new
+            ev = self._record(diff, effect, applied=effect == cfg.LIVE)
+            results.append(ev)
+        return results
+
+    def _record(self, diff: dict[str, tuple[Any, Any]], effect: str, applied: bool) -> HparamsChanged:
+        ev = HparamsChanged(self.step, self.epoch + (1 if self._in_epoch else 0), self.seen,
+                            diff, effect, applied)
+        self.history.edits.append({
+            "step": ev.step, "epoch": ev.epoch, "seen": ev.seen, "effect": effect,
+            "applied": applied,
+            "changes": {k: [_plain(o), _plain(n)] for k, (o, n) in diff.items()},
+        })
+        self._announce.append(ev)
+        return ev
+
+    def predict(self, indices: Sequence[int]) -> tuple[Prediction, ...]:
+        return predict(self.model, self.test_data, indices)
+
+    # ------------------------------------------------------------------ the run
+    def _drain(self) -> Generator[HparamsChanged, None, None]:
+        while self._announce:
+            yield self._announce.pop(0)
+
+    def _apply_next_epoch_edits(self) -> None:
+        due = {k: v for k, v in self.pending.items() if cfg.effect_of(k) == cfg.NEXT_EPOCH}
+        if due:
+            diff = {k: (getattr(self.hp, k), v) for k, v in due.items()}
+            for k in due:
+                del self.pending[k]
+            self.hp = replace(self.hp, **due)
+            self._record(diff, cfg.NEXT_EPOCH, applied=True)
+
+    def _test(self) -> Generator[Event, None, None]:
+        result = None
+        for ev in evaluate(self.model, self.test_data, batch_size=self.hp.test_batch_size,
+                           epoch=self.epoch, seen=self.seen,
+                           sample_indices=self.sample_indices, hardest=self.hardest):
+            if isinstance(ev, TestEnd):
+                result = ev
+            yield ev
+        assert result is not None
+        h = self.history
+        h.test_epoch.append(result.epoch)
+        h.test_seen.append(result.seen)
+        h.test_loss.append(result.avg_loss)
+        h.test_accuracy.append(result.accuracy)
+        self.last_test = result
+        self.tested_initial = True
+
+    def _finish(self, status: str) -> RunFinished:
+        self.status = status
+        best, best_epoch = self.history.best
+        return RunFinished(status, self.epoch, self.step, best, best_epoch)
+
+    def events(self) -> Generator[Event, None, None]:
+        if self.device.type == "cpu":
+            configure_cpu_threads()
+        check_each_step = self.device.type == "cpu"
+        self.status = "running"
+        yield RunStarted(self.hp.to_dict(), str(self.device), len(self.train_data),
+                         len(self.test_data), self.n_params, self.hp.architecture(),
+                         self.classes, self.epoch, self.step)
+        if not self.tested_initial:
+            yield from self._test()
+        h = self.history
+        while self.epoch < self.hp.epochs:
+            yield from self._drain()
+            if self._stop:
+                yield self._finish("stopped")
+                return
+            if self.batch_in_epoch == 0:
+                self._apply_next_epoch_edits()
+                yield from self._drain()
+            epoch = self.epoch + 1
+            bs = self.hp.batch_size
+            batches = math.ceil(len(self.train_data) / bs)
+            self._in_epoch = True
+            yield EpochStarted(epoch, self.hp.epochs, batches, bs, len(self.train_data))
+            t0 = time.perf_counter()
+            unsynced: list[torch.Tensor] = []
+            for ev in train_epoch(self.model, self.optimizer, self.train_data, epoch=epoch,
+                                  batch_size=bs, generator=epoch_generator(self.hp.seed, epoch),
+                                  start_batch=self.batch_in_epoch, seen=self.seen,
+                                  step=self.step, check_finite=check_each_step):
+                if isinstance(ev, NonFiniteLoss):
+                    self._in_epoch = False
+                    yield ev
+                    yield self._finish("diverged")
+                    return
+                self.step, self.seen, self.batch_in_epoch = ev.step, ev.seen, ev.batch + 1
+                h.train_seen.append(ev.seen)
+                unsynced.append(ev.loss_tensor)
+                if len(unsynced) >= (1 if check_each_step else LOG_INTERVAL):
+                    if not self._flush(unsynced, ev):
+                        yield from self._diverged_late(ev)
+                        return
+                yield ev
+                yield from self._drain()
+                if self._stop:
+                    self._flush(unsynced, ev)
+                    yield self._finish("stopped")
+                    return
+            if unsynced and not self._flush(unsynced, ev):
+                yield from self._diverged_late(ev)
+                return
+            self._in_epoch = False
+            done_batches = self.batch_in_epoch
+            self.epoch, self.batch_in_epoch = epoch, 0
+            epoch_losses = h.train_loss[len(h.train_loss) - done_batches:]
+            yield EpochEnd(epoch, self.seen, self.step,
+                           sum(epoch_losses) / max(len(epoch_losses), 1), time.perf_counter() - t0)
+            yield from self._test()
+        yield from self._drain()
+        finished = self._finish("finished")
+        yield finished
+
+    def _flush(self, unsynced: list[torch.Tensor], ev: BatchEnd) -> bool:
+        """Move the losses of the last steps to the history (one device sync); False
+        when one of them is not finite."""
+        values = torch.stack(unsynced).tolist() if len(unsynced) > 1 else [float(unsynced[0])]
+        unsynced.clear()
+        self.history.train_loss.extend(values)
+        return all(math.isfinite(v) for v in values)
+
+    def _diverged_late(self, ev: BatchEnd) -> Generator[Event, None, None]:
+        """On an accelerator, losses are checked in groups: report the divergence."""
+        self._in_epoch = False
+        bad = next(v for v in reversed(self.history.train_loss) if not math.isfinite(v))
+        yield NonFiniteLoss(ev.epoch, ev.batch, ev.step, ev.seen, bad)
+        yield self._finish("diverged")
+
+    # ------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume exactly where the run stands."""
+        return {
+            "format": "mnist-tui-checkpoint",
+            "version": 1,
+            "hparams": self.hp.to_dict(),
+            "pending": {k: _plain(v) for k, v in self.pending.items()},
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch,
+            "step": self.step,
+            "seen": self.seen,
+            "tested_initial": self.tested_initial,
+            "status": self.status,
+            "history": self.history.to_dict(),
+            "rng": {"torch": torch.get_rng_state()},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore from ``state_dict()``; the Run must have been built with the same
+        ``hparams`` (use ``Hyperparameters.from_dict(state['hparams'])``)."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.pending = {k: tuple(v) if isinstance(v, list) else v
+                        for k, v in state.get("pending", {}).items()}
+        self.epoch = state["epoch"]
+        self.batch_in_epoch = state["batch_in_epoch"]
+        self.step = state["step"]
+        self.seen = state["seen"]
+        self.tested_initial = state["tested_initial"]
+        self.history = History.from_dict(state["history"])
+        self._in_epoch = self.batch_in_epoch > 0
+        torch.set_rng_state(state["rng"]["torch"])
+
+
+def _plain(v: Any) -> Any:
+    return list(v) if isinstance(v, tuple) else v
