@@ -48,20 +48,20 @@ LOG_INTERVAL = 100  # the tutorial prints a line every 100 batches
 
 # ------------------------------------------------------------------ the tutorial's lines
 
-def train_line(ev: BatchEnd) -> str:
+def format_train(ev: BatchEnd) -> str:
     """``Train Epoch: 1 [5000/60000 (8%)]\\tLoss: 0.412345`` (the tutorial's format)."""
     done = ev.batch * ev.batch_size
     return (f"Train Epoch: {ev.epoch} [{done}/{ev.n_train} "
             f"({100.0 * ev.batch / ev.batches:.0f}%)]\tLoss: {ev.loss:.6f}")
 
 
-def test_line(ev: TestEnd) -> str:
+def format_test(ev: TestEnd) -> str:
     """``Test set: Avg. loss: 0.1234, Accuracy: 9712/10000 (97%)``."""
     return (f"Test set: Avg. loss: {ev.avg_loss:.4f}, "
             f"Accuracy: {ev.correct}/{ev.total} ({ev.accuracy:.0f}%)")
 
 
-def max_accuracy_line(best: float) -> str:
+def format_max_accuracy(best: float) -> str:
     return f"Max Accuracy is: {best:.2f}%"
 
 
@@ -98,7 +98,7 @@ def train_epoch(
         optimizer.zero_grad(set_to_none=True)
         loss = F.cross_entropy(model(x), y)
         if check_finite and not torch.isfinite(loss):
-            yield NonFiniteLoss(epoch, b, step, seen, float(loss))
+            yield NonFiniteLoss(epoch, b, step, seen, float(loss.detach()))
             return
         loss.backward()
         optimizer.step()
@@ -427,6 +427,8 @@ class Run:
     def _flush(self, unsynced: list[torch.Tensor], ev: BatchEnd) -> bool:
         """Move the losses of the last steps to the history (one device sync); False
         when one of them is not finite."""
+        if not unsynced:
+            return True
         values = torch.stack(unsynced).tolist() if len(unsynced) > 1 else [float(unsynced[0])]
         unsynced.clear()
         self.history.train_loss.extend(values)

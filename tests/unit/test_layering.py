@@ -1,0 +1,38 @@
+"""The engine never imports a UI package (harlequin-style proof, plus import-linter)."""
+
+from __future__ import annotations
+
+import pkgutil
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import core
+
+CORE_MODULES = sorted(f"core.{m.name}" for m in pkgutil.iter_modules(core.__path__))
+UI = ("textual", "rich", "plotext", "textual_plotext", "tui")
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
+def test_core_module_imports_no_ui(module):
+    code = (f"import sys, {module}\n"
+            f"bad = [m for m in sys.modules if m.split('.')[0] in {UI!r}]\n"
+            "print(','.join(bad))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_there_are_core_modules():
+    assert {"core.idx", "core.datasets", "core.training", "core.events"} <= set(CORE_MODULES)
+
+
+def test_import_linter_contract():
+    exe = Path(sys.executable).with_name("lint-imports")
+    exe = str(exe) if exe.exists() else shutil.which("lint-imports")
+    assert exe, "import-linter is a dev dependency"
+    out = subprocess.run([exe], capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "core never imports the UI KEPT" in out.stdout
