@@ -1,12 +1,11 @@
 """What the training generators yield. Frozen, plain data: a consumer may print them,
-draw them, or send them to another process."""
+draw them, or send them to another process. (No torch import: a process that only
+displays events need not load PyTorch.)"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-
-import torch
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ class BatchEnd:
     seen: int  # examples seen since the run began
     step: int  # optimizer steps since the run began
     samples_per_sec: float
-    loss_tensor: torch.Tensor = field(repr=False, compare=False)
+    loss_tensor: Any = field(repr=False, compare=False)  # a 0-d torch.Tensor
 
     @property
     def loss(self) -> float:
@@ -102,6 +101,9 @@ class TestEnd:
     confusion: tuple[tuple[int, ...], ...]  # [true][predicted]
     samples: tuple[Prediction, ...] = ()
     hardest: tuple[Prediction, ...] = ()
+    #: the predicted class and its softmax confidence for every test example, in order
+    predictions: tuple[int, ...] = ()
+    confidences: tuple[float, ...] = ()
 
     @property
     def accuracy(self) -> float:

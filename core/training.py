@@ -156,13 +156,16 @@ def evaluate(
     dev = data.device
     total_loss = torch.zeros((), dtype=torch.float64, device=dev)
     confusion = torch.zeros(num_classes * num_classes, dtype=torch.int64, device=dev)
-    losses = []
+    losses, preds, confs = [], [], []
     done = 0
     for b, (x, y) in enumerate(data.batches(batch_size), start=1):
         out = model(x)
         per_sample = F.cross_entropy(out, y, reduction="none")
         total_loss += per_sample.sum(dtype=torch.float64)
-        confusion += torch.bincount(y * num_classes + out.argmax(1), minlength=num_classes ** 2)
+        conf, pred = torch.softmax(out, dim=1).max(dim=1)
+        preds.append(pred)
+        confs.append(conf)
+        confusion += torch.bincount(y * num_classes + pred, minlength=num_classes ** 2)
         if hardest:
             losses.append(per_sample)
         done += len(y)
@@ -184,6 +187,8 @@ def evaluate(
         confusion=tuple(tuple(r) for r in cm.tolist()),
         samples=predict(model, data, sample_indices),
         hardest=hard,
+        predictions=tuple(torch.cat(preds).tolist()) if preds else (),
+        confidences=tuple(torch.cat(confs).tolist()) if confs else (),
     )
     model.train(was_training)
     yield result

@@ -1,10 +1,112 @@
-"""Command line entry point (placeholder until the dashboard lands)."""
+"""``mnist-tui``: the command line."""
+
+from __future__ import annotations
+
+import argparse
 import sys
 
+from core import __version__
+from core.config import ACTIVATIONS, OPTIMIZERS, Hyperparameters
+from core.datasets import REGISTRY
+from core.errors import ConfigError, MnistTuiError
 
-def main(argv=None) -> int:
-    print("usage: mnist-tui [--help]")
-    return 0
+EXAMPLES = """\
+examples:
+  mnist-tui                                  train the tutorial network on MNIST, live
+  mnist-tui --dataset fashion-mnist          the same on Fashion-MNIST
+  mnist-tui --data-dir ~/mnist --limit-train 8000 --epochs 5
+  mnist-tui --hidden 256,128 --activation relu --lr 0.05
+
+keys: space pause · e edit · r restart · n next digits · m misclassified · s save · ? help · q quit
+data: files are looked for in --data-dir, then $MNIST_TUI_CACHE/<dataset> (default
+~/.cache/mnist-tui/<dataset>), then /usr/share/datasets/<dataset> (Debian); else downloaded.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit code 2
+        sys.stderr.write(f"mnist-tui: error: {message}\n")
+        sys.exit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = Hyperparameters()
+    p = _Parser(prog="mnist-tui", description="Train the MNIST tutorial network and watch it learn "
+                "in your terminal.", epilog=EXAMPLES,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"mnist-tui {__version__}")
+    h = p.add_argument_group("hyperparameters (defaults: the tutorial's)")
+    h.add_argument("--lr", type=str, default=str(d.lr), help=f"learning rate (default {d.lr})")
+    h.add_argument("--momentum", type=str, default=str(d.momentum), help=f"(default {d.momentum})")
+    h.add_argument("--batch-size", type=str, default=str(d.batch_size), help=f"(default {d.batch_size})")
+    h.add_argument("--test-batch-size", type=str, default=str(d.test_batch_size),
+                   help=f"(default {d.test_batch_size})")
+    h.add_argument("--epochs", type=str, default=str(d.epochs), help=f"(default {d.epochs})")
+    h.add_argument("--hidden", type=str, default="100,50", help="hidden layer sizes (default 100,50)")
+    h.add_argument("--activation", type=str, default=d.activation, help=f"{', '.join(ACTIVATIONS)}")
+    h.add_argument("--optimizer", type=str, default=d.optimizer, help=f"{', '.join(OPTIMIZERS)}")
+    h.add_argument("--seed", type=str, default=str(d.seed), help=f"(default {d.seed})")
+    g = p.add_argument_group("data and device")
+    g.add_argument("--dataset", choices=list(REGISTRY), default="mnist")
+    g.add_argument("--data-dir", metavar="DIR", help="folder holding the four IDX files")
+    g.add_argument("--limit-train", type=int, metavar="N", help="use only the first N training images")
+    g.add_argument("--limit-test", type=int, metavar="N", help="use only the first N test images")
+    g.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps")
+    g.add_argument("--no-download", action="store_true", help="fail instead of downloading")
+    u = p.add_argument_group("display")
+    u.add_argument("--ascii", action="store_true", help="draw digits with plain ASCII characters")
+    u.add_argument("--run-dir", metavar="DIR", help="where checkpoints go (default ./runs/<time>)")
+    return p
+
+
+FLAG_OF = {"lr": "--lr", "momentum": "--momentum", "batch_size": "--batch-size",
+           "test_batch_size": "--test-batch-size", "epochs": "--epochs", "hidden": "--hidden",
+           "activation": "--activation", "optimizer": "--optimizer", "seed": "--seed"}
+
+
+def hparams_from_args(args: argparse.Namespace) -> Hyperparameters:
+    """Parse and validate every hyperparameter flag; ConfigError names the flags."""
+    from core.config import FIELD_NAMES, parse_field
+
+    values, problems = {}, {}
+    for name in FIELD_NAMES:
+        try:
+            values[name] = parse_field(name, getattr(args, name))
+        except ConfigError as exc:
+            problems[FLAG_OF[name]] = exc.problems[name]
+    if not problems:
+        for name, why in Hyperparameters(**values).problems().items():
+            problems[FLAG_OF[name]] = why
+    if problems:
+        raise ConfigError(problems)
+    return Hyperparameters(**values)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        hp = hparams_from_args(args)
+        for flag in ("limit_train", "limit_test"):
+            v = getattr(args, flag)
+            if v is not None and v < 1:
+                raise ConfigError({"--" + flag.replace("_", "-"): "must be 1 or more"})
+    except MnistTuiError as exc:
+        sys.stderr.write(f"mnist-tui: error: {exc}\n")
+        return 2
+
+    import multiprocessing.resource_tracker
+
+    from tui.app import MnistTuiApp
+    from tui.engine import RunSpec
+
+    spec = RunSpec(hparams=hp, dataset=args.dataset, data_dir=args.data_dir, device=args.device,
+                   limit_train=args.limit_train, limit_test=args.limit_test, run_dir=args.run_dir,
+                   allow_download=not args.no_download)
+    # Textual replaces stderr; the resource tracker must start before it does.
+    multiprocessing.resource_tracker.ensure_running()
+    app = MnistTuiApp(spec, ascii=args.ascii)
+    app.run()
+    return 1 if app.state == "error" else 0
 
 
 if __name__ == "__main__":

@@ -259,3 +259,15 @@ def test_real_learning_on_fashion_mnist():
     assert tests[0].accuracy < 20  # untrained: chance
     assert tests[-1].accuracy > 78, tests[-1].accuracy
     assert len([e for e in events if isinstance(e, BatchEnd)]) == 1200
+
+
+def test_test_end_carries_every_prediction(data):
+    torch.manual_seed(0)
+    net = NeuralNet()
+    *_, result = evaluate(net, data.test, batch_size=64, sample_indices=[4, 7])
+    assert len(result.predictions) == len(result.confidences) == 300
+    wrong = sum(p != int(y) for p, y in zip(result.predictions, data.test.labels))
+    assert wrong == result.total - result.correct
+    for s in result.samples:
+        assert s.pred == result.predictions[s.index]
+        assert s.confidence == pytest.approx(result.confidences[s.index], abs=1e-6)

@@ -1,0 +1,251 @@
+"""The dashboard driven through Textual's Pilot: every key, the edit form, errors, sizes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from textual.widgets import Input, RichLog
+
+from core import checkpoint
+from tui.engine import EditResult, PauseChanged, Saved, Tick
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.edit import EditScreen
+from tui.screens.help import HelpScreen
+from tui.widgets.gallery import DigitCard, DigitGallery
+from tui.widgets.hparams import HparamsPane
+from tui.widgets.status import StatusBar
+
+SIZE = (120, 40)
+LONG = 500  # epochs: a run that is still going whenever a test looks
+
+
+def shown(widget) -> str:
+    """The plain text a Static widget shows (its content rendered by Rich)."""
+    from rich.console import Console
+
+    console = Console(width=200, color_system=None, file=open("/dev/null", "w"))
+    with console.capture() as cap:
+        console.print(widget.content)
+    return cap.get()
+
+
+def log_text(app) -> str:
+    return "\n".join(line.text for line in app.query_one("#log", RichLog).lines)
+
+
+async def finished(app):
+    return await asyncio.wait_for(app.wait_for_state("finished", "error", "diverged"), 120)
+
+
+async def test_a_short_run_shows_the_tutorials_lines_and_finishes(make):
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        assert await finished(app) == "finished"
+        await pilot.pause()
+        text = log_text(app)
+        assert "Test set: Avg. loss:" in text and "Accuracy: " in text and "/500 (" in text
+        assert "Train Epoch: 1 [0/1000 (0%)]" in text
+        assert "Total epochs: 2" in text and "Max Accuracy is: " in text
+        status = app.query_one(StatusBar)
+        assert status.dataset == "MNIST" and status.network.startswith("784-100-50-10 sigmoid · 84,060")
+        assert len(app.test_acc) == 3 and len(app.train_x) == 40
+        cards = [c for c in app.query(DigitCard) if c.display]
+        assert len(cards) == app.query_one(DigitGallery).capacity() == 3
+        assert not app.check_action("toggle_pause", ())  # nothing to pause any more
+
+
+async def test_space_pauses_and_resumes(make):
+    app = make(epochs=LONG)
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(app.wait_for_state("training"), 60)
+        paused = app.next_event(PauseChanged)
+        await pilot.press("space")
+        ev = await asyncio.wait_for(paused, 30)
+        assert ev.paused and app.state == "paused"
+        # A round trip through the engine while paused: it answers, and trains no further.
+        saved = app.next_event(Saved)
+        await pilot.press("s")
+        await asyncio.wait_for(saved, 30)
+        assert app.engine.run.step == ev.step
+        assert app._last_tick is None or app._last_tick.step <= ev.step
+        resumed = app.next_event(PauseChanged)
+        tick = app.next_event(Tick)
+        await pilot.press("space")
+        assert not (await asyncio.wait_for(resumed, 30)).paused
+        tick = await asyncio.wait_for(tick, 30)
+        assert tick.step > ev.step
+        assert "Paused at step" in log_text(app) and "Resumed at step" in log_text(app)
+
+
+async def edit(pilot, app, **values):
+    await pilot.press("e")
+    await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, EditScreen)
+    for name, text in values.items():
+        field = screen.query_one(f"#f-{name}", Input)
+        field.value = text
+    await pilot.pause()
+    return screen
+
+
+async def test_live_learning_rate_edit_reaches_the_optimizer(make):
+    app = make(epochs=LONG)
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(app.wait_for_state("training"), 60)
+        paused = app.next_event(PauseChanged)
+        await pilot.press("space")  # pause, so the edit lands at a known step
+        step = (await asyncio.wait_for(paused, 30)).step
+        await edit(pilot, app, lr="0.05")
+        result = app.next_event(EditResult)
+        await pilot.press("enter")
+        assert (await asyncio.wait_for(result, 30)).ok
+        assert not isinstance(app.screen, EditScreen)
+        assert app.engine.run.optimizer.param_groups[0]["lr"] == 0.05
+        assert app.hp.lr == 0.05
+        assert f"Applied at step {step:,}" in log_text(app) and "lr 0.2 → 0.05" in log_text(app)
+        assert app.marks  # a mark on the loss plot
+        assert app.engine.run.history.edits[-1]["step"] == step
+
+
+async def test_invalid_edit_is_refused_at_its_field(make):
+    app = make(epochs=LONG)
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(app.wait_for_state("training"), 60)
+        screen = await edit(pilot, app, lr="-1", hidden="100,x")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is screen  # not dismissed
+        errors = {w.id: shown(w) for w in screen.query(".error") if w.display}
+        assert "must be greater than 0" in errors["err-lr"]
+        assert "not whole numbers" in errors["err-hidden"]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.hp.lr == 0.2 and app.engine.run.optimizer.param_groups[0]["lr"] == 0.2
+        assert app.engine.run.history.edits == []
+
+
+async def test_batch_size_waits_for_the_next_epoch_and_network_for_restart(make):
+    app = make(epochs=LONG)
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(app.wait_for_state("training"), 60)
+        paused = app.next_event(PauseChanged)
+        await pilot.press("space")
+        await asyncio.wait_for(paused, 30)
+        await edit(pilot, app, batch_size="100", hidden="32")
+        result = app.next_event(EditResult)
+        await pilot.press("enter")
+        assert (await asyncio.wait_for(result, 30)).ok
+        assert app.pending == {"batch_size": 100, "hidden": (32,)}
+        pane = shown(app.query_one(HparamsPane))
+        assert "(next epoch)" in pane and "(on restart)" in pane
+        # r: restart with the waiting edits.
+        started = app.wait_for_state("testing")
+        await pilot.press("r")
+        await asyncio.wait_for(started, 60)
+        await pilot.pause()
+        assert app.hp.hidden == (32,) and app.hp.batch_size == 100 and app.pending == {}
+        assert app.query_one(StatusBar).network.startswith("784-32-10 sigmoid")
+        assert "Restarting: 784-32-10 sigmoid" in log_text(app)
+
+
+async def test_digit_pages_and_misclassified_only(make):
+    app = make(epochs=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await finished(app)
+        await pilot.pause()
+        first = app.digit_indices()
+        await pilot.press("n")
+        assert app.digit_indices() == [i + len(first) for i in first]
+        await pilot.press("m")
+        wrong = app.digit_indices()
+        assert wrong and all(app.predictions[i] != app.test_labels[i] for i in wrong)
+        captions = [shown(c).splitlines()[-1] for c in app.query(DigitCard) if c.display]
+        assert all("✗" in c for c in captions)
+        await pilot.press("m")
+        assert app.digit_indices() == list(range(len(first)))
+
+
+async def test_save_writes_a_loadable_checkpoint(make, tmp_path):
+    app = make(epochs=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await finished(app)
+        saved = app.next_event(Saved)
+        await pilot.press("s")
+        path = (await asyncio.wait_for(saved, 30)).path
+        state = checkpoint.load(path)
+        assert state["epoch"] == 1 and state["hparams"]["lr"] == 0.2
+        assert f"Checkpoint saved: {path}" in log_text(app)
+
+
+async def test_help_screen(make):
+    app = make(epochs=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_quit_asks_while_running_and_stops_the_engine(make):
+    app = make(epochs=LONG)
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(app.wait_for_state("training"), 60)
+        engine = app.engine
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert not isinstance(app.screen, ConfirmScreen) and app.engine is engine
+        await pilot.press("q")
+        await pilot.press("y")
+        await pilot.pause()
+    assert app.engine is None and not engine.alive()
+
+
+async def test_quit_without_asking_when_finished(make):
+    app = make(epochs=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await finished(app)
+        engine = app.engine
+        await pilot.press("q")
+        await pilot.pause()
+    assert not engine.alive()
+
+
+async def test_bad_data_is_a_message_not_a_crash(make, tmp_path, tui_data):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(tui_data, bad)
+    (bad / "train-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8bnot really gzip")
+    app = make()
+    app.spec = app.spec.__class__(**{**app.spec.__dict__, "data_dir": str(bad)})
+    async with app.run_test(size=SIZE) as pilot:
+        assert await finished(app) == "error"
+        await pilot.pause()
+        assert "train-labels-idx1-ubyte.gz" in app.error and "\n" not in app.error
+        assert f"Error: {app.error}" in log_text(app)
+        assert app.query_one(StatusBar).state == "error"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (40, 12), (20, 6)])
+async def test_small_terminals_degrade_without_crashing(make, size):
+    app = make(epochs=1)
+    async with app.run_test(size=size) as pilot:
+        await finished(app)
+        await pilot.press("n", "m")
+        await pilot.pause()
+        assert app.screen.has_class("-compact")
+
+
+async def test_resize_storm_while_training(make):
+    app = make(epochs=LONG)
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(app.wait_for_state("training"), 60)
+        for i in range(30):
+            await pilot.resize_terminal(40 + (i * 37) % 100, 10 + (i * 13) % 40)
+        tick = app.next_event(Tick)
+        await pilot.resize_terminal(*SIZE)
+        tick = await asyncio.wait_for(tick, 30)
+        assert tick.step > 0 and app.state == "training"

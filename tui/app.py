@@ -1,0 +1,509 @@
+"""The dashboard: watch the network learn, and steer it from the keyboard."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import time
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, RichLog
+from textual.worker import get_current_worker
+
+from core import config as cfg
+from core.config import Hyperparameters
+from core.datasets import DownloadProgress
+from core.events import (
+    EpochEnd, EpochStarted, EvalProgress, HparamsChanged, NonFiniteLoss, RunFinished,
+    RunStarted, TestEnd,
+)
+from tui.engine import (
+    DataReady, EditResult, EngineFailed, EngineStopped, Loading, PauseChanged, ProcessEngine,
+    RunSpec, Saved, ThreadEngine, Tick,
+)
+from tui.messages import EngineEvent
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.edit import EditScreen
+from tui.screens.help import HelpScreen
+from tui.widgets.gallery import DigitGallery
+from tui.widgets.hparams import HparamsPane, show_value
+from tui.widgets.plots import AccuracyPlot, LossPlot
+from tui.widgets.progress import TrainingProgress
+from tui.widgets.status import StatusBar
+
+PLOT_SECONDS = 0.5        # redraw plots at most twice a second
+ACTIVE = ("training", "testing", "paused")
+ENDED = ("finished", "stopped", "diverged", "error")
+
+
+class MnistTuiApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "mnist-tui"
+    ENABLE_COMMAND_PALETTE = False
+
+    BINDINGS = [
+        Binding("space", "toggle_pause", "Pause/Resume"),
+        Binding("e", "edit", "Edit"),
+        Binding("r", "restart", "Restart"),
+        Binding("n", "next_digits", "Next digits"),
+        Binding("m", "misclassified", "Misclassified"),
+        Binding("s", "save", "Save"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit_app", "Quit"),
+        Binding("ctrl+c", "quit_app", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(self, spec: RunSpec, *, engine: str = "process", show_eta: bool = True,
+                 ascii: bool = False, run_dir: str | None = None) -> None:
+        super().__init__()
+        self.spec = spec
+        self.engine_kind = engine
+        self.show_eta = show_eta
+        self.ascii = ascii
+        self.run_dir = Path(run_dir or spec.run_dir or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S"))
+        self.engine: ProcessEngine | ThreadEngine | None = None
+        self.state = "starting"
+        self.hp: Hyperparameters = spec.hparams
+        self.pending: dict[str, Any] = {}
+        self.error = ""
+        self._reset_data()
+        self.test_images: np.ndarray | None = None
+        self.test_labels: list[int] = []
+        self.class_names: tuple[str, ...] = tuple(str(i) for i in range(10))
+        self.n_train = 0
+        self.page = 0
+        self.only_wrong = False
+        self._plots_dirty = False
+        self._last_tick: Tick | None = None
+        self.saved_paths: list[str] = []
+        self._state_events: dict[str, asyncio.Event] = {}
+        self._event_waiters: dict[type, list[asyncio.Future]] = {}
+
+    def _reset_data(self) -> None:
+        self.train_x: list[int] = []
+        self.train_y: list[float] = []
+        self.test_x: list[int] = []
+        self.test_loss: list[float] = []
+        self.test_acc: list[float] = []
+        self.test_epochs: list[int] = []
+        self.marks: list[int] = []
+        self.predictions: tuple[int, ...] = ()
+        self.confidences: tuple[float, ...] = ()
+        self.epoch = 0
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield TrainingProgress(id="progress")
+        with Horizontal(id="plots"):
+            yield LossPlot(id="loss-plot")
+            yield AccuracyPlot(id="acc-plot")
+        with Horizontal(id="middle"):
+            yield DigitGallery(id="gallery")
+            yield HparamsPane(id="hparams")
+        yield RichLog(id="log", max_lines=2000, wrap=False, markup=False, auto_scroll=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._apply_size_classes()
+        self.query_one("#log", RichLog).border_title = "log"
+        self.set_interval(PLOT_SECONDS, self._redraw_plots_if_dirty)
+        self._refresh_static()
+        self.start_engine()
+
+    def on_resize(self) -> None:
+        self._apply_size_classes()
+        self._show_digits()
+        self._plots_dirty = True
+
+    def _apply_size_classes(self) -> None:
+        w, h = self.size
+        compact = w < 100 or h < 34
+        tiny = w < 60 or h < 20
+        self.screen.set_class(compact, "-compact")
+        self.screen.set_class(tiny, "-tiny")
+        try:
+            self.query_one(DigitGallery).set_class(compact, "-compact")
+        except Exception:  # not composed yet
+            pass
+
+    # ------------------------------------------------------------------ engine
+    def start_engine(self) -> None:
+        spec = replace(self.spec, hparams=self.hp, run_dir=str(self.run_dir))
+        self.engine = (ThreadEngine if self.engine_kind == "thread" else ProcessEngine)(spec)
+        self.engine.start()
+        self.set_state("loading")
+        self.pump(self.engine)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
+    def pump(self, engine: ProcessEngine | ThreadEngine) -> None:
+        """The one bridge: engine events become messages; no widget is touched here."""
+        worker = get_current_worker()
+        while not worker.is_cancelled:
+            try:
+                ev = engine.get(timeout=0.1)
+            except queue.Empty:
+                if not engine.alive():
+                    self.post_message(EngineEvent(EngineFailed("the training process ended unexpectedly")))
+                    return
+                continue
+            except (EOFError, OSError, ValueError):  # queue closed while shutting down
+                return
+            self.post_message(EngineEvent(ev))
+            if isinstance(ev, EngineStopped):
+                return
+
+    def stop_engine(self) -> None:
+        engine, self.engine = self.engine, None
+        self.workers.cancel_group(self, "engine")
+        if engine is not None:
+            engine.close()
+
+    # ------------------------------------------------------------------ events
+    def on_engine_event(self, message: EngineEvent) -> None:
+        ev = message.event
+        handler = getattr(self, f"_on_{type(ev).__name__}", None)
+        if handler is not None:
+            with self.batch_update():
+                handler(ev)
+        for future in self._event_waiters.pop(type(ev), []):
+            if not future.done():
+                future.set_result(ev)
+
+    def next_event(self, kind: type) -> asyncio.Future:
+        """A future resolved with the next engine event of type ``kind`` once handled."""
+        future = asyncio.get_running_loop().create_future()
+        self._event_waiters.setdefault(kind, []).append(future)
+        return future
+
+    def _on_Loading(self, ev: Loading) -> None:
+        self.set_state("loading")
+        self.log_line(ev.text)
+
+    def _on_DownloadProgress(self, ev: DownloadProgress) -> None:
+        self.set_state("downloading")
+        prog = self.query_one(TrainingProgress)
+        prog.add_class("-downloading")
+        mb = ev.done / 1e6
+        total = f"{ev.total / 1e6:.1f} MB" if ev.total else "? MB"
+        prog.row("download").set(f"Download {ev.file_index}/{ev.file_count}", ev.done,
+                                 ev.total or None, f"{ev.filename} {mb:.1f}/{total}")
+
+    def _on_DataReady(self, ev: DataReady) -> None:
+        self.query_one(TrainingProgress).remove_class("-downloading")
+        self.test_images = np.frombuffer(ev.test_images, np.uint8).reshape(-1, 784)
+        self.test_labels = list(np.frombuffer(ev.test_labels, np.uint8).tolist())
+        self.class_names = ev.classes
+        self.n_train = ev.n_train
+        self.query_one(StatusBar).dataset = ev.title
+        self.log_line(f"{ev.title}: {ev.n_train:,} training and {ev.n_test:,} test images from {ev.source}")
+        self._show_digits()
+
+    def _on_RunStarted(self, ev: RunStarted) -> None:
+        self.hp = Hyperparameters.from_dict(ev.hparams)
+        status = self.query_one(StatusBar)
+        status.network = f"{ev.architecture} · {ev.n_params:,} params"
+        status.device = ev.device
+        self._refresh_static()
+        self.set_state("testing")
+
+    def _on_EpochStarted(self, ev: EpochStarted) -> None:
+        self.epoch = ev.epoch
+        self.set_state("training" if self.state != "paused" else "paused")
+        prog = self.query_one(TrainingProgress)
+        prog.row("epoch").set(f"Epoch {ev.epoch}/{ev.epochs}", 0, ev.n_train)
+        prog.row("run").set("Run", ev.epoch - 1, ev.epochs, f"{ev.epoch - 1}/{ev.epochs} epochs")
+
+    def _on_Tick(self, ev: Tick) -> None:
+        self._last_tick = ev
+        for x, y in ev.points:
+            self.train_x.append(x)
+            self.train_y.append(y)
+        for line in ev.lines:
+            self.log_line(line)
+        self._plots_dirty = True
+        prog = self.query_one(TrainingProgress)
+        epoch_left = ev.n_train - ev.epoch_samples
+        run_left = epoch_left + max(self.hp.epochs - ev.epoch, 0) * ev.n_train
+        rate = ev.samples_per_sec
+        speed = eta = ""
+        if self.show_eta and rate > 0:  # no clock in the frame when asked (snapshots)
+            speed = f" · {rate:,.0f} samples/s · ETA {_duration(epoch_left / rate)}"
+            eta = f" · ETA {_duration(run_left / rate)}"
+        prog.row("epoch").set(f"Epoch {ev.epoch}/{self.hp.epochs}", ev.epoch_samples, ev.n_train,
+                              f"{ev.epoch_samples:,}/{ev.n_train:,}{speed}")
+        prog.row("run").set("Run", (ev.epoch - 1) + ev.epoch_samples / max(ev.n_train, 1),
+                            self.hp.epochs,
+                            f"{ev.epoch - 1}/{self.hp.epochs} epochs · step {ev.step:,}{eta}")
+
+    def _on_EvalProgress(self, ev: EvalProgress) -> None:
+        if self.state != "paused":
+            self.set_state("testing")
+
+    def _on_TestEnd(self, ev: TestEnd) -> None:
+        from core.training import format_test
+
+        self.test_x.append(ev.seen)
+        self.test_loss.append(ev.avg_loss)
+        self.test_acc.append(ev.accuracy)
+        self.test_epochs.append(ev.epoch)
+        self.predictions, self.confidences = ev.predictions, ev.confidences
+        self.log_line(format_test(ev))
+        self._plots_dirty = True
+        self._redraw_plots_if_dirty()
+        self._show_digits()
+        if self.state != "paused":
+            self.set_state("training")
+
+    def _on_EpochEnd(self, ev: EpochEnd) -> None:
+        prog = self.query_one(TrainingProgress)
+        prog.row("epoch").set(f"Epoch {ev.epoch}/{self.hp.epochs}", self.n_train, self.n_train,
+                              f"{self.n_train:,}/{self.n_train:,}")
+        prog.row("run").set("Run", ev.epoch, self.hp.epochs, f"{ev.epoch}/{self.hp.epochs} epochs")
+
+    def _on_HparamsChanged(self, ev: HparamsChanged) -> None:
+        word = cfg.EFFECT_WORDS[ev.effect]
+        desc = ", ".join(f"{k} {show_value(o)} → {show_value(n)}" for k, (o, n) in ev.changes.items())
+        if ev.applied:
+            self.hp = replace(self.hp, **{k: n for k, (_, n) in ev.changes.items()})
+            for k in ev.changes:
+                self.pending.pop(k, None)
+            self.marks.append(ev.seen)
+            self._plots_dirty = True
+            self.log_line(f"Applied at step {ev.step:,} (epoch {ev.epoch}): {desc}")
+        else:
+            for k, (_, n) in ev.changes.items():
+                if n == getattr(self.hp, k):
+                    self.pending.pop(k, None)
+                else:
+                    self.pending[k] = n
+            self.log_line(f"Waiting ({word}): {desc}")
+        self._refresh_static()
+
+    def _on_EditResult(self, ev: EditResult) -> None:
+        if not ev.ok:
+            reasons = "; ".join(f"{k}: {v}" for k, v in ev.problems.items())
+            self.notify(f"Edit refused: {reasons}", severity="error")
+            self.log_line(f"Edit refused: {reasons}")
+
+    def _on_NonFiniteLoss(self, ev: NonFiniteLoss) -> None:
+        self.error = (f"The loss became {ev.loss} at epoch {ev.epoch}, step {ev.step}: training "
+                      f"stopped before applying it. Lower the learning rate (e) and restart (r).")
+        self.log_line(self.error)
+        self.notify(self.error, severity="error", timeout=10)
+
+    def _on_RunFinished(self, ev: RunFinished) -> None:
+        from core.training import format_max_accuracy
+
+        self.log_line(f"Total epochs: {ev.epochs_done}")
+        if ev.best_epoch >= 0:
+            self.log_line(format_max_accuracy(ev.best_accuracy))
+        self.set_state(ev.status)
+        prog = self.query_one(TrainingProgress)
+        prog.row("run").set("Run", ev.epochs_done, self.hp.epochs,
+                            f"{ev.epochs_done}/{self.hp.epochs} epochs · {ev.status}")
+
+    def _on_PauseChanged(self, ev: PauseChanged) -> None:
+        self.set_state("paused" if ev.paused else "training")
+        self.log_line(f"{'Paused' if ev.paused else 'Resumed'} at step {ev.step:,}")
+
+    def _on_Saved(self, ev: Saved) -> None:
+        self.saved_paths.append(ev.path)
+        self.log_line(f"Checkpoint saved: {ev.path}")
+        self.notify(f"Checkpoint saved: {ev.path}")
+
+    def _on_EngineFailed(self, ev: EngineFailed) -> None:
+        self.error = ev.message
+        self.log_line(f"Error: {ev.message}")
+        if ev.detail_file:
+            self.log_line(f"(details in {ev.detail_file})")
+        self.notify(ev.message, severity="error", timeout=15)
+        if self.state not in ENDED:
+            self.set_state("error")
+
+    def _on_EngineStopped(self, ev: EngineStopped) -> None:
+        if self.state in ACTIVE or self.state in ("loading", "downloading", "starting"):
+            self.set_state("error" if self.error else "stopped")
+
+    # ------------------------------------------------------------------ drawing
+    def set_state(self, state: str) -> None:
+        self.state = state
+        self.query_one(StatusBar).state = state
+        self.refresh_bindings()
+        self._state_event(state).set()
+        for other, event in self._state_events.items():
+            if other != state:
+                event.clear()
+
+    def _state_event(self, state: str) -> asyncio.Event:
+        if state not in self._state_events:
+            self._state_events[state] = asyncio.Event()
+        return self._state_events[state]
+
+    async def wait_for_state(self, *states: str) -> str:
+        """Wait (on an event, no polling) until the app is in one of ``states``."""
+        waiters = [asyncio.ensure_future(self._state_event(s).wait()) for s in states]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+        return self.state
+
+    def log_line(self, text: str) -> None:
+        self.query_one("#log", RichLog).write(text)
+
+    def _refresh_static(self) -> None:
+        hp = self.hp
+        opt = (f"SGD lr {hp.lr:g} momentum {hp.momentum:g}" if hp.optimizer == "sgd"
+               else f"Adam lr {hp.lr:g} beta1 {hp.momentum:g}")
+        self.query_one(StatusBar).optimizer = f"{opt} · batch {hp.batch_size}"
+        self.query_one(HparamsPane).show(hp, self.pending)
+
+    def _redraw_plots_if_dirty(self) -> None:
+        if not self._plots_dirty or self.screen.has_class("-tiny"):
+            return
+        self._plots_dirty = False
+        self.query_one(LossPlot).replot(self.train_x, self.train_y, self.test_x, self.test_loss,
+                                        self.marks)
+        best = max(zip(self.test_acc, self.test_epochs), default=(0.0, -1),
+                   key=lambda t: (t[0], -t[1]))
+        self.query_one(AccuracyPlot).replot(self.test_x, self.test_acc, best)
+
+    def digit_indices(self) -> list[int]:
+        """The test examples on the current page (misclassified only, when asked)."""
+        if self.test_images is None:
+            return []
+        if self.only_wrong and self.predictions:
+            pool = [i for i, (p, y) in enumerate(zip(self.predictions, self.test_labels)) if p != y]
+        else:
+            pool = range(len(self.test_labels))
+        per = self.query_one(DigitGallery).capacity()
+        if not pool:
+            return []
+        pages = max(1, -(-len(pool) // per))
+        self.page %= pages
+        return list(pool[self.page * per:(self.page + 1) * per])
+
+    def _show_digits(self) -> None:
+        if self.test_images is None:
+            return
+        gallery = self.query_one(DigitGallery)
+        indices = self.digit_indices()
+        message = "no misclassified digits" if self.only_wrong and not indices else ""
+        gallery.show(self.test_images, self.test_labels, self.class_names, indices,
+                     self.predictions or None, self.confidences or None,
+                     ascii=self.ascii, message=message)
+        gallery.border_title = ("misclassified " if self.only_wrong else "") + "test digits (n: next, m: misclassified)"
+
+    # ------------------------------------------------------------------ keys
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        running = self.engine is not None and self.state in ACTIVE
+        if action == "toggle_pause":
+            return running
+        if action == "save":
+            return running or (self.engine is not None and self.state in ("finished", "stopped"))
+        if action == "next_digits":
+            return self.test_images is not None
+        if action == "misclassified":
+            return bool(self.predictions)
+        if action == "edit":
+            return self.state not in ("starting",)
+        return True
+
+    def action_toggle_pause(self) -> None:
+        if self.engine is None:
+            return
+        if self.state == "paused":
+            self.engine.send("resume")
+        else:
+            self.engine.send("pause")
+
+    def action_edit(self) -> None:
+        restart_only = self.state in ENDED or self.engine is None
+        current = replace(self.hp, **self.pending)
+        min_epochs = max(self.epoch, 1) if not restart_only else 1
+
+        def done(changes: dict[str, Any] | None) -> None:
+            if not changes:
+                return
+            if restart_only:
+                for k, v in changes.items():
+                    if v == getattr(self.hp, k):
+                        self.pending.pop(k, None)
+                    else:
+                        self.pending[k] = v
+                self.log_line("Waiting (on restart): " + ", ".join(
+                    f"{k} → {show_value(v)}" for k, v in changes.items()))
+                self._refresh_static()
+            elif self.engine is not None:
+                self.engine.send("edit", changes)
+
+        self.push_screen(EditScreen(current, min_epochs=min_epochs, restart_only=restart_only), done)
+
+    def action_restart(self) -> None:
+        self.hp = replace(self.hp, **self.pending)
+        self.pending = {}
+        self.log_line(f"Restarting: {self.hp.architecture()}, seed {self.hp.seed}")
+        self.stop_engine()
+        self._reset_data()
+        self.page = 0
+        self.error = ""
+        self._plots_dirty = True
+        self._redraw_plots_if_dirty()
+        self._refresh_static()
+        self.start_engine()
+
+    def action_next_digits(self) -> None:
+        self.page += 1
+        self._show_digits()
+
+    def action_misclassified(self) -> None:
+        self.only_wrong = not self.only_wrong
+        self.page = 0
+        self._show_digits()
+
+    def action_save(self) -> None:
+        if self.engine is not None:
+            self.engine.send("save", str(self.run_dir / "checkpoint.pt"))
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_quit_app(self) -> None:
+        if self.state in ACTIVE:
+            def done(yes: bool | None) -> None:
+                if yes:
+                    self.shutdown()
+            self.push_screen(ConfirmScreen("A run is in progress. Quit and stop training?"), done)
+        else:
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        self.stop_engine()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        self.stop_engine()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    h, rest = divmod(seconds, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
+
+
+def make_app(spec: RunSpec | None = None, *, data_dir: str | None = None, engine: str = "process",
+             show_eta: bool = True, ascii: bool = False, **hparams: Any) -> MnistTuiApp:
+    """Build the app; tests pass small data, a fixed seed and ``engine="thread"``."""
+    if spec is None:
+        spec = RunSpec(hparams=Hyperparameters(**hparams).validate(), data_dir=data_dir)
+    return MnistTuiApp(spec, engine=engine, show_eta=show_eta, ascii=ascii)

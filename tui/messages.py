@@ -1,0 +1,15 @@
+"""App-level messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.message import Message
+
+
+class EngineEvent(Message):
+    """Something the training engine emitted (a core event or a tui.engine message)."""
+
+    def __init__(self, event: Any) -> None:
+        self.event = event
+        super().__init__()

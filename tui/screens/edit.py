@@ -1,0 +1,151 @@
+"""The hyperparameter form: every field validated where it is typed."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Button, Input, Label, Select, Static
+
+from core import config as cfg
+from core.config import Hyperparameters
+from core.errors import ConfigError
+from tui.widgets.hparams import show_value
+
+CHOICES = {"activation": cfg.ACTIVATIONS, "optimizer": cfg.OPTIMIZERS}
+
+
+def field_problem(name: str, text: str, min_epochs: int = 1) -> str | None:
+    """Why ``text`` is refused for ``name``, or None when it is acceptable."""
+    try:
+        value = cfg.parse_field(name, text)
+    except ConfigError as exc:
+        return exc.problems[name]
+    problem = replace(Hyperparameters(), **{name: value}).problems().get(name)
+    if problem:
+        return problem
+    if name == "epochs" and value < min_epochs:
+        return f"the run is already in epoch {min_epochs}; choose {min_epochs} or more"
+    return None
+
+
+class FieldValidator(Validator):
+    def __init__(self, name: str, min_epochs: int) -> None:
+        super().__init__()
+        self.field_name, self.min_epochs = name, min_epochs
+
+    def validate(self, value: str) -> ValidationResult:
+        problem = field_problem(self.field_name, value, self.min_epochs)
+        return self.failure(problem) if problem else self.success()
+
+
+class EditScreen(ModalScreen[dict[str, Any] | None]):
+    """Dismisses with the changed fields (parsed values), or None when cancelled."""
+
+    DEFAULT_CSS = """
+    EditScreen { align: center middle; }
+    EditScreen > Vertical { width: 72; max-width: 100%; height: auto; max-height: 100%;
+                            border: thick $primary; background: $surface; padding: 0 1; }
+    EditScreen VerticalScroll { height: auto; max-height: 1fr; }
+    EditScreen .field { height: auto; }
+    EditScreen .field > Label { width: 17; padding-top: 1; }
+    EditScreen .field > Input, EditScreen .field > Select { width: 24; }
+    EditScreen .field > .when { width: 1fr; padding-top: 1; color: $text-muted; }
+    EditScreen .error { color: $error; height: auto; padding-left: 17; }
+    EditScreen .error:disabled { display: none; }
+    EditScreen #buttons { height: auto; align: right middle; }
+    EditScreen Button { margin-left: 1; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "apply", "Apply")]
+
+    def __init__(self, hp: Hyperparameters, *, min_epochs: int = 1, restart_only: bool = False):
+        super().__init__()
+        self.hp, self.min_epochs, self.restart_only = hp, min_epochs, restart_only
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            title = "Edit hyperparameters"
+            if self.restart_only:
+                title += " (the run has ended: they apply on restart)"
+            yield Static(f"[b]{title}[/b]  Enter applies, Esc cancels")
+            with VerticalScroll():
+                for name in cfg.FIELD_NAMES:
+                    current = getattr(self.hp, name)
+                    with Horizontal(classes="field"):
+                        yield Label(name)
+                        if name in CHOICES:
+                            yield Select([(c, c) for c in CHOICES[name]], value=current,
+                                         allow_blank=False, id=f"f-{name}")
+                        else:
+                            kind = Hyperparameters.__dataclass_fields__[name].type
+                            yield Input(
+                                show_value(current), id=f"f-{name}",
+                                type={"float": "number", "int": "integer"}.get(kind, "text"),
+                                validators=[FieldValidator(name, self.min_epochs)],
+                                validate_on=["changed", "submitted"])
+                        word = cfg.EFFECT_WORDS[cfg.effect_of(name)]
+                        yield Label(f"{word} · {cfg.help_of(name)}", classes="when")
+                    yield Static("", classes="error", id=f"err-{name}")
+            with Horizontal(id="buttons"):
+                yield Button("Apply", variant="primary", id="apply")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        for err in self.query(".error"):
+            err.display = False
+        self.query_one("#f-lr", Input).focus()
+
+    def _show_error(self, name: str, message: str | None) -> None:
+        err = self.query_one(f"#err-{name}", Static)
+        err.update(message or "")
+        err.display = bool(message)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        name = (event.input.id or "").removeprefix("f-")
+        result = event.validation_result
+        self._show_error(name, None if result is None or result.is_valid
+                         else "; ".join(result.failure_descriptions))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.action_apply()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "apply":
+            self.action_apply()
+        else:
+            self.action_cancel()
+
+    def collect(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """(changes, problems) from the form as it stands."""
+        changes: dict[str, Any] = {}
+        problems: dict[str, str] = {}
+        for name in cfg.FIELD_NAMES:
+            widget = self.query_one(f"#f-{name}")
+            if isinstance(widget, Select):
+                value = widget.value
+            else:
+                problem = field_problem(name, widget.value, self.min_epochs)
+                if problem:
+                    problems[name] = problem
+                    continue
+                value = cfg.parse_field(name, widget.value)
+            if value != getattr(self.hp, name):
+                changes[name] = value
+        return changes, problems
+
+    def action_apply(self) -> None:
+        changes, problems = self.collect()
+        for name in cfg.FIELD_NAMES:
+            self._show_error(name, problems.get(name))
+        if problems:
+            self.notify(f"{len(problems)} value(s) refused: nothing was changed", severity="error")
+            return
+        self.dismiss(changes)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

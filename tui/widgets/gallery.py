@@ -1,0 +1,77 @@
+"""Test digits with their label, the current prediction and its confidence."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from rich.console import Group
+from rich.text import Text
+from textual.containers import Horizontal
+from textual.widgets import Static
+
+from tui.digits import render
+
+CARD_WIDTH = 30  # 28 cells + a margin
+
+
+class DigitCard(Static):
+    DEFAULT_CSS = """
+    DigitCard { width: 30; height: 16; padding: 0 1; }
+    DigitGallery.-compact DigitCard { width: 16; height: 8; }
+    """
+
+    def show(self, pixels: np.ndarray, label: str, pred: str | None, confidence: float | None,
+             *, ascii: bool, scale: int, index: int) -> None:
+        caption = Text(no_wrap=True, overflow="ellipsis")
+        if pred is None:
+            caption.append(f"#{index} true {label}")
+        else:
+            ok = pred == label
+            caption.append("✓ " if ok else "✗ ", "bold green" if ok else "bold red")
+            caption.append(f"{label}", "bold")
+            caption.append(" → " if scale == 1 else ">")
+            caption.append(f"{pred}", "bold" if ok else "bold red")
+            caption.append(f" {confidence * 100:.0f}%", "dim")
+        self.update(Group(render(pixels, ascii=ascii, scale=scale), caption))
+
+
+class DigitGallery(Horizontal):
+    """As many cards as fit; the app gives it the indices to show."""
+
+    DEFAULT_CSS = """
+    DigitGallery { height: 16; }
+    DigitGallery.-compact { height: 8; }
+    DigitGallery > #gallery-empty { width: 1fr; content-align: center middle; color: $text-muted; }
+    """
+
+    def compose(self):
+        yield Static("digits appear once the data is loaded", id="gallery-empty")
+
+    def capacity(self) -> int:
+        width = self.size.width or 120
+        per = 16 if self.has_class("-compact") else CARD_WIDTH
+        return max(1, width // per)
+
+    def show(self, images: np.ndarray, labels: Sequence[int], classes: Sequence[str],
+             indices: Sequence[int], preds: Sequence[int] | None,
+             confs: Sequence[float] | None, *, ascii: bool, message: str = "") -> None:
+        compact = self.has_class("-compact")
+        cards = list(self.query(DigitCard))
+        with self.app.batch_update():
+            while len(cards) < len(indices):
+                card = DigitCard()
+                cards.append(card)
+                self.mount(card)
+            for card, i in zip(cards, indices):
+                card.display = True
+                card.show(images[i].reshape(28, 28), classes[labels[i]],
+                          classes[preds[i]] if preds else None,
+                          confs[i] if confs else None,
+                          ascii=ascii, scale=2 if compact else 1, index=i)
+            for card in cards[len(indices):]:
+                card.display = False
+            empty = self.query_one("#gallery-empty", Static)
+            empty.display = not indices
+            if message:
+                empty.update(message)

@@ -1,0 +1,42 @@
+"""Current hyperparameters, and edits waiting to take effect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from core import config as cfg
+from core.config import Hyperparameters
+
+
+def show_value(v: Any) -> str:
+    if isinstance(v, tuple):
+        return ",".join(map(str, v)) or "(none)"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+class HparamsPane(Static):
+    DEFAULT_CSS = """
+    HparamsPane { width: 30; border: round $primary 50%; border-title-color: $text-muted;
+                  padding: 0 1; height: 100%; }
+    """
+
+    def on_mount(self) -> None:
+        self.border_title = "hyperparameters (e)"
+
+    def show(self, hp: Hyperparameters, pending: dict[str, Any]) -> None:
+        table = Table.grid(padding=(0, 1))
+        table.add_column(style="dim")
+        table.add_column()
+        for name in cfg.FIELD_NAMES:
+            value = Text(show_value(getattr(hp, name)))
+            if name in pending:
+                value.append(f" → {show_value(pending[name])}", "bold yellow")
+                value.append(f" ({cfg.EFFECT_WORDS[cfg.effect_of(name)]})", "yellow")
+            table.add_row(name, value)
+        self.update(table)

@@ -1,0 +1,38 @@
+"""The header line: dataset, network, optimizer, device and state."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import Static
+
+STATE_STYLES = {
+    "starting": ("○", "dim"), "loading": ("◌", "yellow"), "downloading": ("↓", "yellow"),
+    "training": ("●", "green"), "paused": ("‖", "bold yellow"), "finished": ("✓", "bold green"),
+    "stopped": ("■", "yellow"), "diverged": ("✗", "bold red"), "error": ("✗", "bold red"),
+    "testing": ("●", "cyan"),
+}
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = """
+    StatusBar { height: 1; background: $primary-background; color: $text; padding: 0 1; }
+    """
+
+    dataset: reactive[str] = reactive("")
+    network: reactive[str] = reactive("")
+    optimizer: reactive[str] = reactive("")
+    device: reactive[str] = reactive("")
+    state: reactive[str] = reactive("starting")
+
+    def render(self) -> Text:
+        mark, style = STATE_STYLES.get(self.state, ("?", ""))
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append("mnist-tui", "bold")
+        for part in (self.dataset, self.network, self.optimizer, self.device):
+            if part:
+                t.append(" │ ", "dim")
+                t.append(part)
+        t.append(" │ ", "dim")
+        t.append(f"{mark} {self.state}", style)
+        return t
