@@ -45,7 +45,7 @@ ENDED = ("finished", "stopped", "diverged", "error")
 
 
 class MnistTuiApp(App):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere work too
     TITLE = "mnist-tui"
     ENABLE_COMMAND_PALETTE = False
 
@@ -84,6 +84,7 @@ class MnistTuiApp(App):
         self._plots_dirty = False
         self._last_tick: Tick | None = None
         self.saved_paths: list[str] = []
+        self.log_lines: list[str] = []  # what the log pane shows, unwrapped
         self._state_events: dict[str, asyncio.Event] = {}
         self._event_waiters: dict[type, list[asyncio.Future]] = {}
 
@@ -109,7 +110,7 @@ class MnistTuiApp(App):
         with Horizontal(id="middle"):
             yield DigitGallery(id="gallery")
             yield HparamsPane(id="hparams")
-        yield RichLog(id="log", max_lines=2000, wrap=False, markup=False, auto_scroll=True)
+        yield RichLog(id="log", max_lines=2000, wrap=True, markup=False, auto_scroll=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -359,6 +360,7 @@ class MnistTuiApp(App):
         return self.state
 
     def log_line(self, text: str) -> None:
+        self.log_lines.append(text)
         self.query_one("#log", RichLog).write(text)
 
     def _refresh_static(self) -> None:

@@ -31,7 +31,10 @@ def shown(widget) -> str:
 
 
 def log_text(app) -> str:
-    return "\n".join(line.text for line in app.query_one("#log", RichLog).lines)
+    """The log pane's lines (unwrapped), checked against what the pane holds."""
+    pane = " ".join(line.text.strip() for line in app.query_one("#log", RichLog).lines)
+    assert "".join(app.log_lines).replace(" ", "").replace("\t", "") == pane.replace(" ", "")
+    return "\n".join(app.log_lines)
 
 
 async def finished(app):

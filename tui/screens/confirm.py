@@ -11,7 +11,7 @@ from textual.widgets import Button, Static
 
 class ConfirmScreen(ModalScreen[bool]):
     DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
+    ConfirmScreen { align: center middle; background: $background; }
     ConfirmScreen > Vertical { width: 50; max-width: 100%; height: auto; border: thick $warning;
                                background: $surface; padding: 1 2; }
     ConfirmScreen Horizontal { height: auto; align: center middle; padding-top: 1; }

@@ -48,7 +48,7 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
     """Dismisses with the changed fields (parsed values), or None when cancelled."""
 
     DEFAULT_CSS = """
-    EditScreen { align: center middle; }
+    EditScreen { align: center middle; background: $background; }
     EditScreen > Vertical { width: 72; max-width: 100%; height: auto; max-height: 100%;
                             border: thick $primary; background: $surface; padding: 0 1; }
     EditScreen VerticalScroll { height: auto; max-height: 1fr; }
@@ -88,7 +88,8 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
                                 type={"float": "number", "int": "integer"}.get(kind, "text"),
                                 validators=[FieldValidator(name, self.min_epochs)],
                                 validate_on=["changed", "submitted"])
-                        word = cfg.EFFECT_WORDS[cfg.effect_of(name)]
+                        word = ("on restart" if self.restart_only
+                                else cfg.EFFECT_WORDS[cfg.effect_of(name)])
                         yield Label(f"{word} · {cfg.help_of(name)}", classes="when")
                     yield Static("", classes="error", id=f"err-{name}")
             with Horizontal(id="buttons"):

@@ -23,7 +23,7 @@ KEYS = (
 
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
+    HelpScreen { align: center middle; background: $background; }
     HelpScreen > Vertical { width: 64; max-width: 100%; height: auto; max-height: 100%;
                             border: thick $primary; background: $surface; padding: 1 2; }
     HelpScreen #help-foot { color: $text-muted; padding-top: 1; }

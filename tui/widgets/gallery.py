@@ -18,7 +18,6 @@ CARD_WIDTH = 30  # 28 cells + a margin
 class DigitCard(Static):
     DEFAULT_CSS = """
     DigitCard { width: 30; height: 16; padding: 0 1; }
-    DigitGallery.-compact DigitCard { width: 16; height: 8; }
     """
 
     def show(self, pixels: np.ndarray, label: str, pred: str | None, confidence: float | None,
@@ -32,7 +31,8 @@ class DigitCard(Static):
             caption.append(f"{label}", "bold")
             caption.append(" → " if scale == 1 else ">")
             caption.append(f"{pred}", "bold" if ok else "bold red")
-            caption.append(f" {confidence * 100:.0f}%", "dim")
+            caption.append(f" ({confidence * 100:.0f}%)" if scale == 1 else f" {confidence * 100:.0f}%",
+                           "dim")
         self.update(Group(render(pixels, ascii=ascii, scale=scale), caption))
 
 
@@ -42,6 +42,7 @@ class DigitGallery(Horizontal):
     DEFAULT_CSS = """
     DigitGallery { height: 16; }
     DigitGallery.-compact { height: 8; }
+    DigitGallery.-compact > DigitCard { width: 16; height: 8; }
     DigitGallery > #gallery-empty { width: 1fr; content-align: center middle; color: $text-muted; }
     """
 

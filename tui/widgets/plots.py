@@ -34,7 +34,8 @@ class LossPlot(PlotextPlot):
         plt.clear_data()
         plt.clear_figure()
         plt.title("Loss")
-        plt.xlabel(X_LABEL)
+        if self.size.height >= 12:
+            plt.xlabel(X_LABEL)
         width = max(self.size.width, 20)
         if train_x:
             x, y = downsample(train_x, train_y, 2 * width)
@@ -56,9 +57,10 @@ class AccuracyPlot(PlotextPlot):
         plt.clear_data()
         plt.clear_figure()
         best_acc, best_epoch = best
-        plt.title(f"Test accuracy %  best {best_acc:.2f}% (epoch {best_epoch})"
-                  if best_epoch >= 0 else "Test accuracy %")
-        plt.xlabel(X_LABEL)
+        plt.title(f"Accuracy %  best {best_acc:.2f} (epoch {best_epoch})"
+                  if best_epoch >= 0 else "Accuracy %")
+        if self.size.height >= 12:
+            plt.xlabel(X_LABEL)
         if test_x:
             plt.scatter(list(test_x), list(acc), marker="●")
             plt.ylim(max(0, min(acc) - 5), 100)

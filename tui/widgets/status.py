@@ -29,10 +29,10 @@ class StatusBar(Static):
         mark, style = STATE_STYLES.get(self.state, ("?", ""))
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append("mnist-tui", "bold")
-        for part in (self.dataset, self.network, self.optimizer, self.device):
+        t.append(" │ ", "dim")
+        t.append(f"{mark} {self.state}", style)  # first: it must survive a narrow terminal
+        for part in (self.dataset, self.device, self.network, self.optimizer):
             if part:
                 t.append(" │ ", "dim")
                 t.append(part)
-        t.append(" │ ", "dim")
-        t.append(f"{mark} {self.state}", style)
         return t

@@ -1,0 +1,135 @@
+"""Training speed under the dashboard vs headless, and key-press latency, one invocation.
+
+    python bench/bench_tui.py [--data-dir DIR] [--limit-train N] [--epochs E]
+
+1. headless: core's Run pulled in this process, nothing drawn (the baseline).
+2. tui:      the real app (ProcessEngine: training in a child process), in Textual's
+             headless mode, so every widget, plot and digit is still rendered.
+Training time is the sum of EpochEnd.seconds, measured by the engine itself in both.
+Then the installed command runs in tmux at 120x40 and, while it trains, the help screen
+is opened and closed 15 times: the time from send-keys to the help text appearing in
+what the app writes to its terminal (read through tmux pipe-pane) is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.config import Hyperparameters  # noqa: E402
+from core.events import EpochEnd  # noqa: E402
+
+
+def headless(args) -> float:
+    from core.datasets import load
+    from core.training import Run
+
+    d = load("fashion-mnist", args.data_dir, allow_download=False)
+    run = Run(Hyperparameters(epochs=args.epochs), d.train.head(args.limit_train), d.test)
+    return sum(ev.seconds for ev in run.events() if isinstance(ev, EpochEnd))
+
+
+async def tui(args) -> float:
+    from tui.app import MnistTuiApp
+    from tui.engine import RunSpec
+
+    spec = RunSpec(hparams=Hyperparameters(epochs=args.epochs), dataset="fashion-mnist",
+                   data_dir=args.data_dir, limit_train=args.limit_train, allow_download=False)
+    seconds: list[float] = []
+
+    class Measured(MnistTuiApp):
+        def _on_EpochEnd(self, ev: EpochEnd) -> None:
+            seconds.append(ev.seconds)
+            super()._on_EpochEnd(ev)
+
+    app = Measured(spec, engine="process", run_dir="/tmp/mnist-tui-bench")
+    async with app.run_test(size=(120, 40)):
+        await app.wait_for_state("finished", "error")
+        app.shutdown()
+    return sum(seconds)
+
+
+def key_latency(args, presses: int = 15) -> list[float]:
+    """The installed command in tmux at 120x40, training: the time from send-keys to the
+    help screen's text in the bytes the app writes to the terminal (tmux pipe-pane)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    if not shutil.which("tmux"):
+        return []
+    exe = Path(sys.executable).with_name("mnist-tui")
+    session = "mnist-tui-bench"
+    pipe = Path(tempfile.mkdtemp()) / "pane.out"
+
+    def tmux(*a: str) -> str:
+        return subprocess.run(["tmux", *a], capture_output=True, text=True).stdout
+
+    def wait_screen(pred) -> None:
+        deadline = time.monotonic() + 120
+        while not pred(tmux("capture-pane", "-p", "-t", session)):
+            if time.monotonic() > deadline:
+                raise RuntimeError("timed out waiting for the screen")
+            time.sleep(0.05)
+
+    tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40",
+         f"env -u COLUMNS -u LINES {exe} --dataset fashion-mnist --data-dir {args.data_dir} "
+         f"--epochs 100 --run-dir /tmp/mnist-tui-bench")
+    out = []
+    try:
+        wait_screen(lambda s: "samples/s" in s)
+        for _ in range(presses):
+            pipe.write_bytes(b"")
+            tmux("pipe-pane", "-t", session, "-O", f"cat >> {pipe}")
+            with pipe.open("rb") as f:
+                buf = b""
+                t0 = time.perf_counter()
+                tmux("send-keys", "-t", session, "?")
+                while b"mnist-tui keys" not in buf and time.perf_counter() - t0 < 10:
+                    chunk = f.read()
+                    buf += chunk
+                    if not chunk:
+                        time.sleep(0.001)
+                out.append(time.perf_counter() - t0)
+            tmux("pipe-pane", "-t", session)
+            tmux("send-keys", "-t", session, "Escape")
+            wait_screen(lambda s: "mnist-tui keys" not in s)
+    finally:
+        tmux("kill-session", "-t", session)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
+    ap.add_argument("--limit-train", type=int, default=60000)
+    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--latency-only", action="store_true")
+    args = ap.parse_args()
+    import multiprocessing.resource_tracker
+
+    multiprocessing.resource_tracker.ensure_running()
+    if args.latency_only:
+        ms = sorted(x * 1000 for x in key_latency(args))
+        print(f"key press to screen: median {statistics.median(ms):.0f} ms, max {ms[-1]:.0f} ms")
+        return
+    base = headless(args)
+    under_tui = asyncio.run(tui(args))
+    base2 = headless(args)  # again after: the machine's speed drifts
+    best = min(base, base2)
+    print(f"headless: {base:.2f} s, {base2:.2f} s of training ({args.epochs} epochs x {args.limit_train:,})")
+    print(f"tui:      {under_tui:.2f} s of training")
+    print(f"speed under the TUI: {best / under_tui:.2f} x headless (target >= 0.90)")
+    ms = sorted(x * 1000 for x in key_latency(args))
+    print(f"key press to screen: median {statistics.median(ms):.0f} ms, "
+          f"90th percentile {ms[int(len(ms) * 0.9)]:.0f} ms, max {ms[-1]:.0f} ms (target < 100 ms)")
+
+
+if __name__ == "__main__":
+    main()

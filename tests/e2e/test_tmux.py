@@ -1,0 +1,85 @@
+"""The installed ``mnist-tui`` in a real terminal (tmux), driven as a user would."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import write_split
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+EXE = Path(sys.executable).with_name("mnist-tui")
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+
+
+def wait_for_screen(session: str, predicate, timeout: float = 90.0) -> str:
+    """Poll the terminal until ``predicate(screen)``: an outside process offers no event
+    to wait on, so this reads the screen every 0.1 s up to a deadline."""
+    deadline = time.monotonic() + timeout
+    screen = ""
+    while time.monotonic() < deadline:
+        screen = tmux("capture-pane", "-p", "-t", session)
+        if predicate(screen):
+            return screen
+        time.sleep(0.1)
+    raise AssertionError(f"timed out; the screen was:\n{screen}")
+
+
+def step_of(screen: str) -> int:
+    m = re.search(r"step ([\d,]+)", screen)
+    return int(m.group(1).replace(",", "")) if m else -1
+
+
+@pytest.fixture
+def session(tmp_path):
+    name = f"mnist-tui-e2e-{uuid.uuid4().hex[:8]}"
+    yield name
+    subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+
+
+def test_installed_command_in_tmux(tmp_path, session):
+    assert EXE.exists(), "pip install -e . puts mnist-tui beside the interpreter"
+    data = write_split(tmp_path / "data", 3000, 500)
+    marker = tmp_path / "exited"
+    # env -u: a COLUMNS/LINES inherited from the test runner would override the pane's size.
+    cmd = (f"env -u COLUMNS -u LINES {EXE} --data-dir {data} --epochs 400 --run-dir {tmp_path / 'run'}; "
+           f"echo $? > {marker}")
+    tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", cmd)
+
+    # Progress moves, and a digit is drawn with its label and prediction.
+    screen = wait_for_screen(session, lambda s: step_of(s) > 0 and "\u2580" in s
+                             and re.search(r"[✓✗] \d → \d \(\d+%\)", s) is not None)
+    assert "784-100-50-10 sigmoid" in screen and "Test set: Avg. loss:" in screen
+
+    tmux("send-keys", "-t", session, "space")
+    screen = wait_for_screen(session, lambda s: "paused" in s and "Paused at step" in s)
+    paused_at = step_of(screen)
+    # Round trips through the UI (help screen open and closed): the counter stays put.
+    for _ in range(3):
+        tmux("send-keys", "-t", session, "?")
+        wait_for_screen(session, lambda s: "mnist-tui keys" in s)
+        tmux("send-keys", "-t", session, "Escape")
+        screen = wait_for_screen(session, lambda s: "mnist-tui keys" not in s)
+        assert step_of(screen) == paused_at
+
+    tmux("send-keys", "-t", session, "q")
+    wait_for_screen(session, lambda s: "A run is in progress" in s)
+    tmux("send-keys", "-t", session, "y")
+    deadline = time.monotonic() + 30
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert marker.read_text().strip() == "0"
+    # No training process is left behind.
+    left = subprocess.run(["pgrep", "-f", str(data)], capture_output=True, text=True).stdout
+    assert left.strip() == ""
