@@ -346,21 +346,19 @@ class Run:
             self._record(diff, cfg.NEXT_EPOCH, applied=True)
 
     def _test(self) -> Generator[Event, None, None]:
-        result = None
         for ev in evaluate(self.model, self.test_data, batch_size=self.hp.test_batch_size,
                            epoch=self.epoch, seen=self.seen,
                            sample_indices=self.sample_indices, hardest=self.hardest):
             if isinstance(ev, TestEnd):
-                result = ev
+                # Recorded before it is yielded: a checkpoint taken on this event holds it.
+                h = self.history
+                h.test_epoch.append(ev.epoch)
+                h.test_seen.append(ev.seen)
+                h.test_loss.append(ev.avg_loss)
+                h.test_accuracy.append(ev.accuracy)
+                self.last_test = ev
+                self.tested_initial = True
             yield ev
-        assert result is not None
-        h = self.history
-        h.test_epoch.append(result.epoch)
-        h.test_seen.append(result.seen)
-        h.test_loss.append(result.avg_loss)
-        h.test_accuracy.append(result.accuracy)
-        self.last_test = result
-        self.tested_initial = True
 
     def _finish(self, status: str) -> RunFinished:
         self.status = status

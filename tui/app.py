@@ -113,9 +113,15 @@ class MnistTuiApp(App):
         yield RichLog(id="log", max_lines=2000, wrap=True, markup=False, auto_scroll=True)
         yield Footer()
 
+    @property
+    def _main(self):
+        """The dashboard's screen: queries go there even while a modal screen is on top
+        (``App.query_one`` searches the active screen)."""
+        return self.screen_stack[0]
+
     def on_mount(self) -> None:
         self._apply_size_classes()
-        self.query_one("#log", RichLog).border_title = "log"
+        self._main.query_one("#log", RichLog).border_title = "log"
         self.set_interval(PLOT_SECONDS, self._redraw_plots_if_dirty)
         self._refresh_static()
         self.start_engine()
@@ -129,10 +135,10 @@ class MnistTuiApp(App):
         w, h = self.size
         compact = w < 100 or h < 34
         tiny = w < 60 or h < 20
-        self.screen.set_class(compact, "-compact")
-        self.screen.set_class(tiny, "-tiny")
+        self._main.set_class(compact, "-compact")
+        self._main.set_class(tiny, "-tiny")
         try:
-            self.query_one(DigitGallery).set_class(compact, "-compact")
+            self._main.query_one(DigitGallery).set_class(compact, "-compact")
         except Exception:  # not composed yet
             pass
 
@@ -191,7 +197,7 @@ class MnistTuiApp(App):
 
     def _on_DownloadProgress(self, ev: DownloadProgress) -> None:
         self.set_state("downloading")
-        prog = self.query_one(TrainingProgress)
+        prog = self._main.query_one(TrainingProgress)
         prog.add_class("-downloading")
         mb = ev.done / 1e6
         total = f"{ev.total / 1e6:.1f} MB" if ev.total else "? MB"
@@ -199,18 +205,18 @@ class MnistTuiApp(App):
                                  ev.total or None, f"{ev.filename} {mb:.1f}/{total}")
 
     def _on_DataReady(self, ev: DataReady) -> None:
-        self.query_one(TrainingProgress).remove_class("-downloading")
+        self._main.query_one(TrainingProgress).remove_class("-downloading")
         self.test_images = np.frombuffer(ev.test_images, np.uint8).reshape(-1, 784)
         self.test_labels = list(np.frombuffer(ev.test_labels, np.uint8).tolist())
         self.class_names = ev.classes
         self.n_train = ev.n_train
-        self.query_one(StatusBar).dataset = ev.title
+        self._main.query_one(StatusBar).dataset = ev.title
         self.log_line(f"{ev.title}: {ev.n_train:,} training and {ev.n_test:,} test images from {ev.source}")
         self._show_digits()
 
     def _on_RunStarted(self, ev: RunStarted) -> None:
         self.hp = Hyperparameters.from_dict(ev.hparams)
-        status = self.query_one(StatusBar)
+        status = self._main.query_one(StatusBar)
         status.network = f"{ev.architecture} · {ev.n_params:,} params"
         status.device = ev.device
         self._refresh_static()
@@ -219,7 +225,7 @@ class MnistTuiApp(App):
     def _on_EpochStarted(self, ev: EpochStarted) -> None:
         self.epoch = ev.epoch
         self.set_state("training" if self.state != "paused" else "paused")
-        prog = self.query_one(TrainingProgress)
+        prog = self._main.query_one(TrainingProgress)
         prog.row("epoch").set(f"Epoch {ev.epoch}/{ev.epochs}", 0, ev.n_train)
         prog.row("run").set("Run", ev.epoch - 1, ev.epochs, f"{ev.epoch - 1}/{ev.epochs} epochs")
 
@@ -231,7 +237,7 @@ class MnistTuiApp(App):
         for line in ev.lines:
             self.log_line(line)
         self._plots_dirty = True
-        prog = self.query_one(TrainingProgress)
+        prog = self._main.query_one(TrainingProgress)
         epoch_left = ev.n_train - ev.epoch_samples
         run_left = epoch_left + max(self.hp.epochs - ev.epoch, 0) * ev.n_train
         rate = ev.samples_per_sec
@@ -265,7 +271,7 @@ class MnistTuiApp(App):
             self.set_state("training")
 
     def _on_EpochEnd(self, ev: EpochEnd) -> None:
-        prog = self.query_one(TrainingProgress)
+        prog = self._main.query_one(TrainingProgress)
         prog.row("epoch").set(f"Epoch {ev.epoch}/{self.hp.epochs}", self.n_train, self.n_train,
                               f"{self.n_train:,}/{self.n_train:,}")
         prog.row("run").set("Run", ev.epoch, self.hp.epochs, f"{ev.epoch}/{self.hp.epochs} epochs")
@@ -308,7 +314,7 @@ class MnistTuiApp(App):
         if ev.best_epoch >= 0:
             self.log_line(format_max_accuracy(ev.best_accuracy))
         self.set_state(ev.status)
-        prog = self.query_one(TrainingProgress)
+        prog = self._main.query_one(TrainingProgress)
         prog.row("run").set("Run", ev.epochs_done, self.hp.epochs,
                             f"{ev.epochs_done}/{self.hp.epochs} epochs · {ev.status}")
 
@@ -337,7 +343,7 @@ class MnistTuiApp(App):
     # ------------------------------------------------------------------ drawing
     def set_state(self, state: str) -> None:
         self.state = state
-        self.query_one(StatusBar).state = state
+        self._main.query_one(StatusBar).state = state
         self.refresh_bindings()
         self._state_event(state).set()
         for other, event in self._state_events.items():
@@ -361,24 +367,24 @@ class MnistTuiApp(App):
 
     def log_line(self, text: str) -> None:
         self.log_lines.append(text)
-        self.query_one("#log", RichLog).write(text)
+        self._main.query_one("#log", RichLog).write(text)
 
     def _refresh_static(self) -> None:
         hp = self.hp
         opt = (f"SGD lr {hp.lr:g} momentum {hp.momentum:g}" if hp.optimizer == "sgd"
                else f"Adam lr {hp.lr:g} beta1 {hp.momentum:g}")
-        self.query_one(StatusBar).optimizer = f"{opt} · batch {hp.batch_size}"
-        self.query_one(HparamsPane).show(hp, self.pending)
+        self._main.query_one(StatusBar).optimizer = f"{opt} · batch {hp.batch_size}"
+        self._main.query_one(HparamsPane).show(hp, self.pending)
 
     def _redraw_plots_if_dirty(self) -> None:
-        if not self._plots_dirty or self.screen.has_class("-tiny"):
+        if not self._plots_dirty or self._main.has_class("-tiny"):
             return
         self._plots_dirty = False
-        self.query_one(LossPlot).replot(self.train_x, self.train_y, self.test_x, self.test_loss,
+        self._main.query_one(LossPlot).replot(self.train_x, self.train_y, self.test_x, self.test_loss,
                                         self.marks)
         best = max(zip(self.test_acc, self.test_epochs), default=(0.0, -1),
                    key=lambda t: (t[0], -t[1]))
-        self.query_one(AccuracyPlot).replot(self.test_x, self.test_acc, best)
+        self._main.query_one(AccuracyPlot).replot(self.test_x, self.test_acc, best)
 
     def digit_indices(self) -> list[int]:
         """The test examples on the current page (misclassified only, when asked)."""
@@ -388,7 +394,7 @@ class MnistTuiApp(App):
             pool = [i for i, (p, y) in enumerate(zip(self.predictions, self.test_labels)) if p != y]
         else:
             pool = range(len(self.test_labels))
-        per = self.query_one(DigitGallery).capacity()
+        per = self._main.query_one(DigitGallery).capacity()
         if not pool:
             return []
         pages = max(1, -(-len(pool) // per))
@@ -398,7 +404,7 @@ class MnistTuiApp(App):
     def _show_digits(self) -> None:
         if self.test_images is None:
             return
-        gallery = self.query_one(DigitGallery)
+        gallery = self._main.query_one(DigitGallery)
         indices = self.digit_indices()
         message = "no misclassified digits" if self.only_wrong and not indices else ""
         gallery.show(self.test_images, self.test_labels, self.class_names, indices,

@@ -55,7 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-download", action="store_true", help="fail instead of downloading")
     u = p.add_argument_group("display")
     u.add_argument("--ascii", action="store_true", help="draw digits with plain ASCII characters")
-    u.add_argument("--run-dir", metavar="DIR", help="where checkpoints go (default ./runs/<time>)")
+    u.add_argument("--run-dir", metavar="DIR",
+                   help="the run folder: config, metrics, checkpoints (default ./runs/<time>)")
+    u.add_argument("--resume", metavar="RUN_DIR", help="continue the run saved in RUN_DIR")
+    u.add_argument("--headless", action="store_true",
+                   help="no dashboard: print the tutorial's lines (automatic when stdout is not a terminal)")
+    u.add_argument("--no-plot", action="store_true", help="headless: no text plot at the end")
     return p
 
 
@@ -94,6 +99,12 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"mnist-tui: error: {exc}\n")
         return 2
 
+    if args.headless or not sys.stdout.isatty():
+        return _headless(args, hp)
+    if args.resume:
+        sys.stderr.write("mnist-tui: error: --resume: only with --headless in this version\n")
+        return 2
+
     import multiprocessing.resource_tracker
 
     from tui.app import MnistTuiApp
@@ -107,6 +118,30 @@ def main(argv: list[str] | None = None) -> int:
     app = MnistTuiApp(spec, ascii=args.ascii)
     app.run()
     return 1 if app.state == "error" else 0
+
+
+def _headless(args: argparse.Namespace, hp: Hyperparameters) -> int:
+    from core.runfolder import default_run_dir
+    from tui.headless import load_resume, run_headless
+
+    try:
+        resume = None
+        dataset, data_dir = args.dataset, args.data_dir
+        limit_train, limit_test, run_dir = args.limit_train, args.limit_test, args.run_dir
+        if args.resume:
+            config, resume = load_resume(args.resume)
+            dataset, run_dir = config["dataset"], args.resume
+            data_dir = data_dir or config.get("data_dir")
+            limit_train, limit_test = config.get("limit_train"), config.get("limit_test")
+        return run_headless(hparams=hp, dataset=dataset, data_dir=data_dir, device=args.device,
+                            limit_train=limit_train, limit_test=limit_test,
+                            run_dir=run_dir or str(default_run_dir()), resume=resume,
+                            plot=not args.no_plot, allow_download=not args.no_download)
+    except MnistTuiError as exc:
+        sys.stderr.write(f"mnist-tui: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -252,3 +252,15 @@ async def test_resize_storm_while_training(make):
         await pilot.resize_terminal(*SIZE)
         tick = await asyncio.wait_for(tick, 30)
         assert tick.step > 0 and app.state == "training"
+
+
+async def test_training_goes_on_under_a_modal_screen(make):
+    app = make(epochs=LONG)
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(app.wait_for_state("training"), 60)
+        await pilot.press("e")
+        assert isinstance(app.screen, EditScreen)
+        first = await asyncio.wait_for(app.next_event(Tick), 30)
+        later = await asyncio.wait_for(app.next_event(Tick), 30)
+        assert later.step > first.step and isinstance(app.screen, EditScreen)
+        assert app.is_running

@@ -271,3 +271,11 @@ def test_test_end_carries_every_prediction(data):
     for s in result.samples:
         assert s.pred == result.predictions[s.index]
         assert s.confidence == pytest.approx(result.confidences[s.index], abs=1e-6)
+
+
+def test_a_checkpoint_taken_on_test_end_holds_that_test(data):
+    run = run_for(data, epochs=1)
+    for ev in run.events():
+        if isinstance(ev, TestEnd) and ev.epoch == 1:
+            state = run.state_dict()
+    assert state["history"]["test_epoch"] == [0, 1] and state["tested_initial"]

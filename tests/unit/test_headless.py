@@ -1,0 +1,138 @@
+"""Headless runs: the tutorial's lines, exit codes, the run folder, resume, signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core import checkpoint
+from tests.helpers import write_split
+
+EXE = [sys.executable, "-m", "tui.cli"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return write_split(tmp_path_factory.mktemp("hl"), 1000, 300)
+
+
+def run(*args, **kw):
+    return subprocess.run([*EXE, *args], capture_output=True, text=True, cwd=ROOT, timeout=300, **kw)
+
+
+def test_headless_lines_folder_and_exit_code(data, tmp_path):
+    out = run("--data-dir", str(data), "--epochs", "2", "--run-dir", str(tmp_path / "r"))
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == f"Run folder: {tmp_path / 'r'}"
+    tests = [ln for ln in lines if ln.startswith("Test set: Avg. loss: ")]
+    assert len(tests) == 3 and all(ln.endswith("%)") and "/300 (" in ln for ln in tests)
+    assert "Train Epoch: 1 [0/1000 (0%)]\tLoss: " in out.stdout
+    assert "Total epochs: 2" in lines and any(ln.startswith("Max Accuracy is: ") for ln in lines)
+    assert "\r" not in out.stdout and "\x1b" not in out.stdout
+    assert "number of training examples seen" in out.stdout  # the text plot
+    r = tmp_path / "r"
+    assert {p.name for p in r.iterdir()} >= {"config.json", "metrics.csv", "metrics.jsonl",
+                                              "checkpoint-last.pt", "checkpoint-best.pt"}
+    config = json.loads((r / "config.json").read_text())
+    assert config["hparams"]["epochs"] == 2 and config["dataset"] == "mnist"
+    rows = [json.loads(x) for x in (r / "metrics.jsonl").read_text().splitlines()]
+    assert [x["epoch"] for x in rows if x["kind"] == "test"] == [0, 1, 2]
+    assert (r / "metrics.csv").read_text().startswith("kind,epoch,step,seen,loss,accuracy")
+    state = checkpoint.load(r / "checkpoint-last.pt")
+    assert state["epoch"] == 2 and len(state["history"]["test_accuracy"]) == 3
+
+
+def test_no_plot_and_bad_flags(data, tmp_path):
+    out = run("--data-dir", str(data), "--epochs", "1", "--no-plot", "--run-dir", str(tmp_path / "r"))
+    assert out.returncode == 0 and "number of training examples seen" not in out.stdout
+    bad = run("--lr", "-1")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "--lr: must be greater than 0" in bad.stderr and "Traceback" not in bad.stderr
+    bad = run("--hidden", "10,x")
+    assert bad.returncode == 2 and "--hidden" in bad.stderr
+
+
+def test_bad_data_exits_2_with_one_line(tmp_path):
+    d = tmp_path / "d"
+    d.mkdir()
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        (d / name).write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x05abc")
+    out = run("--data-dir", str(d), "--headless", "--run-dir", str(tmp_path / "r"))
+    assert out.returncode == 2
+    assert out.stderr.startswith("mnist-tui: error: ") and out.stderr.count("\n") == 1
+    assert "train-images-idx3-ubyte.gz" in out.stderr and "truncated" in out.stderr
+
+
+def test_damaged_run_folder_is_one_line(tmp_path):
+    (tmp_path / "r").mkdir()
+    out = run("--headless", "--resume", str(tmp_path / "r"))
+    assert out.returncode == 2 and "config.json: missing" in out.stderr
+    (tmp_path / "r" / "config.json").write_text('{"format": "mnist-tui-run"}')
+    (tmp_path / "r" / "checkpoint-last.pt").write_bytes(b"garbage")
+    out = run("--headless", "--resume", str(tmp_path / "r"))
+    assert out.returncode == 2 and "not a readable checkpoint" in out.stderr
+    assert out.stderr.count("\n") == 1
+
+
+def _start(data, run_dir, epochs=6):
+    return subprocess.Popen([*EXE, "--data-dir", str(data), "--epochs", str(epochs), "--no-plot",
+                             "--run-dir", str(run_dir)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_line(proc, prefix):
+    for line in proc.stdout:
+        if line.startswith(prefix):
+            return line
+    raise AssertionError(f"no line starting with {prefix!r}")
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)])
+def test_signals_save_a_checkpoint_and_exit(data, tmp_path, sig, code):
+    proc = _start(data, tmp_path / "r", epochs=200)
+    _wait_for_line(proc, "Train Epoch: 2 ")
+    proc.send_signal(sig)
+    proc.wait(60)
+    assert proc.returncode == code
+    err = proc.stderr.read()
+    assert "checkpoint saved" in err and "Traceback" not in err
+    state = checkpoint.load(tmp_path / "r" / "checkpoint-last.pt")
+    assert state["step"] > 20
+
+
+def test_kill_9_leaves_a_loadable_checkpoint(data, tmp_path):
+    proc = _start(data, tmp_path / "r", epochs=200)
+    _wait_for_line(proc, "Train Epoch: 3 ")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    state = checkpoint.load(tmp_path / "r" / "checkpoint-last.pt")
+    assert state["epoch"] >= 1
+    leftovers = [p.name for p in (tmp_path / "r").iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == [] or all(p.startswith(".") for p in leftovers)
+
+
+def test_resume_gives_the_same_losses_as_an_uninterrupted_run(data, tmp_path):
+    whole = run("--data-dir", str(data), "--epochs", "4", "--no-plot", "--run-dir", str(tmp_path / "a"))
+    assert whole.returncode == 0
+    proc = _start(data, tmp_path / "b", epochs=4)
+    _wait_for_line(proc, "Train Epoch: 3 ")
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(60)
+    assert proc.returncode == 143
+    resumed = run("--headless", "--no-plot", "--resume", str(tmp_path / "b"))
+    assert resumed.returncode == 0, resumed.stderr
+    a = checkpoint.load(tmp_path / "a" / "checkpoint-last.pt")["history"]
+    b = checkpoint.load(tmp_path / "b" / "checkpoint-last.pt")["history"]
+    assert a["train_loss"] == b["train_loss"]
+    assert a["test_accuracy"] == b["test_accuracy"] and a["test_loss"] == b["test_loss"]
+    rows = [json.loads(x) for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert [x["epoch"] for x in rows if x["kind"] == "test"] == [0, 1, 2, 3, 4]
