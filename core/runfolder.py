@@ -53,7 +53,10 @@ class RunFolder:
 
     def __init__(self, path: str | os.PathLike, config: dict[str, Any], *, resume_step: int | None = None):
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CheckpointError(f"{self.path}: cannot create the run folder ({exc.strerror})") from None
         self.best_accuracy = -1.0
         self.step = resume_step or 0
         if resume_step is None:

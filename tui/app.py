@@ -69,6 +69,8 @@ class MnistTuiApp(App):
         self.show_eta = show_eta
         self.ascii = ascii
         self.run_dir = Path(run_dir or spec.run_dir or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S"))
+        self._base_run_dir = self.run_dir
+        self.restarts = 0
         self.engine: ProcessEngine | ThreadEngine | None = None
         self.state = "starting"
         self.hp: Hyperparameters = spec.hparams
@@ -460,6 +462,8 @@ class MnistTuiApp(App):
     def action_restart(self) -> None:
         self.hp = replace(self.hp, **self.pending)
         self.pending = {}
+        self.restarts += 1
+        self.run_dir = Path(f"{self._base_run_dir}-restart{self.restarts}")
         self.log_line(f"Restarting: {self.hp.architecture()}, seed {self.hp.seed}")
         self.stop_engine()
         self._reset_data()
@@ -481,7 +485,7 @@ class MnistTuiApp(App):
 
     def action_save(self) -> None:
         if self.engine is not None:
-            self.engine.send("save", str(self.run_dir / "checkpoint.pt"))
+            self.engine.send("save")
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

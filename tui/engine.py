@@ -24,7 +24,6 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from core.config import Hyperparameters
@@ -140,8 +139,8 @@ def engine_loop(spec: RunSpec, emit: Callable[[Any], None], commands: Any,
 def _run(spec: RunSpec, emit, commands, parent_alive, on_run) -> None:
     import numpy as np
 
-    from core import checkpoint, datasets
-    from core.events import BatchEnd
+    from core import datasets
+    from core.events import BatchEnd, TestEnd
     from core.network import resolve_device
     from core.training import Run, format_train
 
@@ -167,6 +166,13 @@ def _run(spec: RunSpec, emit, commands, parent_alive, on_run) -> None:
               classes=spec_ds.classes)
     if on_run is not None:
         on_run(run)
+    from core.runfolder import LAST, RunFolder, default_run_dir
+
+    folder = RunFolder(spec.run_dir or default_run_dir(), {
+        "dataset": spec.dataset, "data_dir": str(data.files["test_images"].parent),
+        "device": spec.device, "limit_train": spec.limit_train, "limit_test": spec.limit_test,
+        "hparams": spec.hparams.to_dict()})
+    emit(Loading(f"run folder: {folder.path}"))
 
     state = {"paused": False, "last_poll": 0.0}
 
@@ -195,9 +201,9 @@ def _run(spec: RunSpec, emit, commands, parent_alive, on_run) -> None:
             else:
                 emit(EditResult(True, {}))
         elif kind == "save":
-            target = Path(cmd[1])
+            target = folder.path / LAST
             try:
-                checkpoint.save(run.state_dict(), target)
+                folder.save(run.state_dict())
             except OSError as exc:
                 emit(EngineFailed(f"{target}: could not save the checkpoint ({exc.strerror})"))
             else:
@@ -238,6 +244,9 @@ def _run(spec: RunSpec, emit, commands, parent_alive, on_run) -> None:
 
     for ev in run.events():
         now = time.monotonic()
+        folder.record(ev)
+        if isinstance(ev, TestEnd):
+            folder.after_test(run.state_dict(), ev.accuracy)
         if isinstance(ev, BatchEnd):
             latest = ev
             if ev.batch % 100 == 0:

@@ -264,3 +264,15 @@ async def test_training_goes_on_under_a_modal_screen(make):
         later = await asyncio.wait_for(app.next_event(Tick), 30)
         assert later.step > first.step and isinstance(app.screen, EditScreen)
         assert app.is_running
+
+
+async def test_the_dashboard_writes_a_run_folder(make, tmp_path):
+    app = make(epochs=1)
+    async with app.run_test(size=SIZE):
+        await finished(app)
+        shown_log = log_text(app)
+    run = tmp_path / "run"
+    assert {p.name for p in run.iterdir()} >= {"config.json", "metrics.jsonl", "metrics.csv",
+                                               "checkpoint-last.pt", "checkpoint-best.pt"}
+    assert checkpoint.load(run / "checkpoint-last.pt")["epoch"] == 1
+    assert f"run folder: {run}" in shown_log
