@@ -71,6 +71,7 @@ class MnistTuiApp(App):
         self.run_dir = Path(run_dir or spec.run_dir or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S"))
         self._base_run_dir = self.run_dir
         self.restarts = 0
+        self.generation = 0
         self.engine: ProcessEngine | ThreadEngine | None = None
         self.state = "starting"
         self.hp: Hyperparameters = spec.hparams
@@ -148,12 +149,13 @@ class MnistTuiApp(App):
     def start_engine(self) -> None:
         spec = replace(self.spec, hparams=self.hp, run_dir=str(self.run_dir))
         self.engine = (ThreadEngine if self.engine_kind == "thread" else ProcessEngine)(spec)
+        self.generation += 1
         self.engine.start()
         self.set_state("loading")
-        self.pump(self.engine)
+        self.pump(self.engine, self.generation)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
-    def pump(self, engine: ProcessEngine | ThreadEngine) -> None:
+    def pump(self, engine: ProcessEngine | ThreadEngine, generation: int) -> None:
         """The one bridge: engine events become messages; no widget is touched here."""
         worker = get_current_worker()
         while not worker.is_cancelled:
@@ -161,12 +163,13 @@ class MnistTuiApp(App):
                 ev = engine.get(timeout=0.1)
             except queue.Empty:
                 if not engine.alive():
-                    self.post_message(EngineEvent(EngineFailed("the training process ended unexpectedly")))
+                    self.post_message(EngineEvent(
+                        EngineFailed("the training process ended unexpectedly"), generation))
                     return
                 continue
             except (EOFError, OSError, ValueError):  # queue closed while shutting down
                 return
-            self.post_message(EngineEvent(ev))
+            self.post_message(EngineEvent(ev, generation))
             if isinstance(ev, EngineStopped):
                 return
 
@@ -178,6 +181,8 @@ class MnistTuiApp(App):
 
     # ------------------------------------------------------------------ events
     def on_engine_event(self, message: EngineEvent) -> None:
+        if message.generation != self.generation or not self.screen_stack:
+            return  # from an engine replaced by a restart, or arriving after shutdown
         ev = message.event
         handler = getattr(self, f"_on_{type(ev).__name__}", None)
         if handler is not None:

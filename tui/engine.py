@@ -181,6 +181,8 @@ def _run(spec: RunSpec, emit, commands, parent_alive, on_run) -> None:
         if kind == "quit":
             raise _Quit
         if kind == "pause" and not state["paused"]:
+            if latest is not None:
+                flush_tick()  # the screen shows exactly where training stopped
             state["paused"] = True
             emit(PauseChanged(True, run.step))
         elif kind == "resume" and state["paused"]:
