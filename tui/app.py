@@ -50,11 +50,11 @@ class MnistTuiApp(App):
     ENABLE_COMMAND_PALETTE = False
 
     BINDINGS = [
-        Binding("space", "toggle_pause", "Pause/Resume"),
+        Binding("space", "toggle_pause", "Pause"),
         Binding("e", "edit", "Edit"),
         Binding("r", "restart", "Restart"),
-        Binding("n", "next_digits", "Next digits"),
-        Binding("m", "misclassified", "Misclassified"),
+        Binding("n", "next_digits", "Next"),
+        Binding("m", "misclassified", "Wrong only"),
         Binding("s", "save", "Save"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit_app", "Quit"),
@@ -142,6 +142,7 @@ class MnistTuiApp(App):
         self._main.set_class(tiny, "-tiny")
         try:
             self._main.query_one(DigitGallery).set_class(compact, "-compact")
+            self._main.query_one(Footer).compact = compact
         except Exception:  # not composed yet
             pass
 

@@ -51,7 +51,7 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
     EditScreen { align: center middle; background: $background; }
     EditScreen > Vertical { width: 72; max-width: 100%; height: auto; max-height: 100%;
                             border: thick $primary; background: $surface; padding: 0 1; }
-    EditScreen VerticalScroll { height: auto; max-height: 1fr; }
+    EditScreen VerticalScroll { height: auto; max-height: 70vh; }
     EditScreen .field { height: auto; }
     EditScreen .field > Label { width: 17; padding-top: 1; }
     EditScreen .field > Input, EditScreen .field > Select { width: 24; }
