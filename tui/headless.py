@@ -31,7 +31,8 @@ class _DownloadLines:
         mark = (p.filename, min(pct // 25 * 25, 100))
         if mark not in self.shown:
             self.shown.add(mark)
-            size = f" of {p.total / 1e6:.1f} MB" if p.total else ""
+            size = "" if not p.total else (
+                f" of {p.total / 1e6:.1f} MB" if p.total >= 100_000 else f" of {p.total:,} bytes")
             print(f"Downloading {p.filename} ({p.file_index}/{p.file_count}): {mark[1]}%{size}",
                   file=self.out, flush=True)
 

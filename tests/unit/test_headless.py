@@ -136,3 +136,19 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(data, tmp_path):
     assert a["test_accuracy"] == b["test_accuracy"] and a["test_loss"] == b["test_loss"]
     rows = [json.loads(x) for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
     assert [x["epoch"] for x in rows if x["kind"] == "test"] == [0, 1, 2, 3, 4]
+
+
+def test_a_download_is_a_few_plain_lines():
+    import io
+
+    from core.datasets import DownloadProgress
+    from tui.headless import _DownloadLines
+
+    out = io.StringIO()
+    lines = _DownloadLines(out)
+    for done in range(0, 10_001, 100):
+        lines(DownloadProgress("train-images-idx3-ubyte.gz", "http://x/", done, 10_000, 1, 4))
+    text = out.getvalue()
+    assert text.splitlines() == [
+        f"Downloading train-images-idx3-ubyte.gz (1/4): {p}% of 10,000 bytes" for p in (0, 25, 50, 75, 100)]
+    assert "\r" not in text
