@@ -53,8 +53,9 @@ def test_installed_command_in_tmux(tmp_path, session):
     data = write_split(tmp_path / "data", 3000, 500)
     marker = tmp_path / "exited"
     # env -u: a COLUMNS/LINES inherited from the test runner would override the pane's size.
+    # When the app exits, the shell records its exit code and signals a tmux channel.
     cmd = (f"env -u COLUMNS -u LINES {EXE} --data-dir {data} --epochs 400 --run-dir {tmp_path / 'run'}; "
-           f"echo $? > {marker}")
+           f"echo $? > {marker}; tmux wait-for -S {session}-exited")
     tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", cmd)
 
     # Progress moves, and a digit is drawn with its label and prediction.
@@ -76,9 +77,8 @@ def test_installed_command_in_tmux(tmp_path, session):
     tmux("send-keys", "-t", session, "q")
     wait_for_screen(session, lambda s: "A run is in progress" in s)
     tmux("send-keys", "-t", session, "y")
-    deadline = time.monotonic() + 30
-    while not marker.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    # Wait on the channel (an event, not a poll); the timeout only guards a hang.
+    subprocess.run(["tmux", "wait-for", f"{session}-exited"], check=True, timeout=30)
     assert marker.read_text().strip() == "0"
     # No training process is left behind.
     left = subprocess.run(["pgrep", "-f", str(data)], capture_output=True, text=True).stdout
