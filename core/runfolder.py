@@ -21,6 +21,8 @@ METRICS_JSONL = "metrics.jsonl"
 METRICS_CSV = "metrics.csv"
 LAST = "checkpoint-last.pt"
 BEST = "checkpoint-best.pt"
+REPORT_TXT = "report.txt"
+REPORT_JSON = "report.json"
 CSV_FIELDS = ("kind", "epoch", "step", "seen", "loss", "accuracy", "correct", "total", "detail")
 LOG_INTERVAL = 100
 
@@ -121,6 +123,11 @@ class RunFolder:
         if best:
             checkpoint.save(state, self.path / BEST)
         return path
+
+    def write_report(self, text: str, data: dict[str, Any]) -> tuple[Path, Path]:
+        _atomic_text(self.path / REPORT_TXT, text + "\n")
+        _atomic_text(self.path / REPORT_JSON, json.dumps(data, indent=1) + "\n")
+        return self.path / REPORT_TXT, self.path / REPORT_JSON
 
     def after_test(self, state: dict[str, Any], accuracy: float) -> None:
         """Checkpoint after each test: always the last, and the best when it improved."""

@@ -41,6 +41,7 @@ from tui.widgets.status import StatusBar
 
 PLOT_SECONDS = 0.5        # redraw plots at most twice a second
 ACTIVE = ("training", "testing", "paused")
+MAIN_SCREEN_ONLY = ("next_digits", "misclassified", "confusion", "hardest", "restart")
 ENDED = ("finished", "stopped", "diverged", "error")
 
 
@@ -54,7 +55,9 @@ class MnistTuiApp(App):
         Binding("e", "edit", "Edit"),
         Binding("r", "restart", "Restart"),
         Binding("n", "next_digits", "Next"),
-        Binding("m", "misclassified", "Wrong only"),
+        Binding("m", "misclassified", "Wrong"),
+        Binding("c", "confusion", "Matrix"),
+        Binding("h", "hardest", "Hard"),
         Binding("s", "save", "Save"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit_app", "Quit"),
@@ -101,6 +104,7 @@ class MnistTuiApp(App):
         self.marks: list[int] = []
         self.predictions: tuple[int, ...] = ()
         self.confidences: tuple[float, ...] = ()
+        self.last_test: TestEnd | None = None
         self.epoch = 0
 
     # ------------------------------------------------------------------ layout
@@ -271,6 +275,10 @@ class MnistTuiApp(App):
         self.test_acc.append(ev.accuracy)
         self.test_epochs.append(ev.epoch)
         self.predictions, self.confidences = ev.predictions, ev.confidences
+        self.last_test = ev
+        for screen in self.screen_stack[1:]:  # open analysis views follow each test
+            if hasattr(screen, "show_test"):
+                screen.show_test(ev)
         self.log_line(format_test(ev))
         self._plots_dirty = True
         self._redraw_plots_if_dirty()
@@ -422,6 +430,8 @@ class MnistTuiApp(App):
 
     # ------------------------------------------------------------------ keys
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in MAIN_SCREEN_ONLY and len(self.screen_stack) > 1:
+            return False  # the analysis views have their own keys; these act on the dashboard
         running = self.engine is not None and self.state in ACTIVE
         if action == "toggle_pause":
             return running
@@ -431,6 +441,8 @@ class MnistTuiApp(App):
             return self.test_images is not None
         if action == "misclassified":
             return bool(self.predictions)
+        if action in ("confusion", "hardest"):
+            return self.last_test is not None and self.test_images is not None
         if action == "edit":
             return self.state not in ("starting",)
         return True
@@ -488,6 +500,16 @@ class MnistTuiApp(App):
         self.only_wrong = not self.only_wrong
         self.page = 0
         self._show_digits()
+
+    def action_confusion(self) -> None:
+        from tui.screens.confusion import ConfusionScreen
+
+        self.push_screen(ConfusionScreen())
+
+    def action_hardest(self) -> None:
+        from tui.screens.hardest import HardestScreen
+
+        self.push_screen(HardestScreen())
 
     def action_save(self) -> None:
         if self.engine is not None:

@@ -17,7 +17,8 @@ examples:
   mnist-tui --data-dir ~/mnist --limit-train 8000 --epochs 5
   mnist-tui --hidden 256,128 --activation relu --lr 0.05
 
-keys: space pause · e edit · r restart · n next digits · m misclassified · s save · ? help · q quit
+keys: space pause · e edit · r restart · n next digits · m misclassified · c confusion matrix
+      h hardest examples · s save · ? help · q quit
 data: files are looked for in --data-dir, then $MNIST_TUI_CACHE/<dataset> (default
 ~/.cache/mnist-tui/<dataset>), then /usr/share/datasets/<dataset> (Debian); else downloaded.
 """
@@ -61,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--headless", action="store_true",
                    help="no dashboard: print the tutorial's lines (automatic when stdout is not a terminal)")
     u.add_argument("--no-plot", action="store_true", help="headless: no text plot at the end")
+    u.add_argument("--report", action="store_true",
+                   help="headless: print the confusion matrix and per-class accuracy at the end "
+                        "and write them to the run folder (report.txt, report.json)")
     return p
 
 
@@ -136,7 +140,8 @@ def _headless(args: argparse.Namespace, hp: Hyperparameters) -> int:
         return run_headless(hparams=hp, dataset=dataset, data_dir=data_dir, device=args.device,
                             limit_train=limit_train, limit_test=limit_test,
                             run_dir=run_dir or str(default_run_dir()), resume=resume,
-                            plot=not args.no_plot, allow_download=not args.no_download)
+                            plot=not args.no_plot, report=args.report,
+                            allow_download=not args.no_download)
     except MnistTuiError as exc:
         sys.stderr.write(f"mnist-tui: error: {exc}\n")
         return 2

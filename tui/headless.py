@@ -39,7 +39,7 @@ class _DownloadLines:
 
 def run_headless(*, hparams: Hyperparameters | None, dataset: str, data_dir: str | None,
                  device: str, limit_train: int | None, limit_test: int | None, run_dir: str,
-                 resume: dict[str, Any] | None = None, plot: bool = True,
+                 resume: dict[str, Any] | None = None, plot: bool = True, report: bool = False,
                  allow_download: bool = True, out: TextIO = sys.stdout) -> int:
     """Train and print; returns the exit code. ``resume``: a checkpoint state to continue."""
     got: list[int] = []
@@ -63,7 +63,7 @@ def run_headless(*, hparams: Hyperparameters | None, dataset: str, data_dir: str
         folder = RunFolder(run_dir, config, resume_step=run.step if resume is not None else None)
         print(f"Run folder: {folder.path}", file=out, flush=True)
         try:
-            return _loop(run, folder, got, plot, out)
+            return _loop(run, folder, got, plot, report, out)
         finally:
             folder.close()
     finally:
@@ -71,7 +71,7 @@ def run_headless(*, hparams: Hyperparameters | None, dataset: str, data_dir: str
             signal.signal(s, h)
 
 
-def _loop(run: Run, folder: RunFolder, got: list[int], plot: bool, out: TextIO) -> int:
+def _loop(run: Run, folder: RunFolder, got: list[int], plot: bool, report: bool, out: TextIO) -> int:
     for ev in run.events():
         folder.record(ev)
         if isinstance(ev, BatchEnd):
@@ -90,14 +90,32 @@ def _loop(run: Run, folder: RunFolder, got: list[int], plot: bool, out: TextIO) 
                 print(format_max_accuracy(ev.best_accuracy), file=out, flush=True)
             if plot:
                 print(text_plot(run), file=out, flush=True)
+            if report:
+                _report(run, folder, out)
             return 0 if ev.status == "finished" else 1
         if got:
             folder.save(run.state_dict())
+            if report:
+                _report(run, folder, out)
             print(f"Interrupted ({signal.Signals(got[0]).name}): checkpoint saved to "
                   f"{folder.path / LAST}; continue with --resume {folder.path}",
                   file=sys.stderr, flush=True)
             return EXIT_FOR_SIGNAL[got[0]]
     return 0
+
+
+def _report(run: Run, folder: RunFolder, out: TextIO) -> None:
+    """--report: the last test's confusion matrix and per-class accuracy, printed and
+    written to the run folder (report.txt, report.json)."""
+    if run.last_test is None:
+        print("Report: no test has run since this process started; nothing to report.",
+              file=out, flush=True)
+        return
+    from core.report import report_dict, report_text
+
+    text = report_text(run.last_test, run.classes)
+    txt, js = folder.write_report(text, report_dict(run.last_test, run.classes))
+    print(f"\n{text}\n\nReport written to {txt} and {js}", file=out, flush=True)
 
 
 def text_plot(run: Run, width: int = 100, height: int = 22) -> str:

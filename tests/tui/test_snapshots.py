@@ -45,3 +45,31 @@ def test_edit_form_with_a_refused_value(snap_compare, make):
         await pilot.pause()
 
     assert snap_compare(make(), terminal_size=(120, 40), run_before=before)
+
+
+def test_confusion_matrix_80x24(snap_compare, make):
+    async def before(pilot):
+        await _finished(pilot)
+        await pilot.press("c", "down", "down", "down", "right", "right", "right", "right", "right")
+        await pilot.pause()
+
+    assert snap_compare(make(epochs=8), terminal_size=(80, 24), run_before=before)
+
+
+def test_confusion_cell_digits_80x24(snap_compare, make):
+    async def before(pilot):
+        await _finished(pilot)
+        await pilot.press("c", "down", "down", "down", "right", "right", "right", "right", "right",
+                          "enter")
+        await pilot.pause()
+
+    assert snap_compare(make(epochs=8), terminal_size=(80, 24), run_before=before)
+
+
+def test_hardest_examples_120x40(snap_compare, make):
+    async def before(pilot):
+        await _finished(pilot)
+        await pilot.press("h")
+        await pilot.pause()
+
+    assert snap_compare(make(epochs=8), terminal_size=(120, 40), run_before=before)

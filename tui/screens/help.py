@@ -15,6 +15,8 @@ KEYS = (
     ("r", "restart with the current settings and waiting edits"),
     ("n", "next page of test digits"),
     ("m", "show only misclassified digits (again: all)"),
+    ("c", "confusion matrix, per-class accuracy, most confused pairs (Enter: a cell's digits)"),
+    ("h", "hardest examples: highest loss, with their softmax probabilities"),
     ("s", "save a checkpoint"),
     ("?", "this help"),
     ("q", "quit (asks first while a run is in progress)"),

@@ -22,18 +22,26 @@ class DigitCard(Static):
 
     def show(self, pixels: np.ndarray, label: str, pred: str | None, confidence: float | None,
              *, ascii: bool, scale: int, index: int) -> None:
-        caption = Text(no_wrap=True, overflow="ellipsis")
-        if pred is None:
-            caption.append(f"#{index} true {label}")
-        else:
-            ok = pred == label
-            caption.append("✓ " if ok else "✗ ", "bold green" if ok else "bold red")
-            caption.append(f"{label}", "bold")
-            caption.append(" → " if scale == 1 else ">")
-            caption.append(f"{pred}", "bold" if ok else "bold red")
-            caption.append(f" ({confidence * 100:.0f}%)" if scale == 1 else f" {confidence * 100:.0f}%",
-                           "dim")
-        self.update(Group(render(pixels, ascii=ascii, scale=scale), caption))
+        self.update(digit_card(pixels, label, pred, confidence, ascii=ascii, scale=scale,
+                               index=index))
+
+
+def digit_card(pixels: np.ndarray, label: str, pred: str | None, confidence: float | None,
+               *, ascii: bool, scale: int, index: int) -> Group:
+    """A digit drawn in the terminal over one caption line: ✓/✗, true → predicted,
+    confidence (right and wrong told apart by more than colour)."""
+    caption = Text(no_wrap=True, overflow="ellipsis")
+    if pred is None:
+        caption.append(f"#{index} true {label}")
+    else:
+        ok = pred == label
+        caption.append("✓ " if ok else "✗ ", "bold green" if ok else "bold red")
+        caption.append(f"{label}", "bold")
+        caption.append(" → " if scale == 1 else ">")
+        caption.append(f"{pred}", "bold" if ok else "bold red")
+        caption.append(f" ({confidence * 100:.0f}%)" if scale == 1 else f" {confidence * 100:.0f}%",
+                       "dim")
+    return Group(render(pixels, ascii=ascii, scale=scale), caption)
 
 
 class DigitGallery(Horizontal):

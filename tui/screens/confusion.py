@@ -1,0 +1,190 @@
+"""What the network gets wrong: the confusion matrix with per-class accuracy and the most
+confused pairs (ConfusionScreen), and the digits of one cell (PairScreen)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from core.events import TestEnd
+from core.report import bar, most_confused
+from tui.widgets.confusion import ConfusionMatrix
+from tui.widgets.digitgrid import DigitGrid
+from tui.widgets.gallery import digit_card
+
+PAIRS = 5
+
+
+def is_compact(app) -> bool:
+    w, h = app.size
+    return w < 100 or h < 34
+
+
+def test_title(test: TestEnd | None) -> str:
+    if test is None:
+        return "no test yet"
+    when = "before training" if test.epoch == 0 else f"after epoch {test.epoch}"
+    return f"test {when}: {test.accuracy:.2f}% ({test.correct:,}/{test.total:,})"
+
+
+class ConfusionScreen(Screen):
+    DEFAULT_CSS = """
+    ConfusionScreen { padding: 0 1; }
+    ConfusionScreen > #cm-title { height: 1; background: $primary-background; padding: 0 1;
+                                  margin: 0 -1; }
+    ConfusionScreen > ConfusionMatrix { margin-top: 1; }
+    ConfusionScreen > #cm-cell { height: 1; margin-top: 1; }
+    ConfusionScreen > #cm-pairs { height: auto; margin-top: 1; }
+    ConfusionScreen.-compact > ConfusionMatrix, ConfusionScreen.-compact > #cm-cell,
+    ConfusionScreen.-compact > #cm-pairs { margin-top: 0; }
+    """
+    BINDINGS = [
+        Binding("escape,c,q", "close", "Back"),
+        Binding("h", "hardest", "Hardest"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="cm-title")
+        yield ConfusionMatrix(ascii=self.app.ascii)
+        yield Static(id="cm-cell")
+        yield Static(id="cm-pairs")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(ConfusionMatrix).focus()
+        self.on_resize()
+        self.show_test(self.app.last_test)
+
+    def on_resize(self) -> None:
+        compact = is_compact(self.app)
+        self.set_class(compact, "-compact")
+        self.query_one(ConfusionMatrix).set_compact(compact)
+
+    def show_test(self, test: TestEnd | None) -> None:
+        """Called by the app after every test while this screen is open."""
+        classes = self.app.class_names
+        self.query_one("#cm-title", Static).update(Text.assemble(
+            ("Confusion matrix", "bold"), f" · {test_title(test)}",
+            "" if is_compact(self.app) else " · rows: true class, columns: predicted"))
+        if test is None:
+            return
+        self.query_one(ConfusionMatrix).show(test.confusion, classes)
+        self._describe_cell(*self.query_one(ConfusionMatrix).cursor)
+        pairs = most_confused(test.confusion, PAIRS)
+        text = Text("Most confused (true → predicted)", style="bold")
+        if not pairs:
+            text.append("\n  none: every test digit is classified correctly", "dim")
+        top = pairs[0][2] if pairs else 1
+        width = max(len(f"{classes[t]} → {classes[p]}") for t, p, _ in pairs) if pairs else 0
+        for t, p, n in pairs:
+            row_total = sum(test.confusion[t])
+            text.append(f"\n  {f'{classes[t]} → {classes[p]}':<{width}} {n:>5}  ")
+            text.append(bar(n / top, 12, ascii=self.app.ascii), "red")
+            text.append(f" {100 * n / row_total:4.1f}% of {classes[t]}", "dim")
+        self.query_one("#cm-pairs", Static).update(text)
+
+    def _describe_cell(self, t: int, p: int) -> None:
+        test = self.app.last_test
+        if test is None:
+            return
+        classes = self.app.class_names
+        count, row = test.confusion[t][p], sum(test.confusion[t])
+        share = f" ({100 * count / row:.1f}% of true {classes[t]})" if row else ""
+        what = "correct" if t == p else "wrong"
+        self.query_one("#cm-cell", Static).update(Text.assemble(
+            ("▶ ", "bold"), f"true {classes[t]}, predicted {classes[p]}: ",
+            (f"{count:,}", "bold"), f" {what}{share}",
+            ("  · Enter: show them" if count else "", "dim")))
+
+    def on_confusion_matrix_moved(self, message: ConfusionMatrix.Moved) -> None:
+        self._describe_cell(message.true, message.pred)
+
+    def on_confusion_matrix_selected(self, message: ConfusionMatrix.Selected) -> None:
+        test = self.app.last_test
+        if test is not None and test.confusion[message.true][message.pred]:
+            self.app.push_screen(PairScreen(message.true, message.pred))
+        else:
+            self.notify("No test digits in that cell.", timeout=3)
+
+    def action_close(self) -> None:
+        self.dismiss()
+
+    def action_hardest(self) -> None:
+        from tui.screens.hardest import HardestScreen
+
+        self.app.push_screen(HardestScreen())
+
+
+class PairScreen(Screen):
+    """The test digits of one confusion-matrix cell, most confident first."""
+
+    DEFAULT_CSS = """
+    PairScreen > #pair-title { height: 1; background: $primary-background; padding: 0 1; }
+    PairScreen > DigitGrid { padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("escape,q", "close", "Back"),
+        Binding("n", "page(1)", "Next"),
+        Binding("p", "page(-1)", "Previous"),
+    ]
+
+    def __init__(self, true: int, pred: int) -> None:
+        super().__init__()
+        self.true, self.pred = true, pred
+        self.page = 0
+        self.indices: list[int] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="pair-title")
+        yield DigitGrid()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show_test(self.app.last_test)
+
+    def on_resize(self) -> None:
+        self._draw()
+
+    def show_test(self, test: TestEnd | None) -> None:
+        app = self.app
+        self.indices = []
+        if test is not None and test.predictions:
+            members = [i for i, (y, p) in enumerate(zip(app.test_labels, test.predictions))
+                       if y == self.true and p == self.pred]
+            self.indices = sorted(members, key=lambda i: -test.confidences[i])
+        self._draw()
+
+    def _card_size(self) -> tuple[int, int]:
+        return (15, 8) if is_compact(self.app) else (29, 16)
+
+    def _draw(self) -> None:
+        app, grid = self.app, self.query_one(DigitGrid)
+        test = app.last_test
+        size = self._card_size()
+        per = grid.capacity(size)
+        pages = max(1, -(-len(self.indices) // per))
+        self.page %= pages
+        names = app.class_names
+        shown = self.indices[self.page * per:(self.page + 1) * per]
+        scale = 2 if size[0] == 15 else 1
+        cards = [digit_card(app.test_images[i].reshape(28, 28), names[app.test_labels[i]],
+                            names[test.predictions[i]], test.confidences[i],
+                            ascii=app.ascii, scale=scale, index=i) for i in shown]
+        what = "correct" if self.true == self.pred else "predicted as"
+        title = Text.assemble(
+            (f"true {names[self.true]} ", "bold"),
+            (f"{what} {names[self.pred]}" if self.true != self.pred else "correct", "bold"),
+            f": {len(self.indices):,} digits, most confident first · {test_title(test)}",
+            (f" · page {self.page + 1}/{pages} (n/p)" if pages > 1 else "", "dim"))
+        self.query_one("#pair-title", Static).update(title)
+        grid.show(cards, size, message="" if cards else "No test digits in this cell after the latest test.")
+
+    def action_page(self, delta: int) -> None:
+        self.page += delta
+        self._draw()
+
+    def action_close(self) -> None:
+        self.dismiss()
