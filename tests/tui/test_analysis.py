@@ -126,7 +126,7 @@ async def test_hardest_examples_show_their_softmax_probabilities(make):
             for c, line in enumerate(bars):
                 assert line.endswith(f"{p.probs[c] * 100:4.0f}%")
                 mark = ("t" if c == p.label else " ") + ("p" if c == p.pred else " ")
-                assert line[29:33] == f"{mark}{c} "  # after the 28-cell digit and a space
+                assert line[29:34] == f"{mark} {c} "  # after the 28-cell digit and a space
         await pilot.press("escape")
         assert app.screen is app._main
 

@@ -23,7 +23,7 @@ def name_width(classes: Sequence[str], scale: int) -> int:
 def card_size(classes: Sequence[str], scale: int) -> tuple[int, int]:
     """(width, height) in cells of a card: digit + bars side by side, caption below."""
     digit_w, digit_h = (14, 7) if scale > 1 else (28, 14)
-    bars_w = 2 + name_width(classes, scale) + 1 + bar_width(scale) + 5
+    bars_w = 3 + name_width(classes, scale) + 1 + bar_width(scale) + 5
     return digit_w + 1 + bars_w + 1, max(digit_h, len(classes)) + (1 if scale > 1 else 2)
 
 
@@ -38,7 +38,7 @@ def prob_bars(pred: Prediction, classes: Sequence[str], *, scale: int, ascii: bo
     for c, p in enumerate(pred.probs):
         if c:
             out.append("\n")
-        mark = ("t" if c == pred.label else " ") + ("p" if c == pred.pred else " ")
+        mark = ("t" if c == pred.label else " ") + ("p" if c == pred.pred else " ") + " "
         if c == pred.label and c == pred.pred:
             style = "bold green"
         elif c == pred.label:
@@ -48,7 +48,7 @@ def prob_bars(pred: Prediction, classes: Sequence[str], *, scale: int, ascii: bo
         else:
             style = "dim"
         out.append(mark, style)
-        out.append(f"{short_name(classes[c], w):>{w}} ", style if c in (pred.label, pred.pred) else "")
+        out.append(f"{short_name(classes[c], w):<{w}} ", style if c in (pred.label, pred.pred) else "")
         out.append(bar(p, bw, ascii=ascii), style if style != "dim" else "grey50")
         out.append(f"{p * 100:4.0f}%", style)
     return out
