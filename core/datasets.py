@@ -372,6 +372,18 @@ class MNISTDataset(torch.utils.data.Dataset):
         return self.images[index].reshape(28, 28).cpu().numpy()
 
 
+def test_arrays(name: str, data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, Path]:
+    """The test split of a dataset already on disk, as uint8 arrays (images N x 28 x 28,
+    labels N) and the folder they came from; nothing is downloaded."""
+    spec = get_spec(name)
+    files = locate(spec, data_dir)
+    if files is None:
+        raise DatasetError(f"{spec.title}: the data files are not on this machine "
+                           f"(looked in {', '.join(str(d) for d in candidate_dirs(spec, data_dir))})")
+    images, labels = _load_images(files["test_images"]), _load_labels(files["test_labels"])
+    return images, labels, files["test_images"].parent
+
+
 @dataclass
 class DataSplits:
     spec: DatasetSpec

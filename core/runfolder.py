@@ -14,13 +14,14 @@ from typing import Any
 
 from core import checkpoint
 from core.checkpoint import CheckpointError
-from core.events import BatchEnd, HparamsChanged, TestEnd
+from core.events import BatchEnd, EpochEnd, HparamsChanged, RunFinished, RunStarted, TestEnd
 
 CONFIG = "config.json"
 METRICS_JSONL = "metrics.jsonl"
 METRICS_CSV = "metrics.csv"
 LAST = "checkpoint-last.pt"
 BEST = "checkpoint-best.pt"
+TEST_LAST = "test-last.json"  # every prediction of the latest test: for `mnist-tui watch`
 REPORT_TXT = "report.txt"
 REPORT_JSON = "report.json"
 CSV_FIELDS = ("kind", "epoch", "step", "seen", "loss", "accuracy", "correct", "total", "detail")
@@ -104,19 +105,50 @@ class RunFolder:
         self._csv_file.flush()
 
     def record(self, ev: Any) -> None:
+        """Log an event. Besides the metrics, rows of kind start / epoch / end (and the
+        extra fields of train and test rows) let `mnist-tui watch` follow the run."""
         if isinstance(ev, BatchEnd):
             self.step = ev.step
             if ev.batch % LOG_INTERVAL == 0:
                 self._write({"kind": "train", "epoch": ev.epoch, "step": ev.step,
-                             "seen": ev.seen, "loss": ev.loss})
+                             "seen": ev.seen, "loss": ev.loss, "batch": ev.batch,
+                             "batches": ev.batches, "batch_size": ev.batch_size,
+                             "epoch_samples": ev.epoch_samples, "n_train": ev.n_train,
+                             "samples_per_sec": round(ev.samples_per_sec, 1)})
         elif isinstance(ev, TestEnd):
             self._write({"kind": "test", "epoch": ev.epoch, "step": self.step, "seen": ev.seen,
                          "loss": ev.avg_loss, "accuracy": ev.accuracy, "correct": ev.correct,
-                         "total": ev.total})
+                         "total": ev.total, "confusion": [list(r) for r in ev.confusion],
+                         "per_class_correct": list(ev.per_class_correct),
+                         "per_class_total": list(ev.per_class_total)})
+            if ev.predictions:
+                _atomic_text(self.path / TEST_LAST, json.dumps({
+                    "epoch": ev.epoch, "step": self.step, "seen": ev.seen,
+                    "predictions": list(ev.predictions),
+                    "confidences": [round(c, 4) for c in ev.confidences],
+                    "hardest": [{"index": p.index, "label": p.label, "pred": p.pred,
+                                 "confidence": p.confidence, "probs": list(p.probs),
+                                 "loss": p.loss} for p in ev.hardest]}))
+        elif isinstance(ev, RunStarted):
+            self.step = ev.step
+            self._write({"kind": "start", "epoch": ev.epoch, "step": ev.step,
+                         "hparams": ev.hparams, "device": ev.device, "n_train": ev.n_train,
+                         "n_test": ev.n_test, "n_params": ev.n_params,
+                         "architecture": ev.architecture, "classes": list(ev.classes)})
+        elif isinstance(ev, EpochEnd):
+            self._write({"kind": "epoch", "epoch": ev.epoch, "step": ev.step, "seen": ev.seen,
+                         "loss": ev.mean_loss, "seconds": round(ev.seconds, 3)})
+        elif isinstance(ev, RunFinished):
+            self.end(ev.status, epoch=ev.epochs_done, best_accuracy=ev.best_accuracy,
+                     best_epoch=ev.best_epoch)
         elif isinstance(ev, HparamsChanged):
             self._write({"kind": "edit", "epoch": ev.epoch, "step": ev.step, "seen": ev.seen,
                          "effect": ev.effect, "applied": ev.applied,
                          "changes": {k: [_plain(o), _plain(n)] for k, (o, n) in ev.changes.items()}})
+
+    def end(self, status: str, *, epoch: int, **detail: Any) -> None:
+        """The run ended (finished, stopped, diverged) or was interrupted by a signal."""
+        self._write({"kind": "end", "status": status, "epoch": epoch, "step": self.step, **detail})
 
     def save(self, state: dict[str, Any], *, best: bool = False) -> Path:
         path = checkpoint.save(state, self.path / LAST)
@@ -147,6 +179,8 @@ def _plain(v: Any) -> Any:
 
 def _csv_row(r: dict[str, Any]) -> dict[str, Any]:
     row = {k: r.get(k) for k in CSV_FIELDS if k != "detail"}
+    if r.get("kind") in ("start", "end"):
+        row["detail"] = json.dumps({k: v for k, v in r.items() if k not in CSV_FIELDS})
     if r.get("kind") == "edit":
         row["detail"] = json.dumps({"effect": r["effect"], "applied": r["applied"],
                                     "changes": r["changes"]})

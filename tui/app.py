@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import queue
+import signal
 import time
 from dataclasses import replace
 from datetime import datetime
@@ -26,7 +27,7 @@ from core.events import (
     RunStarted, TestEnd,
 )
 from tui.engine import (
-    DataReady, EditResult, EngineFailed, EngineStopped, Loading, PauseChanged, ProcessEngine,
+    Backfill, DataReady, EditResult, EngineFailed, EngineStopped, Loading, PauseChanged, ProcessEngine,
     RunSpec, Saved, ThreadEngine, Tick,
 )
 from tui.messages import EngineEvent
@@ -39,6 +40,7 @@ from tui.widgets.plots import AccuracyPlot, LossPlot
 from tui.widgets.progress import TrainingProgress
 from tui.widgets.status import StatusBar
 
+SIGNAL_EXIT_SECONDS = 20.0  # after SIGTERM / SIGHUP: save, close, and be gone by then
 PLOT_SECONDS = 0.5        # redraw plots at most twice a second
 ACTIVE = ("training", "testing", "paused")
 MAIN_SCREEN_ONLY = ("next_digits", "misclassified", "confusion", "hardest", "restart")
@@ -65,8 +67,9 @@ class MnistTuiApp(App):
     ]
 
     def __init__(self, spec: RunSpec, *, engine: str = "process", show_eta: bool = True,
-                 ascii: bool = False, run_dir: str | None = None) -> None:
+                 ascii: bool = False, run_dir: str | None = None, watch: str | None = None) -> None:
         super().__init__()
+        self.watch_dir = watch  # read-only: follow a run another process writes
         self.spec = spec
         self.engine_kind = engine
         self.show_eta = show_eta
@@ -80,6 +83,7 @@ class MnistTuiApp(App):
         self.hp: Hyperparameters = spec.hparams
         self.pending: dict[str, Any] = {}
         self.error = ""
+        self.exit_signal = 0  # 128 + the signal that ended the app (SIGTERM 143, SIGHUP 129)
         self._reset_data()
         self.test_images: np.ndarray | None = None
         self.test_labels: list[int] = []
@@ -131,6 +135,17 @@ class MnistTuiApp(App):
         self._main.query_one("#log", RichLog).border_title = "log"
         self.set_interval(PLOT_SECONDS, self._redraw_plots_if_dirty)
         self._refresh_static()
+        if self.watch_dir is not None:
+            self._main.query_one(StatusBar).mode = f"watching {self.watch_dir} (read-only)"
+            self._main.query_one(HparamsPane).border_title = "hyperparameters"
+        self._signals: list[signal.Signals] = []
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                loop.add_signal_handler(sig, self._on_signal, sig)
+                self._signals.append(sig)
+            except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
+                pass
         self.start_engine()
 
     def on_resize(self) -> None:
@@ -152,8 +167,14 @@ class MnistTuiApp(App):
 
     # ------------------------------------------------------------------ engine
     def start_engine(self) -> None:
-        spec = replace(self.spec, hparams=self.hp, run_dir=str(self.run_dir))
-        self.engine = (ThreadEngine if self.engine_kind == "thread" else ProcessEngine)(spec)
+        spec = replace(self.spec, hparams=self.hp, run_dir=str(self.run_dir),
+                       resume=self.spec.resume if self.restarts == 0 else None)
+        if self.watch_dir is not None:
+            from tui.watch import FolderEngine
+
+            self.engine = FolderEngine(self.watch_dir)
+        else:
+            self.engine = (ThreadEngine if self.engine_kind == "thread" else ProcessEngine)(spec)
         self.generation += 1
         self.engine.start()
         self.set_state("loading")
@@ -223,11 +244,15 @@ class MnistTuiApp(App):
         self.class_names = ev.classes
         self.n_train = ev.n_train
         self._main.query_one(StatusBar).dataset = ev.title
-        self.log_line(f"{ev.title}: {ev.n_train:,} training and {ev.n_test:,} test images from {ev.source}")
+        if self.watch_dir is None:
+            self.log_line(f"{ev.title}: {ev.n_train:,} training and {ev.n_test:,} test images from {ev.source}")
+        else:
+            self.log_line(f"{ev.title}: {ev.n_test:,} test images from {ev.source}")
         self._show_digits()
 
     def _on_RunStarted(self, ev: RunStarted) -> None:
         self.hp = Hyperparameters.from_dict(ev.hparams)
+        self.n_train = ev.n_train
         status = self._main.query_one(StatusBar)
         status.network = f"{ev.architecture} · {ev.n_params:,} params"
         status.device = ev.device
@@ -334,6 +359,24 @@ class MnistTuiApp(App):
         prog.row("run").set("Run", ev.epochs_done, self.hp.epochs,
                             f"{ev.epochs_done}/{self.hp.epochs} epochs · {ev.status}")
 
+    def _on_Backfill(self, ev: Backfill) -> None:
+        for x, y in ev.train_points:
+            self.train_x.append(x)
+            self.train_y.append(y)
+        for epoch, seen, loss, acc in ev.tests:
+            self.test_epochs.append(epoch)
+            self.test_x.append(seen)
+            self.test_loss.append(loss)
+            self.test_acc.append(acc)
+        self.marks.extend(ev.marks)
+        self.log_line(ev.text)
+        self._plots_dirty = True
+
+    def _on_WatchReset(self, ev: Any) -> None:
+        self._reset_data()
+        self._plots_dirty = True
+        self._redraw_plots_if_dirty()
+
     def _on_PauseChanged(self, ev: PauseChanged) -> None:
         self.set_state("paused" if ev.paused else "training")
         self.log_line(f"{'Paused' if ev.paused else 'Resumed'} at step {ev.step:,}")
@@ -432,6 +475,8 @@ class MnistTuiApp(App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in MAIN_SCREEN_ONLY and len(self.screen_stack) > 1:
             return False  # the analysis views have their own keys; these act on the dashboard
+        if self.watch_dir is not None and action in ("toggle_pause", "edit", "restart", "save"):
+            return False  # watching: the run belongs to another process
         running = self.engine is not None and self.state in ACTIVE
         if action == "toggle_pause":
             return running
@@ -519,7 +564,7 @@ class MnistTuiApp(App):
         self.push_screen(HelpScreen())
 
     def action_quit_app(self) -> None:
-        if self.state in ACTIVE:
+        if self.state in ACTIVE and self.watch_dir is None:
             def done(yes: bool | None) -> None:
                 if yes:
                     self.shutdown()
@@ -531,7 +576,51 @@ class MnistTuiApp(App):
         self.stop_engine()
         self.exit()
 
+    def _on_signal(self, sig: signal.Signals) -> None:
+        """SIGTERM or SIGHUP (a dropped SSH session): save a checkpoint, then quit."""
+        if self.exit_signal:
+            return
+        self.exit_signal = 128 + int(sig)
+        self._exit_within(SIGNAL_EXIT_SECONDS)
+        engine = self.engine
+        if engine is None or self.watch_dir is not None or self.state not in ACTIVE + ("finished", "stopped"):
+            self._signal_shutdown()
+            return
+        self.log_line(f"{sig.name}: saving a checkpoint, then quitting")
+        saved = self.next_event(Saved)
+        engine.send("save")
+
+        async def finish() -> None:
+            try:
+                await asyncio.wait_for(saved, SIGNAL_EXIT_SECONDS / 2)
+            except asyncio.TimeoutError:
+                pass  # the checkpoint of the last test is still there
+            self._signal_shutdown()
+
+        self.run_worker(finish(), group="signal")
+
+    def _signal_shutdown(self) -> None:
+        self.shutdown()  # the engine is closed (and its checkpoint written) on return
+        self._exit_within(3.0)
+
+    def _exit_within(self, seconds: float) -> None:
+        """After a hang-up the terminal is gone, and restoring it can block for good
+        (Textual's writer thread, writing to a dead tty): once the checkpoint is saved
+        and the engine closed, leave anyway. A normal exit comes well before this fires.
+        Not under Pilot (``is_headless``), where the process is the test runner's."""
+        if self.is_headless:
+            return
+        import os
+        import threading
+
+        watchdog = threading.Timer(seconds, os._exit, args=(self.exit_signal,))
+        watchdog.daemon = True
+        watchdog.start()
+
     def on_unmount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in getattr(self, "_signals", ()):
+            loop.remove_signal_handler(sig)
         self.stop_engine()
 
 

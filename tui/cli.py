@@ -16,6 +16,9 @@ examples:
   mnist-tui --dataset fashion-mnist          the same on Fashion-MNIST
   mnist-tui --data-dir ~/mnist --limit-train 8000 --epochs 5
   mnist-tui --hidden 256,128 --activation relu --lr 0.05
+  mnist-tui --headless --run-dir runs/a       no dashboard: the tutorial's lines (e.g. under nohup)
+  mnist-tui watch runs/a                     follow that run live in the dashboard, read-only
+  mnist-tui --resume runs/a                  continue a stopped run where it stopped
 
 keys: space pause · e edit · r restart · n next digits · m misclassified · c confusion matrix
       h hardest examples · s save · ? help · q quit
@@ -91,7 +94,43 @@ def hparams_from_args(args: argparse.Namespace) -> Hyperparameters:
     return Hyperparameters(**values)
 
 
+def build_watch_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="mnist-tui watch", description="Open the dashboard read-only on a run "
+                "that another process (a headless run, say under nohup) is writing, and follow "
+                "it live: progress, plots, log, digits and the analysis views.",
+                epilog="example:\n  nohup mnist-tui --headless --run-dir runs/big > big.log &\n"
+                       "  mnist-tui watch runs/big",
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run_dir", metavar="RUN_DIR", help="the run folder (--run-dir of that run)")
+    p.add_argument("--ascii", action="store_true", help="draw digits with plain ASCII characters")
+    return p
+
+
+def watch_main(argv: list[str]) -> int:
+    args = build_watch_parser().parse_args(argv)
+    from core.runfolder import read_config
+
+    try:
+        read_config(args.run_dir)
+    except MnistTuiError as exc:
+        sys.stderr.write(f"mnist-tui: error: {exc}\n")
+        return 2
+    if not sys.stdout.isatty():
+        sys.stderr.write(f"mnist-tui: error: watch needs a terminal; without one, follow "
+                         f"{args.run_dir}/metrics.csv (tail -f)\n")
+        return 2
+    from tui.app import MnistTuiApp
+    from tui.engine import RunSpec
+
+    app = MnistTuiApp(RunSpec(), ascii=args.ascii, watch=args.run_dir)
+    app.run()
+    return 1 if app.state == "error" else 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["watch"]:
+        return watch_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         hp = hparams_from_args(args)
@@ -105,9 +144,6 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.headless or not sys.stdout.isatty():
         return _headless(args, hp)
-    if args.resume:
-        sys.stderr.write("mnist-tui: error: --resume: only with --headless in this version\n")
-        return 2
 
     import multiprocessing.resource_tracker
 
@@ -117,11 +153,35 @@ def main(argv: list[str] | None = None) -> int:
     spec = RunSpec(hparams=hp, dataset=args.dataset, data_dir=args.data_dir, device=args.device,
                    limit_train=args.limit_train, limit_test=args.limit_test, run_dir=args.run_dir,
                    allow_download=not args.no_download)
+    if args.resume:
+        try:
+            spec = _resume_spec(args, spec)
+        except MnistTuiError as exc:
+            sys.stderr.write(f"mnist-tui: error: {exc}\n")
+            return 2
     # Textual replaces stderr; the resource tracker must start before it does.
     multiprocessing.resource_tracker.ensure_running()
     app = MnistTuiApp(spec, ascii=args.ascii)
     app.run()
+    if app.exit_signal:
+        return app.exit_signal
     return 1 if app.state == "error" else 0
+
+
+def _resume_spec(args: argparse.Namespace, spec):
+    """The run to continue, from its folder; a damaged folder or checkpoint is one line
+    here, before any screen opens."""
+    from dataclasses import replace
+
+    from tui.headless import load_resume
+
+    config, state = load_resume(args.resume)
+    from core.config import Hyperparameters
+
+    return replace(spec, hparams=Hyperparameters.from_dict(state["hparams"]),
+                   dataset=config["dataset"], data_dir=args.data_dir or config.get("data_dir"),
+                   limit_train=config.get("limit_train"), limit_test=config.get("limit_test"),
+                   run_dir=args.resume, resume=args.resume)
 
 
 def _headless(args: argparse.Namespace, hp: Hyperparameters) -> int:

@@ -46,6 +46,7 @@ class RunSpec:
     run_dir: str | None = None
     hardest: int = 16
     allow_download: bool = True
+    resume: str | None = None  # a run folder to continue (its checkpoint-last.pt)
 
 
 # ------------------------------------------------------------- engine -> screen messages
@@ -80,6 +81,16 @@ class Tick:
     samples_per_sec: float
     points: tuple[tuple[int, float], ...]  # (examples seen, train loss) since last tick
     lines: tuple[str, ...]                 # the tutorial's "Train Epoch" lines since last tick
+
+
+@dataclass(frozen=True)
+class Backfill:
+    """A resumed run's past, so the plots and log start where the run stopped."""
+
+    train_points: tuple[tuple[int, float], ...]      # (examples seen, loss)
+    tests: tuple[tuple[int, int, float, float], ...]  # (epoch, seen, loss, accuracy %)
+    marks: tuple[int, ...]                            # examples seen at each applied edit
+    text: str
 
 
 @dataclass(frozen=True)
@@ -162,17 +173,36 @@ def _run(spec: RunSpec, emit, commands, parent_alive, on_run) -> None:
                    test.labels.numpy().astype(np.uint8).tobytes(),
                    str(data.files["test_images"].parent)))
     device = resolve_device(spec.device)
-    run = Run(spec.hparams, train, test, device=device, hardest=spec.hardest,
+    hparams, state = spec.hparams, None
+    if spec.resume:
+        from core import checkpoint
+        from core.config import Hyperparameters
+        from core.runfolder import LAST as _LAST
+
+        state = checkpoint.load(f"{spec.resume}/{_LAST}")
+        hparams = Hyperparameters.from_dict(state["hparams"])
+    run = Run(hparams, train, test, device=device, hardest=spec.hardest,
               classes=spec_ds.classes)
+    if state is not None:
+        run.load_state_dict(state)
     if on_run is not None:
         on_run(run)
     from core.runfolder import LAST, RunFolder, default_run_dir
 
-    folder = RunFolder(spec.run_dir or default_run_dir(), {
+    folder = RunFolder(spec.run_dir or spec.resume or default_run_dir(), {
         "dataset": spec.dataset, "data_dir": str(data.files["test_images"].parent),
         "device": spec.device, "limit_train": spec.limit_train, "limit_test": spec.limit_test,
-        "hparams": spec.hparams.to_dict()})
+        "hparams": hparams.to_dict()}, resume_step=run.step if state is not None else None)
     emit(Loading(f"run folder: {folder.path}"))
+    if state is not None:
+        h = run.history
+        emit(Backfill(tuple(zip(h.train_seen, h.train_loss)),
+                      tuple(zip(h.test_epoch, h.test_seen, h.test_loss, h.test_accuracy)),
+                      tuple(e["seen"] for e in h.edits if e["applied"]),
+                      f"Resumed {spec.resume} at epoch {run.epoch}, step {run.step:,}"
+                      f" ({run.batch_in_epoch} steps into epoch {run.epoch + 1})"
+                      if run.batch_in_epoch else
+                      f"Resumed {spec.resume} at epoch {run.epoch}, step {run.step:,}"))
 
     state = {"paused": False, "last_poll": 0.0}
 
@@ -304,7 +334,11 @@ class ThreadEngine:
 
 
 def _child_main(spec: RunSpec, events: Any, commands: Any, parent_pid: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the dashboard decides what Ctrl+C does
+    # The dashboard decides what Ctrl+C, a hang-up and SIGTERM do (save, then quit): a
+    # signal sent to the whole process group must not kill the child before it saves.
+    # The child still ends within a moment of its parent (parent_alive below).
+    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     # Nothing the child prints may reach the dashboard's terminal.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)

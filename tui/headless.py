@@ -54,7 +54,8 @@ def run_headless(*, hparams: Hyperparameters | None, dataset: str, data_dir: str
         train, test = data.train.head(limit_train), data.test.head(limit_test)
         if resume is not None:
             hparams = Hyperparameters.from_dict(resume["hparams"])
-        run = Run(hparams, train, test, device=resolve_device(device), classes=data.spec.classes)
+        run = Run(hparams, train, test, device=resolve_device(device), classes=data.spec.classes,
+                  hardest=16)  # kept in test-last.json for `mnist-tui watch`
         config = {"dataset": dataset, "data_dir": str(data.files["test_images"].parent),
                   "device": device, "limit_train": limit_train, "limit_test": limit_test,
                   "hparams": hparams.to_dict()}
@@ -95,6 +96,7 @@ def _loop(run: Run, folder: RunFolder, got: list[int], plot: bool, report: bool,
             return 0 if ev.status == "finished" else 1
         if got:
             folder.save(run.state_dict())
+            folder.end("interrupted", epoch=run.epoch, signal=signal.Signals(got[0]).name)
             if report:
                 _report(run, folder, out)
             print(f"Interrupted ({signal.Signals(got[0]).name}): checkpoint saved to "

@@ -83,3 +83,30 @@ def test_installed_command_in_tmux(tmp_path, session):
     # No training process is left behind.
     left = subprocess.run(["pgrep", "-f", str(data)], capture_output=True, text=True).stdout
     assert left.strip() == ""
+
+
+def test_a_hangup_saves_a_checkpoint_and_ends_every_process(tmp_path, session):
+    """Closing the terminal (tmux kill-session sends SIGHUP, as a dropped SSH session
+    does): the dashboard saves where training stands, and nothing is left running."""
+    import os
+    import select
+
+    from core import checkpoint
+
+    data = write_split(tmp_path / "data", 3000, 500)
+    pidfile, run = tmp_path / "pid", tmp_path / "run"
+    cmd = (f"env -u COLUMNS -u LINES bash -c 'echo $$ > {pidfile}; "
+           f"exec {EXE} --data-dir {data} --epochs 400 --run-dir {run}'")
+    tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", cmd)
+    wait_for_screen(session, lambda s: step_of(s) > 0)
+    tmux("send-keys", "-t", session, "space")
+    paused_at = step_of(wait_for_screen(session, lambda s: "Paused at step" in s))
+    pid = int(pidfile.read_text())
+    exited = os.pidfd_open(pid)  # becomes readable when that process ends: an event
+    tmux("kill-session", "-t", session)
+    ready, _, _ = select.select([exited], [], [], 60)
+    os.close(exited)
+    assert ready, "the dashboard did not end after SIGHUP"
+    assert checkpoint.load(run / "checkpoint-last.pt")["step"] == paused_at
+    left = subprocess.run(["pgrep", "-f", str(data)], capture_output=True, text=True).stdout
+    assert left.strip() == ""

@@ -69,7 +69,7 @@ class ConfusionScreen(Screen):
         self.query_one("#cm-title", Static).update(Text.assemble(
             ("Confusion matrix", "bold"), f" · {test_title(test)}",
             "" if is_compact(self.app) else " · rows: true class, columns: predicted"))
-        if test is None:
+        if test is None or not test.confusion:
             return
         self.query_one(ConfusionMatrix).show(test.confusion, classes)
         self._describe_cell(*self.query_one(ConfusionMatrix).cursor)
@@ -88,7 +88,7 @@ class ConfusionScreen(Screen):
 
     def _describe_cell(self, t: int, p: int) -> None:
         test = self.app.last_test
-        if test is None:
+        if test is None or not test.confusion:
             return
         classes = self.app.class_names
         count, row = test.confusion[t][p], sum(test.confusion[t])
@@ -104,7 +104,7 @@ class ConfusionScreen(Screen):
 
     def on_confusion_matrix_selected(self, message: ConfusionMatrix.Selected) -> None:
         test = self.app.last_test
-        if test is not None and test.confusion[message.true][message.pred]:
+        if test is not None and test.confusion and test.confusion[message.true][message.pred]:
             self.app.push_screen(PairScreen(message.true, message.pred))
         else:
             self.notify("No test digits in that cell.", timeout=3)

@@ -24,6 +24,7 @@ class StatusBar(Static):
     optimizer: reactive[str] = reactive("")
     device: reactive[str] = reactive("")
     state: reactive[str] = reactive("starting")
+    mode: reactive[str] = reactive("")  # "watching (read-only)" for `mnist-tui watch`
 
     def render(self) -> Text:
         mark, style = STATE_STYLES.get(self.state, ("?", ""))
@@ -31,6 +32,8 @@ class StatusBar(Static):
         t.append("mnist-tui", "bold")
         t.append(" │ ", "dim")
         t.append(f"{mark} {self.state}", style)  # first: it must survive a narrow terminal
+        if self.mode:
+            t.append(f" · {self.mode}", "bold yellow")
         for part in (self.dataset, self.device, self.network, self.optimizer):
             if part:
                 t.append(" │ ", "dim")

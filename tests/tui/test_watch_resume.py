@@ -1,0 +1,169 @@
+"""`mnist-tui watch` following a headless run that is still writing; --resume in the
+dashboard; SIGTERM in the dashboard. Waits are on app events and on the headless
+process's own output lines, never on sleeps."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from core import checkpoint
+from core.events import RunFinished, TestEnd
+from tests.tui.test_app import finished, log_text
+from tui.app import MnistTuiApp
+from tui.engine import PauseChanged, RunSpec, Saved, Tick
+from tui.screens.confirm import ConfirmScreen
+from tui.widgets.status import StatusBar
+
+ROOT = Path(__file__).resolve().parents[2]
+SIZE = (120, 40)
+
+
+class Headless:
+    """A headless run in a child process; its stdout lines are collected by a thread and
+    ``wait_for(text)`` blocks until a line containing ``text`` has been printed."""
+
+    def __init__(self, *args: str):
+        self.proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "--headless", "--no-plot", *args],
+                                     cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        self._cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            with self._cond:
+                self.lines.append(line)
+                self._cond.notify_all()
+        with self._cond:
+            self.lines.append("")  # end of output
+            self._cond.notify_all()
+
+    def wait_for(self, text: str, timeout: float = 120) -> None:
+        with self._cond:
+            ok = self._cond.wait_for(lambda: any(text in ln for ln in self.lines) or "" in self.lines,
+                                     timeout)
+            assert ok and any(text in ln for ln in self.lines), f"{text!r} never printed: {self.lines[-5:]}"
+
+    async def await_line(self, text: str) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.wait_for, text)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(30)
+
+
+async def test_watch_follows_a_headless_run_that_is_still_writing(tui_data, tmp_path):
+    run_dir = tmp_path / "run"
+    writer = Headless("--data-dir", str(tui_data), "--epochs", "500", "--run-dir", str(run_dir))
+    try:
+        await writer.await_line("Run folder:")  # its config is written
+        app = MnistTuiApp(RunSpec(), watch=str(run_dir))
+        async with app.run_test(size=SIZE) as pilot:
+            first_test = await asyncio.wait_for(app.next_event(TestEnd), 120)
+            first = await asyncio.wait_for(app.next_event(Tick), 60)
+            later = await asyncio.wait_for(app.next_event(Tick), 60)
+            assert later.step > first.step and later.seen > first.seen  # following, live
+            await pilot.pause()
+            assert app.train_x and app.test_x and first_test.total == 500
+            assert app.query_one(StatusBar).mode == f"watching {run_dir} (read-only)"
+            assert app.state in ("training", "testing")
+            text = log_text(app)
+            assert "Train Epoch: " in text and "Test set: Avg. loss: " in text
+            for action in ("toggle_pause", "edit", "restart", "save"):
+                assert not app.check_action(action, ())  # read-only
+            # The writer is stopped (SIGTERM, as a dropped session would): watch shows it.
+            ended = app.next_event(RunFinished)
+            writer.proc.send_signal(signal.SIGTERM)
+            assert (await asyncio.wait_for(ended, 60)).status == "stopped"
+            await pilot.pause()
+            assert app.state == "stopped"
+            await pilot.press("q")  # no question: quitting a watch stops nothing
+            await pilot.pause()
+            assert not isinstance(app.screen, ConfirmScreen)
+        assert writer.proc.wait(30) == 143
+    finally:
+        writer.stop()
+
+
+async def test_watch_of_a_finished_run_has_its_digits_and_analysis(tui_data, tmp_path):
+    run_dir = tmp_path / "run"
+    writer = Headless("--data-dir", str(tui_data), "--epochs", "2", "--run-dir", str(run_dir))
+    assert writer.proc.wait(300) == 0
+    app = MnistTuiApp(RunSpec(), watch=str(run_dir))
+    async with app.run_test(size=SIZE) as pilot:
+        assert await finished(app) == "finished"
+        await pilot.pause()
+        assert app.test_epochs == [0, 1, 2] and len(app.train_x) == 2  # 20 steps: rows at 0, 20
+        test = app.last_test
+        assert len(test.predictions) == 500 and len(test.hardest) == 16
+        assert sum(map(sum, test.confusion)) == 500
+        assert "Max Accuracy is: " in log_text(app)
+        await pilot.press("c")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ConfusionScreen"
+
+
+@pytest.mark.parametrize("args, problem", [
+    (["/nonexistent/run"], "no such run folder"),
+    (["{empty}"], "config.json: missing"),
+])
+def test_watch_refuses_a_folder_that_is_not_a_run(tmp_path, args, problem):
+    args = [a.format(empty=tmp_path) for a in args]
+    out = subprocess.run([sys.executable, "-m", "tui.cli", "watch", *args], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and problem in out.stderr and out.stderr.count("\n") == 1
+
+
+async def test_resume_in_the_dashboard_equals_an_uninterrupted_run(tui_data, tmp_path):
+    whole = Headless("--data-dir", str(tui_data), "--epochs", "30", "--run-dir", str(tmp_path / "a"))
+    assert whole.proc.wait(300) == 0
+    cut = Headless("--data-dir", str(tui_data), "--epochs", "30", "--run-dir", str(tmp_path / "b"))
+    try:
+        await cut.await_line("Train Epoch: 2 ")
+        cut.proc.send_signal(signal.SIGTERM)
+        assert cut.proc.wait(60) == 143
+    finally:
+        whole.stop()
+        cut.stop()
+    stopped_at = checkpoint.load(tmp_path / "b" / "checkpoint-last.pt")["step"]
+    spec = RunSpec(data_dir=str(tui_data), allow_download=False, run_dir=str(tmp_path / "b"),
+                   resume=str(tmp_path / "b"))
+    app = MnistTuiApp(spec, engine="thread", show_eta=False)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await finished(app) == "finished"
+        await pilot.pause()
+        assert f"Resumed {tmp_path / 'b'} at epoch " in log_text(app)
+        assert app.test_epochs == list(range(31))  # the past, backfilled, then the new tests
+    a = checkpoint.load(tmp_path / "a" / "checkpoint-last.pt")["history"]
+    b = checkpoint.load(tmp_path / "b" / "checkpoint-last.pt")["history"]
+    assert stopped_at > 0 and len(b["train_loss"]) == len(a["train_loss"])
+    assert a["train_loss"] == b["train_loss"] and a["test_accuracy"] == b["test_accuracy"]
+    assert app.test_acc == a["test_accuracy"]
+
+
+async def test_sigterm_in_the_dashboard_saves_a_checkpoint_and_quits(make, tmp_path):
+    before = signal.getsignal(signal.SIGTERM)
+    app = make(epochs=500)
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(app.wait_for_state("training"), 60)
+        assert signal.SIGTERM in app._signals  # else the signal below would end pytest
+        paused = app.next_event(PauseChanged)
+        await pilot.press("space")  # a known step to compare with
+        step = (await asyncio.wait_for(paused, 30)).step
+        saved = app.next_event(Saved)
+        os.kill(os.getpid(), signal.SIGTERM)
+        path = (await asyncio.wait_for(saved, 30)).path
+        await pilot.pause()
+    assert app.exit_signal == 143 and app.engine is None  # quit, the engine closed
+    state = checkpoint.load(path)
+    assert state["step"] == step and Path(path) == tmp_path / "run" / "checkpoint-last.pt"
+    assert signal.getsignal(signal.SIGTERM) == before  # the handler went with the app

@@ -1,0 +1,223 @@
+"""`mnist-tui watch RUN_DIR`: follow a run that another process is writing.
+
+``FolderEngine`` has the engine interface the dashboard already speaks (start / send /
+get / alive / close) but, instead of training, it follows the run folder like
+``tail -F``: each new line of metrics.jsonl becomes the event the dashboard would have
+received from a live run (start -> RunStarted, train -> Tick, test -> TestEnd with the
+predictions kept in test-last.json, edit -> HparamsChanged, epoch -> EpochEnd,
+end -> RunFinished). It never writes to the folder. A file has no "changed" event that
+works everywhere, so the folder is looked at a few times a second.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.errors import MnistTuiError
+from core.events import (
+    EpochEnd, EpochStarted, HparamsChanged, Prediction, RunFinished, RunStarted, TestEnd,
+)
+from core.runfolder import METRICS_JSONL, TEST_LAST, read_config
+from tui.engine import DataReady, EngineFailed, EngineStopped, Loading, Tick
+
+POLL_SECONDS = 0.25
+STALE_SECONDS = 60.0
+
+
+class WatchReset:
+    """The run folder was rewritten (the run was resumed): start the picture over."""
+
+
+class FolderEngine:
+    """Follows a run folder; read-only: every command but quit is refused."""
+
+    def __init__(self, run_dir: str | Path):
+        self.run_dir = Path(run_dir)
+        self._events: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._follow, name="mnist-tui-watch", daemon=True)
+
+    # the engine interface
+    def start(self) -> None:
+        self._thread.start()
+
+    def send(self, *command: Any) -> None:
+        if command and command[0] == "quit":
+            self._stop.set()
+
+    def get(self, timeout: float) -> Any:
+        return self._events.get(timeout=timeout)
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def close(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    # following
+    def _follow(self) -> None:
+        emit = self._events.put
+        try:
+            config = read_config(self.run_dir)
+            emit(Loading(f"watching {self.run_dir} (read-only: the run is trained by another process)"))
+            self._load_digits(config, emit)
+            self._tail(config, emit)
+        except MnistTuiError as exc:
+            emit(EngineFailed(str(exc)))
+        except Exception as exc:  # an internal error: one line, never a traceback on screen
+            emit(EngineFailed(f"watch: {type(exc).__name__}: {exc}".splitlines()[0]))
+        finally:
+            emit(EngineStopped())
+
+    def _load_digits(self, config: dict[str, Any], emit) -> None:
+        from core.datasets import get_spec, test_arrays
+
+        spec = get_spec(config.get("dataset", "mnist"))
+        try:
+            images, labels, source = test_arrays(spec.name, config.get("data_dir"))
+        except MnistTuiError as exc:
+            emit(Loading(f"no digits to draw: {exc}"))
+            return
+        n = config.get("limit_test") or len(labels)
+        images, labels = images[:n], labels[:n]
+        emit(DataReady(spec.title, spec.classes, 0, len(labels),
+                       np.ascontiguousarray(images).reshape(len(labels), 784).tobytes(),
+                       labels.astype(np.uint8).tobytes(), str(source)))
+
+    def _tail(self, config: dict[str, Any], emit) -> None:
+        import time
+
+        path = self.run_dir / METRICS_JSONL
+        state = _Translator(self.run_dir, config)
+        offset, buffer = 0, b""
+        last_change = time.monotonic()
+        warned = False
+        while not self._stop.is_set():
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
+                size = 0
+            if size < offset:  # rewritten: a resume truncated it
+                offset, buffer = 0, b""
+                state = _Translator(self.run_dir, config)
+                emit(WatchReset())
+                emit(Loading("the run folder was rewritten (the run was resumed): reading it again"))
+            if size > offset:
+                with open(path, "rb") as f:
+                    f.seek(offset)
+                    chunk = f.read(size - offset)
+                offset += len(chunk)
+                buffer += chunk
+                *complete, buffer = buffer.split(b"\n")
+                rows = []
+                for line in complete:
+                    try:
+                        rows.append(json.loads(line))
+                    except ValueError:
+                        continue  # a line cut short by a kill
+                for ev in state.translate(rows):
+                    emit(ev)
+                last_change, warned = time.monotonic(), False
+            elif (not warned and not state.ended
+                  and time.monotonic() - last_change > STALE_SECONDS):
+                warned = True
+                emit(Loading(f"no new metrics for {STALE_SECONDS:.0f} s: is the run still going?"))
+            self._stop.wait(POLL_SECONDS)
+
+
+class _Translator:
+    """metrics.jsonl rows -> the dashboard's events. Consecutive train rows become one
+    Tick, so a long backlog is read in a few messages."""
+
+    def __init__(self, run_dir: Path, config: dict[str, Any]):
+        self.run_dir = run_dir
+        self.epochs = int(config.get("hparams", {}).get("epochs", 0))
+        self.epoch = 0
+        self.ended = False
+
+    def translate(self, rows: list[dict[str, Any]]):
+        points: list[tuple[int, float]] = []
+        lines: list[str] = []
+        last: dict[str, Any] | None = None
+
+        def tick():
+            nonlocal points, lines, last
+            r = last
+            ev = Tick(r["epoch"], r.get("batch", 0), r.get("batches", 1),
+                      r.get("epoch_samples", 0), r.get("n_train", 0), r["seen"], r["step"],
+                      r.get("samples_per_sec", 0.0), tuple(points), tuple(lines))
+            points, lines, last = [], [], None
+            return ev
+
+        for r in rows:
+            kind = r.get("kind")
+            if kind == "train":
+                if r["epoch"] != self.epoch:
+                    if last is not None:
+                        yield tick()
+                    self.epoch = r["epoch"]
+                    yield EpochStarted(r["epoch"], self.epochs, r.get("batches", 1),
+                                       r.get("batch_size", 0), r.get("n_train", 0))
+                points.append((r["seen"], r["loss"]))
+                if "batch_size" in r:
+                    done = r["batch"] * r["batch_size"]
+                    lines.append(f"Train Epoch: {r['epoch']} [{done}/{r['n_train']} "
+                                 f"({100.0 * r['batch'] / r['batches']:.0f}%)]\tLoss: {r['loss']:.6f}")
+                last = r
+                continue
+            if last is not None:
+                yield tick()
+            if kind == "start":
+                self.ended = False
+                self.epochs = int(r["hparams"].get("epochs", self.epochs))
+                yield RunStarted(r["hparams"], r["device"], r["n_train"], r["n_test"],
+                                 r["n_params"], r["architecture"], tuple(r["classes"]),
+                                 r["epoch"], r["step"])
+            elif kind == "test":
+                yield self._test(r)
+            elif kind == "edit":
+                changes = {k: (tuple(o) if isinstance(o, list) else o,
+                               tuple(n) if isinstance(n, list) else n)
+                           for k, (o, n) in r["changes"].items()}
+                if r["applied"] and "epochs" in changes:
+                    self.epochs = changes["epochs"][1]
+                yield HparamsChanged(r["step"], r["epoch"], r["seen"], changes, r["effect"],
+                                     r["applied"])
+            elif kind == "epoch":
+                yield EpochEnd(r["epoch"], r["seen"], r["step"], r["loss"], r.get("seconds", 0.0))
+            elif kind == "end":
+                self.ended = True
+                status = r["status"] if r["status"] != "interrupted" else "stopped"
+                yield RunFinished(status, r["epoch"], r["step"], r.get("best_accuracy", 0.0),
+                                  r.get("best_epoch", -1))
+        if last is not None:
+            yield tick()
+
+    def _test(self, r: dict[str, Any]) -> TestEnd:
+        preds: dict[str, Any] = {}
+        try:
+            saved = json.loads((self.run_dir / TEST_LAST).read_text())
+            if saved.get("epoch") == r["epoch"] and saved.get("step") == r["step"]:
+                preds = saved
+        except (OSError, ValueError):
+            pass
+        hardest = tuple(Prediction(h["index"], h["label"], h["pred"], h["confidence"],
+                                   tuple(h["probs"]), h["loss"]) for h in preds.get("hardest", ()))
+        n = len(r.get("confusion", ()))
+        return TestEnd(
+            epoch=r["epoch"], seen=r["seen"], avg_loss=r["loss"], correct=r["correct"],
+            total=r["total"],
+            per_class_correct=tuple(r.get("per_class_correct", (0,) * n)),
+            per_class_total=tuple(r.get("per_class_total", (0,) * n)),
+            confusion=tuple(tuple(row) for row in r.get("confusion", ())),
+            hardest=hardest, predictions=tuple(preds.get("predictions", ())),
+            confidences=tuple(preds.get("confidences", ())))
+
