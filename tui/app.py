@@ -567,8 +567,9 @@ class MnistTuiApp(App):
         if self.state in ACTIVE and self.watch_dir is None:
             def done(yes: bool | None) -> None:
                 if yes:
-                    self.shutdown()
-            self.push_screen(ConfirmScreen("A run is in progress. Quit and stop training?"), done)
+                    self._save_then(self.shutdown)  # nothing lost: --resume continues it
+            self.push_screen(ConfirmScreen("A run is in progress. Quit and stop training? "
+                                           "(A checkpoint is saved; --resume continues it.)"), done)
         else:
             self.shutdown()
 
@@ -587,17 +588,25 @@ class MnistTuiApp(App):
             self._signal_shutdown()
             return
         self.log_line(f"{sig.name}: saving a checkpoint, then quitting")
+        self._save_then(self._signal_shutdown)
+
+    def _save_then(self, then) -> None:
+        """Ask the engine for a checkpoint; call ``then`` once it is written (or after a
+        while: the checkpoint of the last test is still there)."""
+        if self.engine is None or self.state not in ACTIVE:
+            then()
+            return
         saved = self.next_event(Saved)
-        engine.send("save")
+        self.engine.send("save")
 
         async def finish() -> None:
             try:
                 await asyncio.wait_for(saved, SIGNAL_EXIT_SECONDS / 2)
             except asyncio.TimeoutError:
-                pass  # the checkpoint of the last test is still there
-            self._signal_shutdown()
+                pass
+            then()
 
-        self.run_worker(finish(), group="signal")
+        self.run_worker(finish(), group="save-then")
 
     def _signal_shutdown(self) -> None:
         self.shutdown()  # the engine is closed (and its checkpoint written) on return

@@ -201,9 +201,12 @@ async def test_quit_asks_while_running_and_stops_the_engine(make):
         await pilot.press("n")
         assert not isinstance(app.screen, ConfirmScreen) and app.engine is engine
         await pilot.press("q")
+        saved = app.next_event(Saved)
         await pilot.press("y")
+        path = (await asyncio.wait_for(saved, 30)).path  # nothing lost: --resume continues
         await pilot.pause()
     assert app.engine is None and not engine.alive()
+    assert checkpoint.load(path)["step"] > 0
 
 
 async def test_quit_without_asking_when_finished(make):

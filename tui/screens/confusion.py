@@ -11,8 +11,8 @@ from textual.widgets import Footer, Static
 
 from core.events import TestEnd
 from core.report import bar, most_confused
+from tui.screens.paged import PagedCardsScreen
 from tui.widgets.confusion import ConfusionMatrix
-from tui.widgets.digitgrid import DigitGrid
 from tui.widgets.gallery import digit_card
 
 PAIRS = 5
@@ -118,73 +118,39 @@ class ConfusionScreen(Screen):
         self.app.push_screen(HardestScreen())
 
 
-class PairScreen(Screen):
+class PairScreen(PagedCardsScreen):
     """The test digits of one confusion-matrix cell, most confident first."""
 
-    DEFAULT_CSS = """
-    PairScreen > #pair-title { height: 1; background: $primary-background; padding: 0 1; }
-    PairScreen > DigitGrid { padding: 0 1; }
-    """
-    BINDINGS = [
-        Binding("escape,q", "close", "Back"),
-        Binding("n", "page(1)", "Next"),
-        Binding("p", "page(-1)", "Previous"),
-    ]
+    EMPTY = "No test digits in this cell after the latest test."
 
     def __init__(self, true: int, pred: int) -> None:
         super().__init__()
         self.true, self.pred = true, pred
-        self.page = 0
         self.indices: list[int] = []
 
-    def compose(self) -> ComposeResult:
-        yield Static(id="pair-title")
-        yield DigitGrid()
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.show_test(self.app.last_test)
-
-    def on_resize(self) -> None:
-        self._draw()
-
-    def show_test(self, test: TestEnd | None) -> None:
+    def update_items(self, test: TestEnd | None) -> None:
         app = self.app
         self.indices = []
         if test is not None and test.predictions:
             members = [i for i, (y, p) in enumerate(zip(app.test_labels, test.predictions))
                        if y == self.true and p == self.pred]
             self.indices = sorted(members, key=lambda i: -test.confidences[i])
-        self._draw()
 
-    def _card_size(self) -> tuple[int, int]:
+    def items(self) -> list[int]:
+        return self.indices
+
+    def card_size(self) -> tuple[int, int]:
         return (15, 8) if is_compact(self.app) else (29, 16)
 
-    def _draw(self) -> None:
-        app, grid = self.app, self.query_one(DigitGrid)
-        test = app.last_test
-        size = self._card_size()
-        per = grid.capacity(size)
-        pages = max(1, -(-len(self.indices) // per))
-        self.page %= pages
-        names = app.class_names
-        shown = self.indices[self.page * per:(self.page + 1) * per]
-        scale = 2 if size[0] == 15 else 1
-        cards = [digit_card(app.test_images[i].reshape(28, 28), names[app.test_labels[i]],
-                            names[test.predictions[i]], test.confidences[i],
-                            ascii=app.ascii, scale=scale, index=i) for i in shown]
-        what = "correct" if self.true == self.pred else "predicted as"
-        title = Text.assemble(
-            (f"true {names[self.true]} ", "bold"),
-            (f"{what} {names[self.pred]}" if self.true != self.pred else "correct", "bold"),
-            f": {len(self.indices):,} digits, most confident first · {test_title(test)}",
-            (f" · page {self.page + 1}/{pages} (n/p)" if pages > 1 else "", "dim"))
-        self.query_one("#pair-title", Static).update(title)
-        grid.show(cards, size, message="" if cards else "No test digits in this cell after the latest test.")
+    def card(self, i: int, rank: int):
+        app, test, names = self.app, self.app.last_test, self.app.class_names
+        return digit_card(app.test_images[i].reshape(28, 28), names[app.test_labels[i]],
+                          names[test.predictions[i]], test.confidences[i], ascii=app.ascii,
+                          scale=2 if is_compact(app) else 1, index=i)
 
-    def action_page(self, delta: int) -> None:
-        self.page += delta
-        self._draw()
-
-    def action_close(self) -> None:
-        self.dismiss()
+    def heading(self) -> Text:
+        names = self.app.class_names
+        what = "correct" if self.true == self.pred else f"predicted as {names[self.pred]}"
+        return Text.assemble((f"true {names[self.true]} {what}", "bold"),
+                             f": {len(self.indices):,} digits, most confident first · "
+                             f"{test_title(self.app.last_test)}")
