@@ -55,7 +55,8 @@ async def tui(args) -> float:
     return sum(seconds)
 
 
-def key_latency(args, presses: int = 15) -> list[float]:
+def key_latency(args, presses: int = 15, first_bytes: list | None = None,
+                paused: bool = False) -> list[float]:
     """The installed command in tmux at 120x40, training: the time from send-keys to the
     help screen's text in the bytes the app writes to the terminal (tmux pipe-pane)."""
     import shutil
@@ -84,6 +85,9 @@ def key_latency(args, presses: int = 15) -> list[float]:
     out = []
     try:
         wait_screen(lambda s: "samples/s" in s)
+        if paused:  # the same screen with training stopped: what the key costs by itself
+            tmux("send-keys", "-t", session, "space")
+            wait_screen(lambda s: "Paused at step" in s)
         for _ in range(presses):
             pipe.write_bytes(b"")
             tmux("pipe-pane", "-t", session, "-O", f"cat >> {pipe}")
@@ -91,12 +95,17 @@ def key_latency(args, presses: int = 15) -> list[float]:
                 buf = b""
                 t0 = time.perf_counter()
                 tmux("send-keys", "-t", session, "?")
+                first = None
                 while b"mnist-tui keys" not in buf and time.perf_counter() - t0 < 10:
                     chunk = f.read()
                     buf += chunk
                     if not chunk:
                         time.sleep(0.001)
+                    elif first is None:
+                        first = time.perf_counter() - t0
                 out.append(time.perf_counter() - t0)
+                if first_bytes is not None:
+                    first_bytes.append((first or out[-1], len(buf)))
             tmux("pipe-pane", "-t", session)
             tmux("send-keys", "-t", session, "Escape")
             wait_screen(lambda s: "mnist-tui keys" not in s)
@@ -116,8 +125,15 @@ def main() -> None:
 
     multiprocessing.resource_tracker.ensure_running()
     if args.latency_only:
-        ms = sorted(x * 1000 for x in key_latency(args))
-        print(f"key press to screen: median {statistics.median(ms):.0f} ms, max {ms[-1]:.0f} ms")
+        for paused in (False, True):
+            firsts: list = []
+            ms = sorted(x * 1000 for x in key_latency(args, first_bytes=firsts, paused=paused))
+            f = sorted(x * 1000 for x, _ in firsts)
+            kb = statistics.median(n for _, n in firsts) / 1000
+            print(f"key press to screen{' (paused)' if paused else ' (training)'}: median "
+                  f"{statistics.median(ms):.0f} ms, 90th percentile {ms[int(len(ms) * 0.9)]:.0f} ms, "
+                  f"max {ms[-1]:.0f} ms; first bytes after {statistics.median(f):.0f} ms; "
+                  f"{kb:.0f} kB written")
         return
     base = headless(args)
     under_tui = asyncio.run(tui(args))

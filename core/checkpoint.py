@@ -8,8 +8,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from core.errors import MnistTuiError
 
 FORMAT = "mnist-tui-checkpoint"
@@ -39,6 +37,8 @@ def atomic_write_bytes(path: Path, write) -> None:
 
 def save(state: dict[str, Any], path: str | os.PathLike) -> Path:
     path = Path(path)
+    import torch  # here, not at the top: the run folder's other writers need no PyTorch
+
     atomic_write_bytes(path, lambda f: torch.save(state, f))
     return path
 
@@ -48,6 +48,8 @@ def load(path: str | os.PathLike) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
     try:
+        import torch
+
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for a damaged file
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

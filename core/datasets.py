@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from core.errors import DatasetError
+from core.events import DownloadProgress  # noqa: F401  (here too: it was defined here first)
 from core.idx import read_idx
 
 CACHE_ENV = "MNIST_TUI_CACHE"
@@ -151,18 +152,6 @@ def locate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None) -> dict
 
 
 # ------------------------------------------------------------------------ downloading
-
-@dataclass(frozen=True)
-class DownloadProgress:
-    """Reported while downloading: ``done`` of ``total`` bytes (total 0 when unknown)."""
-
-    filename: str
-    url: str
-    done: int
-    total: int
-    file_index: int  # 1-based, of file_count
-    file_count: int
-
 
 ProgressCallback = Callable[[DownloadProgress], None]
 

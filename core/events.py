@@ -9,6 +9,18 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class DownloadProgress:
+    """Reported while downloading: ``done`` of ``total`` bytes (total 0 when unknown)."""
+
+    filename: str
+    url: str
+    done: int
+    total: int
+    file_index: int  # 1-based, of file_count
+    file_count: int
+
+
+@dataclass(frozen=True)
 class RunStarted:
     hparams: dict[str, Any]
     device: str
@@ -139,6 +151,26 @@ class RunFinished:
     step: int
     best_accuracy: float
     best_epoch: int
+
+
+# ------------------------------------------------------------------ the tutorial's lines
+# (here, beside the events: a display process formats them without importing PyTorch)
+
+def format_train(ev: BatchEnd) -> str:
+    """``Train Epoch: 1 [5000/60000 (8%)]\\tLoss: 0.412345`` (the tutorial's format)."""
+    done = ev.batch * ev.batch_size
+    return (f"Train Epoch: {ev.epoch} [{done}/{ev.n_train} "
+            f"({100.0 * ev.batch / ev.batches:.0f}%)]\tLoss: {ev.loss:.6f}")
+
+
+def format_test(ev: TestEnd) -> str:
+    """``Test set: Avg. loss: 0.1234, Accuracy: 9712/10000 (97%)``."""
+    return (f"Test set: Avg. loss: {ev.avg_loss:.4f}, "
+            f"Accuracy: {ev.correct}/{ev.total} ({ev.accuracy:.0f}%)")
+
+
+def format_max_accuracy(best: float) -> str:
+    return f"Max Accuracy is: {best:.2f}%"
 
 
 Event = (RunStarted | EpochStarted | BatchEnd | NonFiniteLoss | EvalProgress | TestEnd

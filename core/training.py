@@ -22,7 +22,10 @@ from core import config as cfg
 from core.config import Hyperparameters
 from core.datasets import MNISTDataset
 from core.errors import ConfigError
-from core.events import (
+from core.events import (  # noqa: F401  (format_*: re-exported, defined beside the events)
+    format_max_accuracy,
+    format_test,
+    format_train,
     BatchEnd,
     EpochEnd,
     EpochStarted,
@@ -44,25 +47,6 @@ from core.network import (
 )
 
 LOG_INTERVAL = 100  # the tutorial prints a line every 100 batches
-
-
-# ------------------------------------------------------------------ the tutorial's lines
-
-def format_train(ev: BatchEnd) -> str:
-    """``Train Epoch: 1 [5000/60000 (8%)]\\tLoss: 0.412345`` (the tutorial's format)."""
-    done = ev.batch * ev.batch_size
-    return (f"Train Epoch: {ev.epoch} [{done}/{ev.n_train} "
-            f"({100.0 * ev.batch / ev.batches:.0f}%)]\tLoss: {ev.loss:.6f}")
-
-
-def format_test(ev: TestEnd) -> str:
-    """``Test set: Avg. loss: 0.1234, Accuracy: 9712/10000 (97%)``."""
-    return (f"Test set: Avg. loss: {ev.avg_loss:.4f}, "
-            f"Accuracy: {ev.correct}/{ev.total} ({ev.accuracy:.0f}%)")
-
-
-def format_max_accuracy(best: float) -> str:
-    return f"Max Accuracy is: {best:.2f}%"
 
 
 # ------------------------------------------------------------------------- generators
