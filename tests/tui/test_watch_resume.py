@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from core import checkpoint
-from core.events import RunFinished, TestEnd
+from core.events import RunFinished, RunStarted, TestEnd
 from tests.tui.test_app import finished, log_text
 from tui.app import MnistTuiApp
 from tui.engine import PauseChanged, RunSpec, Saved, Tick
@@ -167,3 +167,59 @@ async def test_sigterm_in_the_dashboard_saves_a_checkpoint_and_quits(make, tmp_p
     state = checkpoint.load(path)
     assert state["step"] == step and Path(path) == tmp_path / "run" / "checkpoint-last.pt"
     assert signal.getsignal(signal.SIGTERM) == before  # the handler went with the app
+
+
+def test_folder_engine_reads_rows_as_events_and_starts_over_when_the_file_is_rewritten(tmp_path):
+    """The follower on a hand-written folder: rows become events in order, a line cut
+    short by a kill is skipped, and a rewritten (shorter) file starts the picture over."""
+    import json
+
+    from core.runfolder import CONFIG, METRICS_JSONL
+    from tui.engine import EngineStopped
+    from tui.watch import FolderEngine, WatchReset
+
+    hp = {"lr": 0.2, "momentum": 0.9, "batch_size": 50, "test_batch_size": 1000, "epochs": 2,
+          "seed": 1, "hidden": [100, 50], "activation": "sigmoid", "optimizer": "sgd"}
+    (tmp_path / CONFIG).write_text(json.dumps({"format": "mnist-tui-run", "dataset": "mnist",
+                                               "data_dir": str(tmp_path / "no-data"), "hparams": hp}))
+    start = {"kind": "start", "epoch": 0, "step": 0, "hparams": hp, "device": "cpu",
+             "n_train": 100, "n_test": 10, "n_params": 84060, "architecture": "784-100-50-10 sigmoid",
+             "classes": [str(i) for i in range(10)]}
+    cm = [[1 if t == p else 0 for p in range(10)] for t in range(10)]
+    test = {"kind": "test", "epoch": 0, "step": 0, "seen": 0, "loss": 2.3, "accuracy": 100.0,
+            "correct": 10, "total": 10, "confusion": cm, "per_class_correct": [1] * 10,
+            "per_class_total": [1] * 10}
+    train = [{"kind": "train", "epoch": 1, "step": s, "seen": 50 * s, "loss": 1.0 / s, "batch": s - 1,
+              "batches": 2, "batch_size": 50, "epoch_samples": 50 * s, "n_train": 100,
+              "samples_per_sec": 1000.0} for s in (1, 2)]
+    end = {"kind": "end", "status": "finished", "epoch": 1, "step": 2, "best_accuracy": 100.0,
+           "best_epoch": 0}
+    path = tmp_path / METRICS_JSONL
+    path.write_text("".join(json.dumps(r) + "\n" for r in [start, test, *train, end]) + '{"kind": "tr')
+
+    engine = FolderEngine(tmp_path)
+    engine.start()
+
+    def next_of(*kinds):
+        while True:
+            ev = engine.get(timeout=30)
+            if isinstance(ev, kinds):
+                return ev
+
+    try:
+        assert isinstance(next_of(RunStarted), RunStarted)
+        t = next_of(TestEnd)
+        assert t.confusion == tuple(tuple(r) for r in cm) and t.accuracy == 100.0
+        tick = next_of(Tick)
+        assert tick.points == ((50, 1.0), (100, 0.5)) and tick.step == 2  # one Tick for both rows
+        assert tick.lines[0] == "Train Epoch: 1 [0/100 (0%)]\tLoss: 1.000000"
+        assert next_of(RunFinished).status == "finished"
+        # A resume rewrites the file shorter: the follower starts over.
+        path.write_text(json.dumps(start) + "\n")
+        assert isinstance(next_of(WatchReset), WatchReset)
+        assert next_of(RunStarted).step == 0
+        engine.send("pause")  # read-only: refused silently, nothing written
+        assert sorted(p.name for p in tmp_path.iterdir()) == [CONFIG, METRICS_JSONL]
+    finally:
+        engine.close()
+    assert isinstance(next_of(EngineStopped), EngineStopped)  # closing ends the follower
