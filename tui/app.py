@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import signal
+import threading
 import time
 from dataclasses import replace
 from datetime import datetime
@@ -39,7 +41,7 @@ from tui.widgets.plots import AccuracyPlot, LossPlot
 from tui.widgets.progress import TrainingProgress
 from tui.widgets.status import StatusBar
 
-SIGNAL_EXIT_SECONDS = 20.0  # after SIGTERM / SIGHUP: save, close, and be gone by then
+SIGNAL_EXIT_SECONDS = 20.0  # after SIGTERM / SIGHUP or q: the longest wait for the checkpoint
 PLOT_SECONDS = 0.5        # redraw plots at most twice a second
 ACTIVE = ("training", "testing", "paused")
 MAIN_SCREEN_ONLY = ("next_digits", "misclassified", "confusion", "hardest", "restart")
@@ -83,6 +85,8 @@ class MnistTuiApp(App):
         self.pending: dict[str, Any] = {}
         self.error = ""
         self._frozen = False
+        self._saved = threading.Event()
+        self._event_loop: asyncio.AbstractEventLoop | None = None
         self.exit_signal = 0  # 128 + the signal that ended the app (SIGTERM 143, SIGHUP 129)
         self._reset_data()
         self.test_images: np.ndarray | None = None
@@ -138,13 +142,15 @@ class MnistTuiApp(App):
         if self.watch_dir is not None:
             self._main.query_one(StatusBar).mode = f"watching {self.watch_dir} (read-only)"
             self._main.query_one(HparamsPane).border_title = "hyperparameters"
-        self._signals: list[signal.Signals] = []
-        loop = asyncio.get_running_loop()
+        self._event_loop = asyncio.get_running_loop()
+        # Plain signal handlers, not the event loop's: after a hang-up the loop can be stuck
+        # writing to the dead terminal, and a Python handler still runs (lock waits are
+        # interruptible). The handler only starts a thread; see _after_signal.
+        self._signals: dict[signal.Signals, Any] = {}
         for sig in (signal.SIGTERM, signal.SIGHUP):
             try:
-                loop.add_signal_handler(sig, self._on_signal, sig)
-                self._signals.append(sig)
-            except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
+                self._signals[sig] = signal.signal(sig, self._on_signal)
+            except (ValueError, OSError, AttributeError):  # not the main thread; Windows
                 pass
         self.start_engine()
 
@@ -195,6 +201,8 @@ class MnistTuiApp(App):
                 continue
             except (EOFError, OSError, ValueError):  # queue closed while shutting down
                 return
+            if isinstance(ev, Saved):
+                self._saved.set()  # for _after_signal, which cannot rely on the event loop
             self.post_message(EngineEvent(ev, generation))
             if isinstance(ev, EngineStopped):
                 return
@@ -593,18 +601,29 @@ class MnistTuiApp(App):
         self.stop_engine()
         self.exit()
 
-    def _on_signal(self, sig: signal.Signals) -> None:
+    def _on_signal(self, signum: int, frame: Any) -> None:  # noqa: ARG002
         """SIGTERM or SIGHUP (a dropped SSH session): save a checkpoint, then quit."""
         if self.exit_signal:
             return
-        self.exit_signal = 128 + int(sig)
-        self._exit_within(SIGNAL_EXIT_SECONDS)
+        self.exit_signal = 128 + signum
+        threading.Thread(target=self._after_signal, args=(signal.Signals(signum),),
+                         name="mnist-tui-signal", daemon=True).start()
+
+    def _after_signal(self, sig: signal.Signals) -> None:
+        """In a thread of its own (the event loop may be blocked on a dead terminal):
+        ask the engine for a checkpoint and wait for it (the pump thread sees it), then
+        exit: normally, or for good after a few seconds."""
         engine = self.engine
-        if engine is None or self.watch_dir is not None or self.state not in ACTIVE + ("finished", "stopped"):
-            self._signal_shutdown()
-            return
-        self.log_line(f"{sig.name}: saving a checkpoint, then quitting")
-        self._save_then(self._signal_shutdown)
+        if engine is not None and self.watch_dir is None and self.state in ACTIVE:
+            self._saved.clear()
+            engine.send("save")
+            self._saved.wait(SIGNAL_EXIT_SECONDS)
+        # shutdown closes the engine; if the loop is stuck, the engine ends by itself
+        # once this process is gone (it watches its parent).
+        self._loop_call(self.shutdown)
+        if not self.is_headless:  # under Pilot the process is the test runner's
+            time.sleep(3.0)  # a normal exit (terminal restored) comes well before
+            os._exit(self.exit_signal)
 
     def _save_then(self, then) -> None:
         """Ask the engine for a checkpoint; call ``then`` once it is written (or after a
@@ -624,28 +643,15 @@ class MnistTuiApp(App):
 
         self.run_worker(finish(), group="save-then")
 
-    def _signal_shutdown(self) -> None:
-        self.shutdown()  # the engine is closed (and its checkpoint written) on return
-        self._exit_within(3.0)
-
-    def _exit_within(self, seconds: float) -> None:
-        """After a hang-up the terminal is gone, and restoring it can block for good
-        (Textual's writer thread, writing to a dead tty): once the checkpoint is saved
-        and the engine closed, leave anyway. A normal exit comes well before this fires.
-        Not under Pilot (``is_headless``), where the process is the test runner's."""
-        if self.is_headless:
-            return
-        import os
-        import threading
-
-        watchdog = threading.Timer(seconds, os._exit, args=(self.exit_signal,))
-        watchdog.daemon = True
-        watchdog.start()
+    def _loop_call(self, callback) -> None:
+        """Run ``callback`` on the event loop from another thread, without waiting."""
+        loop = self._event_loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(callback)
 
     def on_unmount(self) -> None:
-        loop = asyncio.get_running_loop()
-        for sig in getattr(self, "_signals", ()):
-            loop.remove_signal_handler(sig)
+        for sig, previous in getattr(self, "_signals", {}).items():
+            signal.signal(sig, previous)
         self.stop_engine()
 
 
