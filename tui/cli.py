@@ -16,7 +16,7 @@ examples:
   mnist-tui --dataset fashion-mnist          the same on Fashion-MNIST
   mnist-tui --data-dir ~/mnist --limit-train 8000 --epochs 5
   mnist-tui --hidden 256,128 --activation relu --lr 0.05
-  mnist-tui --headless --run-dir runs/a       no dashboard: the tutorial's lines (e.g. under nohup)
+  mnist-tui --headless --run-dir runs/a      no dashboard: the tutorial's lines (e.g. under nohup)
   mnist-tui watch runs/a                     follow that run live in the dashboard, read-only
   mnist-tui --resume runs/a                  continue a stopped run where it stopped
 
@@ -36,20 +36,21 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     d = Hyperparameters()
     p = _Parser(prog="mnist-tui", description="Train the MNIST tutorial network and watch it learn "
-                "in your terminal.", epilog=EXAMPLES,
+                "in your terminal. `mnist-tui watch RUN_DIR` follows a run that another "
+                "process is writing (see mnist-tui watch --help).", epilog=EXAMPLES,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"mnist-tui {__version__}")
     h = p.add_argument_group("hyperparameters (defaults: the tutorial's)")
-    h.add_argument("--lr", type=str, default=str(d.lr), help=f"learning rate (default {d.lr})")
-    h.add_argument("--momentum", type=str, default=str(d.momentum), help=f"(default {d.momentum})")
-    h.add_argument("--batch-size", type=str, default=str(d.batch_size), help=f"(default {d.batch_size})")
-    h.add_argument("--test-batch-size", type=str, default=str(d.test_batch_size),
-                   help=f"(default {d.test_batch_size})")
-    h.add_argument("--epochs", type=str, default=str(d.epochs), help=f"(default {d.epochs})")
-    h.add_argument("--hidden", type=str, default="100,50", help="hidden layer sizes (default 100,50)")
-    h.add_argument("--activation", type=str, default=d.activation, help=f"{', '.join(ACTIVATIONS)}")
-    h.add_argument("--optimizer", type=str, default=d.optimizer, help=f"{', '.join(OPTIMIZERS)}")
-    h.add_argument("--seed", type=str, default=str(d.seed), help=f"(default {d.seed})")
+    # default None: a flag given on the command line is told apart (--resume applies it)
+    h.add_argument("--lr", type=str, help=f"learning rate (default {d.lr})")
+    h.add_argument("--momentum", type=str, help=f"(default {d.momentum})")
+    h.add_argument("--batch-size", type=str, help=f"(default {d.batch_size})")
+    h.add_argument("--test-batch-size", type=str, help=f"(default {d.test_batch_size})")
+    h.add_argument("--epochs", type=str, help=f"(default {d.epochs}; with --resume: run until then)")
+    h.add_argument("--hidden", type=str, help="hidden layer sizes (default 100,50)")
+    h.add_argument("--activation", type=str, help=f"{', '.join(ACTIVATIONS)} (default {d.activation})")
+    h.add_argument("--optimizer", type=str, help=f"{', '.join(OPTIMIZERS)} (default {d.optimizer})")
+    h.add_argument("--seed", type=str, help=f"(default {d.seed})")
     g = p.add_argument_group("data and device")
     g.add_argument("--dataset", choices=list(REGISTRY), default="mnist")
     g.add_argument("--data-dir", metavar="DIR", help="folder holding the four IDX files")
@@ -81,9 +82,14 @@ def hparams_from_args(args: argparse.Namespace) -> Hyperparameters:
     from core.config import FIELD_NAMES, parse_field
 
     values, problems = {}, {}
+    defaults = Hyperparameters()
     for name in FIELD_NAMES:
+        given = getattr(args, name)
+        if given is None:
+            values[name] = getattr(defaults, name)
+            continue
         try:
-            values[name] = parse_field(name, getattr(args, name))
+            values[name] = parse_field(name, given)
         except ConfigError as exc:
             problems[FLAG_OF[name]] = exc.problems[name]
     if not problems:
@@ -125,6 +131,29 @@ def watch_main(argv: list[str]) -> int:
     app = MnistTuiApp(RunSpec(), ascii=args.ascii, watch=args.run_dir)
     app.run()
     return 1 if app.state == "error" else 0
+
+
+def resume_changes(args: argparse.Namespace, hp: Hyperparameters,
+                   state: dict) -> dict:
+    """Hyperparameter flags given with --resume: edits to the resumed run (more epochs,
+    another learning rate ...), validated as the dashboard's edit form would. The
+    network, activation, optimizer and seed of a run cannot change: ConfigError."""
+    from core import config as cfg
+
+    changes = {n: getattr(hp, n) for n in cfg.FIELD_NAMES if getattr(args, n) is not None}
+    fixed = {FLAG_OF[n]: "a resumed run keeps it; start a new run (without --resume) to change it"
+             for n in changes if cfg.effect_of(n) == cfg.RESTART}
+    if fixed:
+        raise ConfigError(fixed)
+    saved = Hyperparameters.from_dict(state["hparams"])
+    try:
+        saved.with_changes(**changes)
+    except ConfigError as exc:
+        raise ConfigError({FLAG_OF.get(k, k): v for k, v in exc.problems.items()}) from None
+    current = state["epoch"] + (1 if state.get("batch_in_epoch") else 0)
+    if "epochs" in changes and changes["epochs"] < max(current, 1):
+        raise ConfigError({"--epochs": f"the run has reached epoch {current}; choose {current} or more"})
+    return {k: v for k, v in changes.items() if v != getattr(saved, k)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,9 +205,9 @@ def _resume_spec(args: argparse.Namespace, spec):
     from tui.headless import load_resume
 
     config, state = load_resume(args.resume)
-    from core.config import Hyperparameters
-
+    changes = resume_changes(args, spec.hparams, state)
     return replace(spec, hparams=Hyperparameters.from_dict(state["hparams"]),
+                   resume_changes=changes,
                    dataset=config["dataset"], data_dir=args.data_dir or config.get("data_dir"),
                    limit_train=config.get("limit_train"), limit_test=config.get("limit_test"),
                    run_dir=args.resume, resume=args.resume)
@@ -192,15 +221,17 @@ def _headless(args: argparse.Namespace, hp: Hyperparameters) -> int:
         resume = None
         dataset, data_dir = args.dataset, args.data_dir
         limit_train, limit_test, run_dir = args.limit_train, args.limit_test, args.run_dir
+        changes: dict = {}
         if args.resume:
             config, resume = load_resume(args.resume)
+            changes = resume_changes(args, hp, resume)
             dataset, run_dir = config["dataset"], args.resume
             data_dir = data_dir or config.get("data_dir")
             limit_train, limit_test = config.get("limit_train"), config.get("limit_test")
         return run_headless(hparams=hp, dataset=dataset, data_dir=data_dir, device=args.device,
                             limit_train=limit_train, limit_test=limit_test,
                             run_dir=run_dir or str(default_run_dir()), resume=resume,
-                            plot=not args.no_plot, report=args.report,
+                            plot=not args.no_plot, report=args.report, changes=changes,
                             allow_download=not args.no_download)
     except MnistTuiError as exc:
         sys.stderr.write(f"mnist-tui: error: {exc}\n")

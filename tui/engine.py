@@ -47,6 +47,7 @@ class RunSpec:
     hardest: int = 16
     allow_download: bool = True
     resume: str | None = None  # a run folder to continue (its checkpoint-last.pt)
+    resume_changes: dict[str, Any] = field(default_factory=dict)  # edits made on resuming
 
 
 # ------------------------------------------------------------- engine -> screen messages
@@ -203,6 +204,7 @@ def _run(spec: RunSpec, emit, commands, parent_alive, on_run) -> None:
                       f" ({run.batch_in_epoch} steps into epoch {run.epoch + 1})"
                       if run.batch_in_epoch else
                       f"Resumed {spec.resume} at epoch {run.epoch}, step {run.step:,}"))
+        run.apply(**spec.resume_changes)  # its events come out of run.events() below
 
     state = {"paused": False, "last_poll": 0.0}
 

@@ -40,8 +40,10 @@ class _DownloadLines:
 def run_headless(*, hparams: Hyperparameters | None, dataset: str, data_dir: str | None,
                  device: str, limit_train: int | None, limit_test: int | None, run_dir: str,
                  resume: dict[str, Any] | None = None, plot: bool = True, report: bool = False,
-                 allow_download: bool = True, out: TextIO = sys.stdout) -> int:
-    """Train and print; returns the exit code. ``resume``: a checkpoint state to continue."""
+                 changes: dict[str, Any] | None = None, allow_download: bool = True,
+                 out: TextIO = sys.stdout) -> int:
+    """Train and print; returns the exit code. ``resume``: a checkpoint state to continue;
+    ``changes``: hyperparameter edits applied to it (``--resume RUN --epochs 40``)."""
     got: list[int] = []
 
     def on_signal(signum, frame):  # noqa: ARG001
@@ -63,6 +65,8 @@ def run_headless(*, hparams: Hyperparameters | None, dataset: str, data_dir: str
             run.load_state_dict(resume)
         folder = RunFolder(run_dir, config, resume_step=run.step if resume is not None else None)
         print(f"Run folder: {folder.path}", file=out, flush=True)
+        for ev in run.apply(**(changes or {})):  # logged when run.events() yields it
+            print(describe_edit(ev), file=out, flush=True)
         try:
             return _loop(run, folder, got, plot, report, out)
         finally:
@@ -70,6 +74,15 @@ def run_headless(*, hparams: Hyperparameters | None, dataset: str, data_dir: str
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+
+
+def describe_edit(ev) -> str:
+    """One line for a HparamsChanged: what changed, and when it takes effect."""
+    from core import config as cfg
+
+    desc = ", ".join(f"{k} {o!r} -> {n!r}" for k, (o, n) in ev.changes.items())
+    return (f"Applied at step {ev.step:,}: {desc}" if ev.applied
+            else f"Waiting ({cfg.EFFECT_WORDS[ev.effect]}): {desc}")
 
 
 def _loop(run: Run, folder: RunFolder, got: list[int], plot: bool, report: bool, out: TextIO) -> int:

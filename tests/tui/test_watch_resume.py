@@ -223,3 +223,17 @@ def test_folder_engine_reads_rows_as_events_and_starts_over_when_the_file_is_rew
     finally:
         engine.close()
     assert isinstance(next_of(EngineStopped), EngineStopped)  # closing ends the follower
+
+
+async def test_resume_in_the_dashboard_with_more_epochs(tui_data, tmp_path):
+    first = Headless("--data-dir", str(tui_data), "--epochs", "1", "--run-dir", str(tmp_path / "r"))
+    assert first.proc.wait(300) == 0
+    spec = RunSpec(data_dir=str(tui_data), allow_download=False, run_dir=str(tmp_path / "r"),
+                   resume=str(tmp_path / "r"), resume_changes={"epochs": 2})
+    app = MnistTuiApp(spec, engine="thread", show_eta=False)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await finished(app) == "finished"
+        await pilot.pause()
+        assert app.test_epochs == [0, 1, 2] and app.hp.epochs == 2
+        assert "Applied at step 20 (epoch 1): epochs 1 → 2" in log_text(app)
+    assert checkpoint.load(tmp_path / "r" / "checkpoint-last.pt")["epoch"] == 2

@@ -152,3 +152,30 @@ def test_a_download_is_a_few_plain_lines():
     assert text.splitlines() == [
         f"Downloading train-images-idx3-ubyte.gz (1/4): {p}% of 10,000 bytes" for p in (0, 25, 50, 75, 100)]
     assert "\r" not in text
+
+
+def test_resume_with_more_epochs_extends_a_finished_run(data, tmp_path):
+    first = run("--data-dir", str(data), "--epochs", "1", "--no-plot", "--run-dir", str(tmp_path / "r"))
+    assert first.returncode == 0
+    more = run("--headless", "--no-plot", "--resume", str(tmp_path / "r"), "--epochs", "2", "--lr", "0.1")
+    assert more.returncode == 0, more.stderr
+    assert "Applied at step 20: lr 0.2 -> 0.1, epochs 1 -> 2" in more.stdout
+    tests = [ln for ln in more.stdout.splitlines() if ln.startswith("Test set:")]
+    assert len(tests) == 1 and "Total epochs: 2" in more.stdout  # only the new epoch ran
+    state = checkpoint.load(tmp_path / "r" / "checkpoint-last.pt")
+    assert state["epoch"] == 2 and state["hparams"]["lr"] == 0.1
+    assert state["history"]["edits"][-1]["step"] == 20
+    rows = [json.loads(x) for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["changes"] for r in rows if r["kind"] == "edit"] == [{"lr": [0.2, 0.1], "epochs": [1, 2]}]
+
+
+@pytest.mark.parametrize("flags, problem", [
+    (["--hidden", "10"], "--hidden: a resumed run keeps it"),
+    (["--epochs", "0"], "--epochs: "),
+    (["--seed", "3"], "--seed: a resumed run keeps it"),
+])
+def test_resume_refuses_what_a_run_cannot_change(data, tmp_path, flags, problem):
+    first = run("--data-dir", str(data), "--epochs", "1", "--no-plot", "--run-dir", str(tmp_path / "r"))
+    assert first.returncode == 0
+    out = run("--headless", "--resume", str(tmp_path / "r"), *flags)
+    assert out.returncode == 2 and problem in out.stderr and out.stderr.count("\n") == 1
