@@ -137,7 +137,7 @@ def text_plot(run: Run, width: int = 100, height: int = 22) -> str:
     """The tutorial's figure as text: train loss line, test loss and accuracy points."""
     import plotext as plt
 
-    from tui.plotdata import downsample
+    from tui.plotdata import downsample, nice_ticks
 
     h = run.history
     plt.clear_figure()
@@ -150,11 +150,14 @@ def text_plot(run: Run, width: int = 100, height: int = 22) -> str:
     plt.plot(x, y, label="train")
     plt.scatter(h.test_seen, h.test_loss, label="test")
     plt.xlabel("number of training examples seen")
+    ticks = nice_ticks(0, max([*h.train_seen[-1:], *h.test_seen[-1:], 1]), width // 16)
+    plt.xticks(ticks)
     plt.subplot(1, 2)
     best, epoch = h.best
     plt.title(f"Accuracy % (best {best:.2f}, epoch {epoch})")
     plt.scatter(h.test_seen, h.test_accuracy)
     plt.xlabel("number of training examples seen")
+    plt.xticks(ticks)
     return plt.uncolorize(plt.build())
 
 

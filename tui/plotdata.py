@@ -17,3 +17,17 @@ def downsample(xs: Sequence[float], ys: Sequence[float], buckets: int) -> tuple[
             out_x.append(xs[hi - 1])
             out_y.append(sum(ys[lo:hi]) / (hi - lo))
     return out_x, out_y
+
+
+def nice_ticks(low: float, high: float, most: int = 5) -> list[int]:
+    """Whole-number ticks from ``low`` to ``high`` at a 1, 2 or 5 x 10^k step, about
+    ``most`` of them (plotext's own can come out as 39137.5)."""
+    import math
+
+    span = max(high - low, 1)
+    raw = span / max(most, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    step = max(int(step), 1)
+    first = math.ceil(low / step) * step
+    return list(range(int(first), int(high) + 1, step))

@@ -50,3 +50,4 @@ def test_downsampled_digit_is_14_by_7():
     lines = render(images[1], scale=2).plain.split("\n")
     assert len(lines) == 7 and all(len(line) == 14 for line in lines)
     assert len(render(images[1], ascii=True, scale=2).plain.split("\n")) == 7
+

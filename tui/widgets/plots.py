@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from textual_plotext import PlotextPlot
 
-from tui.plotdata import downsample
+from tui.plotdata import downsample, nice_ticks
 
 X_LABEL = "number of training examples seen"
 
@@ -32,6 +32,9 @@ class LossPlot(PlotextPlot):
             plt.scatter(list(test_x), list(test_y), label="test", marker="●")
         for m in marks:
             plt.vline(m, "orange")
+        xs = [*train_x[-1:], *test_x[-1:]]
+        if xs:
+            plt.xticks(nice_ticks(0, max(xs), max(3, self.size.width // 8)))
         self.refresh()
 
 
@@ -52,4 +55,5 @@ class AccuracyPlot(PlotextPlot):
         if test_x:
             plt.scatter(list(test_x), list(acc), marker="●")
             plt.ylim(max(0, min(acc) - 5), 100)
+            plt.xticks(nice_ticks(0, max(test_x), max(3, self.size.width // 8)))
         self.refresh()
