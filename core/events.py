@@ -158,9 +158,14 @@ class RunFinished:
 
 def format_train(ev: BatchEnd) -> str:
     """``Train Epoch: 1 [5000/60000 (8%)]\\tLoss: 0.412345`` (the tutorial's format)."""
-    done = ev.batch * ev.batch_size
-    return (f"Train Epoch: {ev.epoch} [{done}/{ev.n_train} "
-            f"({100.0 * ev.batch / ev.batches:.0f}%)]\tLoss: {ev.loss:.6f}")
+    return train_line(ev.epoch, ev.batch, ev.batches, ev.batch_size, ev.n_train, ev.loss)
+
+
+def train_line(epoch: int, batch: int, batches: int, batch_size: int, n_train: int,
+               loss: float) -> str:
+    """The same line from plain numbers (a run folder's train row, for `watch`)."""
+    return (f"Train Epoch: {epoch} [{batch * batch_size}/{n_train} "
+            f"({100.0 * batch / batches:.0f}%)]\tLoss: {loss:.6f}")
 
 
 def format_test(ev: TestEnd) -> str:

@@ -22,6 +22,7 @@ import numpy as np
 from core.errors import MnistTuiError
 from core.events import (
     EpochEnd, EpochStarted, HparamsChanged, Prediction, RunFinished, RunStarted, TestEnd,
+    train_line,
 )
 from core.runfolder import METRICS_JSONL, TEST_LAST, read_config
 from tui.engine import DataReady, EngineFailed, EngineStopped, Loading, Tick
@@ -168,9 +169,8 @@ class _Translator:
                                        r.get("batch_size", 0), r.get("n_train", 0))
                 points.append((r["seen"], r["loss"]))
                 if "batch_size" in r:
-                    done = r["batch"] * r["batch_size"]
-                    lines.append(f"Train Epoch: {r['epoch']} [{done}/{r['n_train']} "
-                                 f"({100.0 * r['batch'] / r['batches']:.0f}%)]\tLoss: {r['loss']:.6f}")
+                    lines.append(train_line(r["epoch"], r["batch"], r["batches"],
+                                            r["batch_size"], r["n_train"], r["loss"]))
                 last = r
                 continue
             if last is not None:
