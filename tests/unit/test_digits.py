@@ -17,7 +17,7 @@ def test_halfblocks_are_28_by_14_and_keep_grey_levels():
     lines = text.plain.split("\n")
     assert len(lines) == 14 and all(len(line) == 28 for line in lines)
     assert set(text.plain) <= {"\u2580", "\n"}
-    cells = [seg.style for seg in text.render(Console(), end="") if seg.text == "\u2580"]
+    cells = [seg.style for seg in Console().render(text) for ch in seg.text if ch == "\u2580"]
     assert len(cells) == 28 * 14
     first = cells[0]
     assert first.color.triplet.red > 240 and first.bgcolor.triplet.red < 10
@@ -51,3 +51,12 @@ def test_downsampled_digit_is_14_by_7():
     assert len(lines) == 7 and all(len(line) == 14 for line in lines)
     assert len(render(images[1], ascii=True, scale=2).plain.split("\n")) == 7
 
+
+
+def test_halfblocks_share_a_segment_per_run_of_equal_cells():
+    """Drawing cost follows the segments: a blank row is one, not 28."""
+    images, _ = t10k_arrays()
+    assert [len(line) for line in halfblocks(np.zeros((28, 28), np.uint8)).lines] == [1] * 14
+    digit = halfblocks(images[0])
+    assert sum(len(line) for line in digit.lines) < 28 * 14 / 2
+    assert "".join(s.text for s in Console().render(digit)).replace("\n", "") == "\u2580" * 28 * 14
