@@ -43,6 +43,7 @@ from tui.widgets.status import StatusBar
 
 SIGNAL_EXIT_SECONDS = 20.0  # after SIGTERM / SIGHUP or q: the longest wait for the checkpoint
 PLOT_SECONDS = 0.5        # redraw plots at most twice a second
+PLOTS = ("loss", "accuracy")
 ACTIVE = ("training", "testing", "paused")
 MAIN_SCREEN_ONLY = ("next_digits", "misclassified", "confusion", "hardest", "restart")
 ENDED = ("finished", "stopped", "diverged", "error")
@@ -85,6 +86,7 @@ class MnistTuiApp(App):
         self.pending: dict[str, Any] = {}
         self.error = ""
         self._frozen = False
+        self._allowed: tuple = ()  # the keys that applied when the footer was last refreshed
         self._saved = threading.Event()
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self.exit_signal = 0  # 128 + the signal that ended the app (SIGTERM 143, SIGHUP 129)
@@ -95,7 +97,7 @@ class MnistTuiApp(App):
         self.n_train = 0
         self.page = 0
         self.only_wrong = False
-        self._plots_dirty = False
+        self._plots_dirty: set[str] = set()  # "loss" and / or "accuracy"
         self._last_tick: Tick | None = None
         self.saved_paths: list[str] = []
         self.log_lines: list[str] = []  # what the log pane shows, unwrapped
@@ -157,7 +159,7 @@ class MnistTuiApp(App):
     def on_resize(self) -> None:
         self._apply_size_classes()
         self._show_digits()
-        self._plots_dirty = True
+        self._plots_dirty.update(PLOTS)
 
     def _apply_size_classes(self) -> None:
         w, h = self.size
@@ -251,7 +253,7 @@ class MnistTuiApp(App):
         self.test_labels = list(np.frombuffer(ev.test_labels, np.uint8).tolist())
         self.class_names = ev.classes
         self.n_train = ev.n_train
-        self.refresh_bindings()  # n applies from now on
+        self.refresh_bindings_if_changed()  # n applies from now on
         self._main.query_one(StatusBar).dataset = ev.title
         if self.watch_dir is None:
             self.log_line(f"{ev.title}: {ev.n_train:,} training and {ev.n_test:,} test images from {ev.source}")
@@ -282,7 +284,7 @@ class MnistTuiApp(App):
             self.train_y.append(y)
         for line in ev.lines:
             self.log_line(line)
-        self._plots_dirty = True
+        self._plots_dirty.add("loss")  # the accuracy plot changes only with a test
         prog = self._main.query_one(TrainingProgress)
         epoch_left = ev.n_train - ev.epoch_samples
         run_left = epoch_left + max(self.hp.epochs - ev.epoch, 0) * ev.n_train
@@ -311,7 +313,7 @@ class MnistTuiApp(App):
         self.predictions, self.confidences = ev.predictions, ev.confidences
         first_test, self.last_test = self.last_test is None, ev
         if first_test:
-            self.refresh_bindings()  # c, h and m apply from now on
+            self.refresh_bindings_if_changed()  # c, h and m apply from now on
             if not self.is_headless and not self._frozen:
                 # Everything the dashboard keeps for its lifetime exists now: move it out
                 # of the cyclic GC's way. A full collection then scans only what came
@@ -325,7 +327,7 @@ class MnistTuiApp(App):
             if hasattr(screen, "show_test"):
                 screen.show_test(ev)
         self.log_line(format_test(ev))
-        self._plots_dirty = True
+        self._plots_dirty.update(PLOTS)
         self._redraw_plots_if_dirty()
         self._show_digits()
         if self.state != "paused":
@@ -345,7 +347,7 @@ class MnistTuiApp(App):
             for k in ev.changes:
                 self.pending.pop(k, None)
             self.marks.append(ev.seen)
-            self._plots_dirty = True
+            self._plots_dirty.update(PLOTS)
             self.log_line(f"Applied at step {ev.step:,} (epoch {ev.epoch}): {desc}")
         else:
             for k, (_, n) in ev.changes.items():
@@ -390,11 +392,11 @@ class MnistTuiApp(App):
             self.test_acc.append(acc)
         self.marks.extend(ev.marks)
         self.log_line(ev.text)
-        self._plots_dirty = True
+        self._plots_dirty.update(PLOTS)
 
     def _on_WatchReset(self, ev: Any) -> None:
         self._reset_data()
-        self._plots_dirty = True
+        self._plots_dirty.update(PLOTS)
         self._redraw_plots_if_dirty()
 
     def _on_PauseChanged(self, ev: PauseChanged) -> None:
@@ -425,13 +427,23 @@ class MnistTuiApp(App):
         self.state = state
         self._main.query_one(StatusBar).state = state
         if changed:
-            # Only on a change: the footer rebuilds its keys on every refresh, and a test
-            # sets "testing" once per batch (measured: 100-300 ms stalls on key presses).
-            self.refresh_bindings()
+            self.refresh_bindings_if_changed()
         self._state_event(state).set()
         for other, event in self._state_events.items():
             if other != state:
                 event.clear()
+
+    def refresh_bindings_if_changed(self) -> None:
+        """Refresh the footer only when the keys that apply have changed.
+
+        The footer rebuilds all its keys on every refresh (~10 ms), and the state goes
+        training -> testing -> training each epoch without changing a single key.
+        """
+        allowed = (len(self.screen_stack),
+                   tuple(self.check_action(b.action, ()) for b in self.BINDINGS))
+        if allowed != self._allowed:
+            self._allowed = allowed
+            self.refresh_bindings()
 
     def _state_event(self, state: str) -> asyncio.Event:
         if state not in self._state_events:
@@ -462,12 +474,14 @@ class MnistTuiApp(App):
     def _redraw_plots_if_dirty(self) -> None:
         if not self._plots_dirty or self._main.has_class("-tiny"):
             return
-        self._plots_dirty = False
-        self._main.query_one(LossPlot).replot(self.train_x, self.train_y, self.test_x, self.test_loss,
-                                        self.marks)
-        best = max(zip(self.test_acc, self.test_epochs), default=(0.0, -1),
-                   key=lambda t: (t[0], -t[1]))
-        self._main.query_one(AccuracyPlot).replot(self.test_x, self.test_acc, best)
+        dirty, self._plots_dirty = self._plots_dirty, set()
+        if "loss" in dirty:
+            self._main.query_one(LossPlot).replot(self.train_x, self.train_y, self.test_x,
+                                                  self.test_loss, self.marks)
+        if "accuracy" in dirty:
+            best = max(zip(self.test_acc, self.test_epochs), default=(0.0, -1),
+                       key=lambda t: (t[0], -t[1]))
+            self._main.query_one(AccuracyPlot).replot(self.test_x, self.test_acc, best)
 
     def digit_indices(self) -> list[int]:
         """The test examples on the current page (misclassified only, when asked)."""
@@ -556,7 +570,7 @@ class MnistTuiApp(App):
         self._reset_data()
         self.page = 0
         self.error = ""
-        self._plots_dirty = True
+        self._plots_dirty.update(PLOTS)
         self._redraw_plots_if_dirty()
         self._refresh_static()
         self.start_engine()
@@ -585,7 +599,11 @@ class MnistTuiApp(App):
             self.engine.send("save")
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        # One instance, composed once and kept: opening it is then a restyle and a paint
+        # (measured while training: ~30 ms for a new screen each time -> see bench/).
+        if not self.is_screen_installed("help"):
+            self.install_screen(HelpScreen(), "help")
+        self.push_screen("help")
 
     def action_quit_app(self) -> None:
         if self.state in ACTIVE and self.watch_dir is None:

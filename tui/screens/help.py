@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from rich.table import Table
+import textwrap
+
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -23,6 +25,9 @@ KEYS = (
 )
 
 
+TEXT_WIDTH = 58  # inside the box: 64 columns less the border and the padding
+
+
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; background: $background; }
@@ -33,14 +38,18 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,question_mark,q", "close", "Close")]
 
     def compose(self) -> ComposeResult:
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold cyan", justify="right")
-        table.add_column()
+        # Plain Text, not a Rich Table: a table is measured and laid out again on every
+        # render, and opening this screen is the key press a user waits on.
+        width = max(len(key) for key, _ in KEYS)
+        body = Text()
+        body.append("mnist-tui keys\n\n", "bold")
         for key, what in KEYS:
-            table.add_row(key, what)
+            body.append(key.rjust(width), "bold cyan")
+            indent = "\n" + " " * (width + 2)
+            body.append("  " + indent.join(textwrap.wrap(what, TEXT_WIDTH - width - 2)) + "\n")
+        body.rstrip()
         with Vertical():
-            yield Static("[b]mnist-tui keys[/b]\n")
-            yield Static(table)
+            yield Static(body, id="help-keys")
             yield Static("Edits take effect now (lr, momentum, epochs, test batch), at the next "
                          "epoch (batch size) or on restart (network, activation, seed, optimizer).",
                          id="help-foot")
