@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 from textual.widgets import Input, RichLog
 
 from core import checkpoint
 from tui.engine import EditResult, PauseChanged, Saved, Tick
+from tui.widgets.progress import BAR_WIDTH, ProgressRow
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.edit import EditScreen
 from tui.screens.help import HelpScreen
@@ -79,6 +81,25 @@ async def test_space_pauses_and_resumes(make):
         tick = await asyncio.wait_for(tick, 30)
         assert tick.step > ev.step
         assert "Paused at step" in log_text(app) and "Resumed at step" in log_text(app)
+
+
+async def test_progress_rows_show_a_tick(make):
+    app = make(epochs=LONG)
+    async with app.run_test(size=SIZE) as pilot:
+        tick = await asyncio.wait_for(app.next_event(Tick), 60)
+        paused = app.next_event(PauseChanged)
+        await pilot.press("space")  # nothing else moves the rows from here
+        await asyncio.wait_for(paused, 30)
+        n = tick.n_train
+        app._on_Tick(replace(tick, epoch=3, epoch_samples=n // 4, step=12_345, points=[], lines=[]))
+        await pilot.pause()
+        epoch, run = (app.query_one(f"#{name}", ProgressRow).plain for name in ("epoch", "run"))
+        assert epoch.startswith(f"Epoch 3/{LONG}") and f" 25% {n // 4:,}/{n:,}" in epoch
+        assert epoch.count("━") == BAR_WIDTH and run.count("━") == BAR_WIDTH
+        assert run.startswith("Run") and f"2/{LONG} epochs · step 12,345" in run
+        bar = [seg for seg in app.query_one("#epoch", ProgressRow).render_line(0) if "━" in seg.text]
+        assert [len(seg.text) for seg in bar] == [BAR_WIDTH // 4, BAR_WIDTH - BAR_WIDTH // 4]
+        assert bar[0].style.bold and not bar[1].style.bold  # done, then still to do
 
 
 async def edit(pilot, app, **values):

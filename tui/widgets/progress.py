@@ -1,19 +1,23 @@
 """Progress of the epoch, the whole run, and a download while it runs.
 
-Each row draws itself (title, bar, detail) and updates with a plain repaint: Label
-updates would re-run the layout of the whole screen, ten times a second. The app writes
+Each row draws itself (title, bar, detail) as one strip and updates with a plain
+repaint: Label updates would re-run the layout of the whole screen, ten times a second. The app writes
 speed and ETA in the detail text, from the engine's own rate.
 """
 
 from __future__ import annotations
 
-from rich.text import Text
+from rich.segment import Segment
+from rich.style import Style
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.strip import Strip
 from textual.widget import Widget
 
 TITLE_WIDTH = 14
 BAR_WIDTH = 32
+_DONE, _FULL = Style(color="blue", bold=True), Style(color="green")
+_LEFT, _DIM = Style(color="grey23"), Style(dim=True)
 
 
 class ProgressRow(Widget):
@@ -37,21 +41,29 @@ class ProgressRow(Widget):
             return None
         return min(max(self.done / self.total, 0.0), 1.0)
 
-    def render(self) -> Text:
-        t = Text(no_wrap=True, overflow="ellipsis")
-        t.append(self.title.ljust(TITLE_WIDTH)[:TITLE_WIDTH])
+    def render_line(self, y: int) -> Strip:
+        """The row as one strip of ready styles: no Text to convert, ten times a second."""
+        width = self.size.width
+        base = self.rich_style
+        if y or width <= 0:
+            return Strip.blank(width, base)
+        segments = [Segment(self.title.ljust(TITLE_WIDTH)[:TITLE_WIDTH])]
         frac = self.fraction
         if frac is None:
-            t.append("━" * BAR_WIDTH, "dim")
-            t.append("   --%")
+            segments += [Segment("━" * BAR_WIDTH, _DIM), Segment("   --%")]
         else:
             filled = int(round(frac * BAR_WIDTH))
-            t.append("━" * filled, "green" if frac >= 1 else "bold blue")
-            t.append("━" * (BAR_WIDTH - filled), "grey23")
-            t.append(f" {frac * 100:4.0f}%")
+            segments += [Segment("━" * filled, _FULL if frac >= 1 else _DONE),
+                         Segment("━" * (BAR_WIDTH - filled), _LEFT),
+                         Segment(f" {frac * 100:4.0f}%")]
         if self.detail:
-            t.append(f" {self.detail}", "dim")
-        return t
+            segments.append(Segment(f" {self.detail}", _DIM))
+        return Strip(segments).crop_extend(0, width, None).apply_style(base)
+
+    @property
+    def plain(self) -> str:
+        """The row's text, as the terminal shows it."""
+        return "".join(seg.text for seg in self.render_line(0)).rstrip()
 
 
 class TrainingProgress(Vertical):
