@@ -98,6 +98,7 @@ class MnistTuiApp(App):
         self.page = 0
         self.only_wrong = False
         self._plots_dirty: set[str] = set()  # "loss" and / or "accuracy"
+        self._plot_turns = list(PLOTS)
         self._last_tick: Tick | None = None
         self.saved_paths: list[str] = []
         self.log_lines: list[str] = []  # what the log pane shows, unwrapped
@@ -327,8 +328,7 @@ class MnistTuiApp(App):
             if hasattr(screen, "show_test"):
                 screen.show_test(ev)
         self.log_line(format_test(ev))
-        self._plots_dirty.update(PLOTS)
-        self._redraw_plots_if_dirty()
+        self._plots_dirty.update(PLOTS)  # drawn by the timer, a frame apart from the digits
         self._show_digits()
         if self.state != "paused":
             self.set_state("training")
@@ -373,6 +373,7 @@ class MnistTuiApp(App):
     def _on_RunFinished(self, ev: RunFinished) -> None:
         from core.events import format_max_accuracy
 
+        self._redraw_plots_if_dirty(everything=True)  # the final picture, complete at once
         self.log_line(f"Total epochs: {ev.epochs_done}")
         if ev.best_epoch >= 0:
             self.log_line(format_max_accuracy(ev.best_accuracy))
@@ -397,11 +398,13 @@ class MnistTuiApp(App):
     def _on_WatchReset(self, ev: Any) -> None:
         self._reset_data()
         self._plots_dirty.update(PLOTS)
-        self._redraw_plots_if_dirty()
+        self._redraw_plots_if_dirty(everything=True)
 
     def _on_PauseChanged(self, ev: PauseChanged) -> None:
         self.set_state("paused" if ev.paused else "training")
         self.log_line(f"{'Paused' if ev.paused else 'Resumed'} at step {ev.step:,}")
+        if ev.paused:
+            self._redraw_plots_if_dirty(everything=True)
 
     def _on_Saved(self, ev: Saved) -> None:
         self.saved_paths.append(ev.path)
@@ -471,17 +474,26 @@ class MnistTuiApp(App):
         self._main.query_one(StatusBar).optimizer = f"{opt} · batch {hp.batch_size}"
         self._main.query_one(HparamsPane).show(hp, self.pending)
 
-    def _redraw_plots_if_dirty(self) -> None:
+    def _redraw_plots_if_dirty(self, everything: bool = False) -> None:
+        """Redraw one dirty plot per call (the timer's), or all of them.
+
+        A plot costs ~7-15 ms to draw and a test dirties both plots and the digits at
+        once: one per frame keeps the longest stretch a key press can wait behind short.
+        """
         if not self._plots_dirty or self._main.has_class("-tiny"):
             return
-        dirty, self._plots_dirty = self._plots_dirty, set()
-        if "loss" in dirty:
-            self._main.query_one(LossPlot).replot(self.train_x, self.train_y, self.test_x,
-                                                  self.test_loss, self.marks)
-        if "accuracy" in dirty:
-            best = max(zip(self.test_acc, self.test_epochs), default=(0.0, -1),
-                       key=lambda t: (t[0], -t[1]))
-            self._main.query_one(AccuracyPlot).replot(self.test_x, self.test_acc, best)
+        turn = [name for name in self._plot_turns if name in self._plots_dirty]
+        for name in turn if everything else turn[:1]:
+            self._plots_dirty.discard(name)
+            self._plot_turns.remove(name)
+            self._plot_turns.append(name)  # the other one goes first next time
+            if name == "loss":
+                self._main.query_one(LossPlot).replot(self.train_x, self.train_y, self.test_x,
+                                                      self.test_loss, self.marks)
+            else:
+                best = max(zip(self.test_acc, self.test_epochs), default=(0.0, -1),
+                           key=lambda t: (t[0], -t[1]))
+                self._main.query_one(AccuracyPlot).replot(self.test_x, self.test_acc, best)
 
     def digit_indices(self) -> list[int]:
         """The test examples on the current page (misclassified only, when asked)."""
@@ -571,7 +583,7 @@ class MnistTuiApp(App):
         self.page = 0
         self.error = ""
         self._plots_dirty.update(PLOTS)
-        self._redraw_plots_if_dirty()
+        self._redraw_plots_if_dirty(everything=True)
         self._refresh_static()
         self.start_engine()
 

@@ -10,6 +10,7 @@ from textual.widgets import Input, RichLog
 
 from core import checkpoint
 from tui.engine import EditResult, PauseChanged, Saved, Tick
+from tui.widgets.plots import AccuracyPlot, LossPlot
 from tui.widgets.progress import BAR_WIDTH, ProgressRow
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.edit import EditScreen
@@ -264,6 +265,25 @@ async def test_small_terminals_degrade_without_crashing(make, size):
         await pilot.press("n", "m")
         await pilot.pause()
         assert app.screen.has_class("-compact")
+
+
+async def test_plots_are_redrawn_one_per_timer_tick_after_a_test(make):
+    """A test dirties both plots and the digits: the timer draws one plot per tick, so
+    no single frame carries all of it (a key press waits behind the longest frame)."""
+    app = make(epochs=1)
+    async with app.run_test(size=SIZE):
+        await finished(app)
+        drawn: list[str] = []
+        for plot in (app.query_one(LossPlot), app.query_one(AccuracyPlot)):
+            plot.replot = lambda *a, _name=type(plot).__name__: drawn.append(_name)
+        app._plots_dirty.update(("loss", "accuracy"))
+        app._redraw_plots_if_dirty()
+        assert len(drawn) == 1
+        app._redraw_plots_if_dirty()
+        assert sorted(drawn) == ["AccuracyPlot", "LossPlot"] and not app._plots_dirty
+        app._plots_dirty.update(("loss", "accuracy"))
+        app._redraw_plots_if_dirty(everything=True)  # a pause or the end: all at once
+        assert len(drawn) == 4 and not app._plots_dirty
 
 
 async def test_resize_storm_while_training(make):

@@ -22,8 +22,9 @@ class DigitCard(Static):
 
     def show(self, pixels: np.ndarray, label: str, pred: str | None, confidence: float | None,
              *, ascii: bool, scale: int, index: int) -> None:
+        # The card's size is fixed by CSS: a repaint, not a layout of the whole screen.
         self.update(digit_card(pixels, label, pred, confidence, ascii=ascii, scale=scale,
-                               index=index))
+                               index=index), layout=False)
 
 
 def digit_card(pixels: np.ndarray, label: str, pred: str | None, confidence: float | None,
@@ -73,7 +74,8 @@ class DigitGallery(Horizontal):
                 cards.append(card)
                 self.mount(card)
             for card, i in zip(cards, indices):
-                card.display = True
+                if not card.display:
+                    card.display = True
                 card.show(images[i].reshape(28, 28), classes[labels[i]],
                           classes[preds[i]] if preds else None,
                           confs[i] if confs else None,
