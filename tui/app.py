@@ -18,7 +18,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, RichLog
+from textual.widgets import RichLog
 from textual.worker import get_current_worker
 
 from core import config as cfg
@@ -35,6 +35,7 @@ from tui.messages import EngineEvent
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.edit import EditScreen
 from tui.screens.help import HelpScreen
+from tui.widgets.footer import KeyFooter
 from tui.widgets.gallery import DigitGallery
 from tui.widgets.hparams import HparamsPane, show_value
 from tui.widgets.plots import AccuracyPlot, LossPlot
@@ -86,7 +87,6 @@ class MnistTuiApp(App):
         self.pending: dict[str, Any] = {}
         self.error = ""
         self._frozen = False
-        self._allowed: tuple = ()  # the keys that applied when the footer was last refreshed
         self._saved = threading.Event()
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self.exit_signal = 0  # 128 + the signal that ended the app (SIGTERM 143, SIGHUP 129)
@@ -129,7 +129,7 @@ class MnistTuiApp(App):
             yield DigitGallery(id="gallery")
             yield HparamsPane(id="hparams")
         yield RichLog(id="log", max_lines=2000, wrap=True, markup=False, auto_scroll=True)
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def _main(self):
@@ -170,7 +170,7 @@ class MnistTuiApp(App):
         self._main.set_class(tiny, "-tiny")
         try:
             self._main.query_one(DigitGallery).set_class(compact, "-compact")
-            self._main.query_one(Footer).compact = compact
+            self._main.query_one(KeyFooter).compact = compact
         except Exception:  # not composed yet
             pass
 
@@ -254,7 +254,7 @@ class MnistTuiApp(App):
         self.test_labels = list(np.frombuffer(ev.test_labels, np.uint8).tolist())
         self.class_names = ev.classes
         self.n_train = ev.n_train
-        self.refresh_bindings_if_changed()  # n applies from now on
+        self.refresh_bindings()  # n applies from now on
         self._main.query_one(StatusBar).dataset = ev.title
         if self.watch_dir is None:
             self.log_line(f"{ev.title}: {ev.n_train:,} training and {ev.n_test:,} test images from {ev.source}")
@@ -314,7 +314,7 @@ class MnistTuiApp(App):
         self.predictions, self.confidences = ev.predictions, ev.confidences
         first_test, self.last_test = self.last_test is None, ev
         if first_test:
-            self.refresh_bindings_if_changed()  # c, h and m apply from now on
+            self.refresh_bindings()  # c, h and m apply from now on
             if not self.is_headless and not self._frozen:
                 # Everything the dashboard keeps for its lifetime exists now: move it out
                 # of the cyclic GC's way. A full collection then scans only what came
@@ -429,24 +429,12 @@ class MnistTuiApp(App):
         changed = state != self.state
         self.state = state
         self._main.query_one(StatusBar).state = state
-        if changed:
-            self.refresh_bindings_if_changed()
+        if changed:  # the footer rebuilds only if the keys that apply changed (KeyFooter)
+            self.refresh_bindings()
         self._state_event(state).set()
         for other, event in self._state_events.items():
             if other != state:
                 event.clear()
-
-    def refresh_bindings_if_changed(self) -> None:
-        """Refresh the footer only when the keys that apply have changed.
-
-        The footer rebuilds all its keys on every refresh (~10 ms), and the state goes
-        training -> testing -> training each epoch without changing a single key.
-        """
-        allowed = (len(self.screen_stack),
-                   tuple(self.check_action(b.action, ()) for b in self.BINDINGS))
-        if allowed != self._allowed:
-            self._allowed = allowed
-            self.refresh_bindings()
 
     def _state_event(self, state: str) -> asyncio.Event:
         if state not in self._state_events:

@@ -286,6 +286,43 @@ async def test_plots_are_redrawn_one_per_timer_tick_after_a_test(make):
         assert len(drawn) == 4 and not app._plots_dirty
 
 
+async def test_footer_rebuilds_only_when_its_keys_change(make):
+    """Opening and closing a view leaves the dashboard's keys as they were: the footer
+    keeps its key widgets (rebuilding them held up the next key press 20-30 ms)."""
+    from textual.widgets._footer import FooterKey
+
+    app = make(epochs=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await finished(app)
+        await pilot.pause()
+        keys = list(app.screen.query(FooterKey))
+        by_action = {k.action: k for k in keys}
+        assert "toggle_pause" not in by_action and "help" in by_action  # the run is over
+        for view in ("question_mark", "c", "h"):
+            await pilot.press(view)
+            assert app.screen is not app.screen_stack[0]
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.screen is app.screen_stack[0]
+            now = list(app.screen.query(FooterKey))
+            assert len(now) == len(keys) and all(a is b for a, b in zip(now, keys))
+
+
+async def test_footer_catches_up_with_keys_that_changed_under_a_view(make):
+    from textual.widgets._footer import FooterKey
+
+    app = make(epochs=LONG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")  # at once: the data is still loading
+        assert isinstance(app.screen, HelpScreen)
+        await asyncio.wait_for(app.wait_for_state("training"), 60)
+        await asyncio.wait_for(app.next_event(Tick), 30)
+        await pilot.press("escape")
+        await pilot.pause()
+        actions = {k.action for k in app.screen.query(FooterKey)}
+        assert {"toggle_pause", "next_digits", "misclassified", "confusion"} <= actions
+
+
 async def test_resize_storm_while_training(make):
     app = make(epochs=LONG)
     async with app.run_test(size=SIZE) as pilot:

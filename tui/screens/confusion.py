@@ -7,12 +7,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from core.events import TestEnd
 from core.report import bar, most_confused
 from tui.screens.paged import PagedCardsScreen
 from tui.widgets.confusion import ConfusionMatrix
+from tui.widgets.footer import KeyFooter
 from tui.widgets.gallery import digit_card
 
 PAIRS = 5
@@ -51,7 +52,7 @@ class ConfusionScreen(Screen):
         yield ConfusionMatrix(ascii=self.app.ascii)
         yield Static(id="cm-cell")
         yield Static(id="cm-pairs")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(ConfusionMatrix).focus()

@@ -11,10 +11,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from core.events import TestEnd
 from tui.widgets.digitgrid import DigitGrid
+from tui.widgets.footer import KeyFooter
 
 
 class PagedCardsScreen(Screen):
@@ -53,7 +54,7 @@ class PagedCardsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(id="paged-title")
         yield DigitGrid()
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.show_test(self.app.last_test)
