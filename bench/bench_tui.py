@@ -1,13 +1,16 @@
 """Training speed under the dashboard vs headless, and key-press latency, one invocation.
 
-    python bench/bench_tui.py [--data-dir DIR] [--limit-train N] [--epochs E]
+    python bench/bench_tui.py [--data-dir DIR] [--limit-train N] [--epochs E] [--rounds R]
+                              [--presses P] [--latency-only]
 
 1. headless: core's Run pulled in this process, nothing drawn (the baseline).
 2. tui:      the real app (ProcessEngine: training in a child process), in Textual's
              headless mode, so every widget, plot and digit is still rendered.
-Training time is the sum of EpochEnd.seconds, measured by the engine itself in both.
+They alternate (headless, tui, headless, ... R dashboard runs), and each dashboard run
+is compared with the mean of the headless runs either side of it. Training time is the
+sum of EpochEnd.seconds, measured by the engine itself in both.
 Then the installed command runs in tmux at 120x40 and, while it trains, the help screen
-is opened and closed 15 times: the time from send-keys to the help text appearing in
+is opened and closed P times: the time from send-keys to the help text appearing in
 what the app writes to its terminal (read through tmux pipe-pane) is reported.
 """
 
@@ -120,6 +123,8 @@ def main() -> None:
     ap.add_argument("--limit-train", type=int, default=60000)
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--latency-only", action="store_true")
+    ap.add_argument("--rounds", type=int, default=3, help="dashboard runs, each between two headless")
+    ap.add_argument("--presses", type=int, default=30)
     args = ap.parse_args()
     import multiprocessing.resource_tracker
 
@@ -127,7 +132,8 @@ def main() -> None:
     if args.latency_only:
         for paused in (False, True):
             firsts: list = []
-            ms = sorted(x * 1000 for x in key_latency(args, first_bytes=firsts, paused=paused))
+            ms = sorted(x * 1000 for x in key_latency(args, presses=args.presses, first_bytes=firsts,
+                                                      paused=paused))
             f = sorted(x * 1000 for x, _ in firsts)
             kb = statistics.median(n for _, n in firsts) / 1000
             print(f"key press to screen{' (paused)' if paused else ' (training)'}: median "
@@ -135,14 +141,21 @@ def main() -> None:
                   f"max {ms[-1]:.0f} ms; first bytes after {statistics.median(f):.0f} ms; "
                   f"{kb:.0f} kB written")
         return
-    base = headless(args)
-    under_tui = asyncio.run(tui(args))
-    base2 = headless(args)  # again after: the machine's speed drifts
-    best = min(base, base2)
-    print(f"headless: {base:.2f} s, {base2:.2f} s of training ({args.epochs} epochs x {args.limit_train:,})")
-    print(f"tui:      {under_tui:.2f} s of training")
-    print(f"speed under the TUI: {best / under_tui:.2f} x headless (target >= 0.90)")
-    ms = sorted(x * 1000 for x in key_latency(args))
+    # Interleaved: headless, tui, headless, tui, headless. Each dashboard run is set
+    # against the mean of the headless runs either side of it: this machine's speed
+    # drifts by 10-25 % over a minute, and a single baseline made the ratio a coin toss.
+    base = [headless(args)]
+    under_tui: list[float] = []
+    for _ in range(args.rounds):
+        under_tui.append(asyncio.run(tui(args)))
+        base.append(headless(args))
+    ratios = [(base[i] + base[i + 1]) / 2 / t for i, t in enumerate(under_tui)]
+    print(f"headless: {', '.join(f'{b:.2f}' for b in base)} s of training "
+          f"({args.epochs} epochs x {args.limit_train:,})")
+    print(f"tui:      {', '.join(f'{t:.2f}' for t in under_tui)} s of training")
+    print(f"speed under the TUI: {', '.join(f'{r:.2f}' for r in ratios)} x its neighbouring "
+          f"headless runs; median {statistics.median(ratios):.2f} x (target >= 0.90)")
+    ms = sorted(x * 1000 for x in key_latency(args, presses=args.presses))
     print(f"key press to screen: median {statistics.median(ms):.0f} ms, "
           f"90th percentile {ms[int(len(ms) * 0.9)]:.0f} ms, max {ms[-1]:.0f} ms (target < 100 ms)")
 
