@@ -34,7 +34,7 @@ class Hyperparameters:
     momentum: float = _f(0.9, LIVE, "SGD momentum (Adam: beta1)")
     batch_size: int = _f(50, NEXT_EPOCH, "training examples per step")
     test_batch_size: int = _f(1000, LIVE, "examples per batch when testing")
-    epochs: int = _f(25, LIVE, "number of passes over the training set")
+    epochs: int = _f(25, LIVE, "passes over the training set")
     seed: int = _f(1, RESTART, "random seed: weights and shuffling")
     hidden: tuple[int, ...] = _f((100, 50), RESTART, "hidden layer sizes, e.g. 100,50")
     activation: str = _f("sigmoid", RESTART, "activation: " + ", ".join(ACTIVATIONS))

@@ -558,7 +558,12 @@ class MnistTuiApp(App):
             elif self.engine is not None:
                 self.engine.send("edit", changes)
 
-        self.push_screen(EditScreen(current, min_epochs=min_epochs, restart_only=restart_only), done)
+        # One form, filled in afresh for each opening (see EditScreen).
+        if not self.is_screen_installed("edit"):
+            self.install_screen(EditScreen(current), "edit")
+        form = self.get_screen("edit")
+        form.load(current, min_epochs=min_epochs, restart_only=restart_only)
+        self.push_screen(form, done)
 
     def action_restart(self) -> None:
         self.hp = replace(self.hp, **self.pending)

@@ -151,6 +151,41 @@ async def test_invalid_edit_is_refused_at_its_field(make):
         assert app.engine.run.history.edits == []
 
 
+async def test_the_form_opens_afresh_each_time(make):
+    """The app keeps one form (building it is slow): each opening shows the current
+    values and rules, and nothing typed into a cancelled form."""
+    app = make(epochs=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await finished(app)
+        screen = await edit(pilot, app, lr="-1", hidden="7")
+        assert any(w.display for w in screen.query(".error"))
+        await pilot.press("escape")
+        await pilot.pause()
+        screen = await edit(pilot, app)  # reopened: as the run stands
+        assert screen.query_one("#f-lr", Input).value == "0.2"
+        assert screen.query_one("#f-hidden", Input).value == "100,50"
+        assert not any(w.display for w in screen.query(".error"))
+        assert "apply on restart" in shown(screen.query_one("#edit-title"))
+        screen.query_one("#f-lr", Input).value = "0.05"
+        await pilot.pause()
+        await pilot.press("enter")  # the run has ended: waits for a restart
+        await pilot.pause()
+        assert app.pending == {"lr": 0.05}
+        screen = await edit(pilot, app)
+        assert screen.query_one("#f-lr", Input).value == "0.05"  # the waiting value
+        await pilot.press("escape")
+
+
+def test_every_field_explains_itself_in_two_lines_of_the_form():
+    import textwrap
+
+    from core import config as cfg
+
+    for name in cfg.FIELD_NAMES:
+        for word in (*cfg.EFFECT_WORDS.values(), "on restart"):
+            assert len(textwrap.wrap(f"{word} · {cfg.help_of(name)}", 26)) <= 2, name
+
+
 async def test_batch_size_waits_for_the_next_epoch_and_network_for_restart(make):
     app = make(epochs=LONG)
     async with app.run_test(size=SIZE) as pilot:

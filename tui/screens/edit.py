@@ -8,7 +8,8 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual import events
+from textual.screen import ModalScreen, Screen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Input, Label, Select, Static
 
@@ -45,17 +46,22 @@ class FieldValidator(Validator):
 
 
 class EditScreen(ModalScreen[dict[str, Any] | None]):
-    """Dismisses with the changed fields (parsed values), or None when cancelled."""
+    """Dismisses with the changed fields (parsed values), or None when cancelled.
+
+    The app keeps one and calls ``load`` before each opening: building the form (some
+    fifty widgets and their CSS) took 180-420 ms on this machine, filling it in takes
+    a few.
+    """
 
     DEFAULT_CSS = """
     EditScreen { align: center middle; background: $background; }
     EditScreen > Vertical { width: 72; max-width: 100%; height: auto; max-height: 100%;
                             border: thick $primary; background: $surface; padding: 0 1; }
     EditScreen VerticalScroll { height: auto; max-height: 70vh; }
-    EditScreen .field { height: auto; }
-    EditScreen .field > Label { width: 17; padding-top: 1; }
+    EditScreen .field { height: 3; }  /* fixed: the layout need not measure each row */
+    EditScreen .field > Label { width: 17; height: 3; padding-top: 1; }
     EditScreen .field > Input, EditScreen .field > Select { width: 24; }
-    EditScreen .field > .when { width: 1fr; padding-top: 1; color: $text-muted; }
+    EditScreen .field > .when { width: 1fr; height: 3; padding-top: 1; color: $text-muted; }
     EditScreen .error { color: $error; height: auto; padding-left: 17; }
     EditScreen .error:disabled { display: none; }
     EditScreen #buttons { height: auto; align: right middle; }
@@ -66,13 +72,42 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
     def __init__(self, hp: Hyperparameters, *, min_epochs: int = 1, restart_only: bool = False):
         super().__init__()
         self.hp, self.min_epochs, self.restart_only = hp, min_epochs, restart_only
+        self._styled = False
+
+    def _title(self) -> str:
+        title = "Edit hyperparameters"
+        if self.restart_only:
+            title += " (the run has ended: they apply on restart)"
+        return f"[b]{title}[/b]  Enter applies, Esc cancels"
+
+    def _when(self, name: str) -> str:
+        word = "on restart" if self.restart_only else cfg.EFFECT_WORDS[cfg.effect_of(name)]
+        return f"{word} · {cfg.help_of(name)}"
+
+    def load(self, hp: Hyperparameters, *, min_epochs: int = 1, restart_only: bool = False) -> None:
+        """Show these values and rules, as a new form would; errors cleared."""
+        self.hp, self.min_epochs, self.restart_only = hp, min_epochs, restart_only
+        if not self.is_mounted:
+            return  # compose reads them
+        self.query_one("#edit-title", Static).update(self._title())
+        for name in cfg.FIELD_NAMES:
+            widget = self.query_one(f"#f-{name}")
+            current = getattr(hp, name)
+            if isinstance(widget, Select):
+                widget.value = current
+            else:
+                for validator in widget.validators:
+                    if isinstance(validator, FieldValidator):
+                        validator.min_epochs = min_epochs
+                widget.value = show_value(current)
+                widget.cursor_position = len(widget.value)
+            self.query_one(f"#when-{name}", Label).update(self._when(name))
+            self._show_error(name, None)
+        self.query_one("#f-lr", Input).focus()
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            title = "Edit hyperparameters"
-            if self.restart_only:
-                title += " (the run has ended: they apply on restart)"
-            yield Static(f"[b]{title}[/b]  Enter applies, Esc cancels")
+            yield Static(self._title(), id="edit-title")
             with VerticalScroll():
                 for name in cfg.FIELD_NAMES:
                     current = getattr(self.hp, name)
@@ -88,13 +123,19 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
                                 type={"float": "number", "int": "integer"}.get(kind, "text"),
                                 validators=[FieldValidator(name, self.min_epochs)],
                                 validate_on=["changed", "submitted"])
-                        word = ("on restart" if self.restart_only
-                                else cfg.EFFECT_WORDS[cfg.effect_of(name)])
-                        yield Label(f"{word} · {cfg.help_of(name)}", classes="when")
+                        yield Label(self._when(name), classes="when", id=f"when-{name}")
                     yield Static("", classes="error", id=f"err-{name}")
             with Horizontal(id="buttons"):
                 yield Button("Apply", variant="primary", id="apply")
                 yield Button("Cancel", id="cancel")
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        """Reopened: the widgets keep their styles (Textual would restyle all of them on
+        every push, ~40 ms here; the form's CSS and classes do not change)."""
+        if self._styled and event.refresh_styles:
+            event.prevent_default()  # instead of Screen's handler, the same without restyling
+            Screen._on_screen_resume(self, events.ScreenResume(refresh_styles=False))
+        self._styled = True
 
     def on_mount(self) -> None:
         for err in self.query(".error"):
