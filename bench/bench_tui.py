@@ -59,9 +59,10 @@ async def tui(args) -> float:
 
 
 def key_latency(args, presses: int = 15, first_bytes: list | None = None,
-                paused: bool = False) -> list[float]:
+                paused: bool = False, key: str = "?", marker: bytes = b"mnist-tui keys") -> list[float]:
     """The installed command in tmux at 120x40, training: the time from send-keys to the
-    help screen's text in the bytes the app writes to the terminal (tmux pipe-pane)."""
+    opened screen's text (the help screen's by default) in the bytes the app writes to
+    the terminal (tmux pipe-pane)."""
     import shutil
     import subprocess
     import tempfile
@@ -97,9 +98,9 @@ def key_latency(args, presses: int = 15, first_bytes: list | None = None,
             with pipe.open("rb") as f:
                 buf = b""
                 t0 = time.perf_counter()
-                tmux("send-keys", "-t", session, "?")
+                tmux("send-keys", "-t", session, key)
                 first = None
-                while b"mnist-tui keys" not in buf and time.perf_counter() - t0 < 10:
+                while marker not in buf and time.perf_counter() - t0 < 10:
                     chunk = f.read()
                     buf += chunk
                     if not chunk:
@@ -111,7 +112,7 @@ def key_latency(args, presses: int = 15, first_bytes: list | None = None,
                     first_bytes.append((first or out[-1], len(buf)))
             tmux("pipe-pane", "-t", session)
             tmux("send-keys", "-t", session, "Escape")
-            wait_screen(lambda s: "mnist-tui keys" not in s)
+            wait_screen(lambda s: marker.decode() not in s)
     finally:
         tmux("kill-session", "-t", session)
     return out
@@ -130,13 +131,15 @@ def main() -> None:
 
     multiprocessing.resource_tracker.ensure_running()
     if args.latency_only:
-        for paused in (False, True):
+        for what, key, marker, paused in (("help, training", "?", b"mnist-tui keys", False),
+                                          ("help, paused", "?", b"mnist-tui keys", True),
+                                          ("edit form, training", "e", b"Edit hyperparameters", False)):
             firsts: list = []
             ms = sorted(x * 1000 for x in key_latency(args, presses=args.presses, first_bytes=firsts,
-                                                      paused=paused))
+                                                      paused=paused, key=key, marker=marker))
             f = sorted(x * 1000 for x, _ in firsts)
             kb = statistics.median(n for _, n in firsts) / 1000
-            print(f"key press to screen{' (paused)' if paused else ' (training)'}: median "
+            print(f"key press to screen ({what}): median "
                   f"{statistics.median(ms):.0f} ms, 90th percentile {ms[int(len(ms) * 0.9)]:.0f} ms, "
                   f"max {ms[-1]:.0f} ms; first bytes after {statistics.median(f):.0f} ms; "
                   f"{kb:.0f} kB written")
