@@ -178,14 +178,19 @@ class MnistTuiApp(App):
     def start_engine(self) -> None:
         spec = replace(self.spec, hparams=self.hp, run_dir=str(self.run_dir),
                        resume=self.spec.resume if self.restarts == 0 else None)
-        if self.watch_dir is not None:
-            from tui.watch import FolderEngine
-
-            self.engine = FolderEngine(self.watch_dir)
-        else:
-            self.engine = (ThreadEngine if self.engine_kind == "thread" else ProcessEngine)(spec)
         self.generation += 1
-        self.engine.start()
+        try:
+            if self.watch_dir is not None:
+                from tui.watch import FolderEngine
+
+                self.engine = FolderEngine(self.watch_dir)
+            else:
+                self.engine = (ThreadEngine if self.engine_kind == "thread" else ProcessEngine)(spec)
+            self.engine.start()
+        except (OSError, ValueError, RuntimeError) as exc:  # no process or thread could start
+            self.engine = None
+            self._on_EngineFailed(EngineFailed(f"could not start training: {exc}"))
+            return
         self.set_state("loading")
         self.pump(self.engine, self.generation)
 

@@ -358,6 +358,23 @@ async def test_footer_catches_up_with_keys_that_changed_under_a_view(make):
         assert {"toggle_pause", "next_digits", "misclassified", "confusion"} <= actions
 
 
+async def test_a_training_process_that_cannot_start_is_an_error_on_screen(make, monkeypatch):
+    """E.g. no process can be spawned (out of file descriptors or PIDs): a message,
+    the error state, keys still live; not a dashboard stuck on "loading"."""
+    from tui.engine import ThreadEngine
+
+    def refuse(self):
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(ThreadEngine, "start", refuse)
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        assert await asyncio.wait_for(app.wait_for_state("error"), 10) == "error"
+        assert "could not start training: [Errno 24] Too many open files" in log_text(app)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+
+
 async def test_resize_storm_while_training(make):
     app = make(epochs=LONG)
     async with app.run_test(size=SIZE) as pilot:
