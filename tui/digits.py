@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 from rich.color import Color
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.measure import Measurement
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+
+from tui.segments import SegmentLines
 
 ASCII_RAMP = " .:-=+*#%@"
 UPPER_HALF = "\u2580"  # ▀
@@ -47,34 +47,9 @@ def _quantise(pixels: np.ndarray, levels: int = 32) -> np.ndarray:
     return (pixels.astype(np.int32) // step * step + step // 2).clip(0, 255)
 
 
-class HalfBlocks:
-    """A digit in half blocks, as a Rich renderable of ready-made segments.
-
-    Each cell's upper half is one pixel, its lower half the pixel below. Runs of cells
-    with the same style share one segment, built once here: drawing then costs the
-    terminal writer no per-cell work (as a 392-span Text, one card took ~5-15 ms to
-    draw in Textual; this takes about a sixth of that).
-    """
-
-    def __init__(self, lines: list[list[Segment]], width: int) -> None:
-        self.lines, self.width = lines, width
-
-    @property
-    def plain(self) -> str:
-        return "\n".join("".join(seg.text for seg in line) for line in self.lines)
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        newline = Segment.line()
-        for line in self.lines:  # each line ends in a newline, as a Text's does
-            yield from line
-            yield newline
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement(self.width, self.width)
-
-
-def halfblocks(pixels: np.ndarray) -> HalfBlocks:
-    """28x28 uint8 pixels as 14 lines of 28 half-block cells, grey levels kept."""
+def halfblocks(pixels: np.ndarray) -> SegmentLines:
+    """28x28 uint8 pixels as 14 lines of 28 half-block cells, grey levels kept; runs of
+    cells with the same style share one segment."""
     p = np.asarray(pixels)
     if p.shape[0] % 2:
         p = np.vstack([p, np.zeros((1, p.shape[1]), p.dtype)])
@@ -92,7 +67,7 @@ def halfblocks(pixels: np.ndarray) -> HalfBlocks:
         if run:
             line.append(Segment(UPPER_HALF * run, run_style))
         lines.append(line)
-    return HalfBlocks(lines, q.shape[1])
+    return SegmentLines(lines)
 
 
 def ascii_art(pixels: np.ndarray, ramp: str = ASCII_RAMP) -> str:
@@ -105,7 +80,7 @@ def ascii_art(pixels: np.ndarray, ramp: str = ASCII_RAMP) -> str:
     return "\n".join("".join(ramp[i] for i in row) for row in idx)
 
 
-def render(pixels: np.ndarray, *, ascii: bool = False, scale: int = 1) -> Text | HalfBlocks:
+def render(pixels: np.ndarray, *, ascii: bool = False, scale: int = 1) -> Text | SegmentLines:
     """A digit as a Rich renderable: half blocks or ASCII, full size (scale 1) or halved (2)."""
     p = downsample(pixels, scale) if scale > 1 else np.asarray(pixels)
     if ascii:

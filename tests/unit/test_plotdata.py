@@ -8,7 +8,7 @@ from rich.style import Style
 from rich.text import Text
 
 from tui.plotdata import downsample, nice_ticks
-from tui.widgets.plots import AnsiCanvas
+from tui.widgets.plots import ansi_lines
 
 
 def test_downsample_keeps_at_most_the_buckets_and_the_last_x():
@@ -45,6 +45,6 @@ def test_ansi_canvas_draws_what_text_from_ansi_draws():
     canvas = plt.build()
     assert canvas.count("\x1b[") > 50  # a coloured figure, not plain text
 
-    ours, rich = _cells(AnsiCanvas(canvas)), _cells(Text.from_ansi(canvas.rstrip("\n")))
+    ours, rich = _cells(ansi_lines(canvas)), _cells(Text.from_ansi(canvas.rstrip("\n")))
     assert len(ours) == len(rich) == 18
     assert ours == rich

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual_plotext import PlotextPlot
 
 from tui.plotdata import downsample, nice_ticks
+from tui.segments import SegmentLines
 
 X_LABEL = "number of training examples seen"
 
@@ -28,38 +28,30 @@ def _style_of(escapes: str) -> Style:
     return style
 
 
-class AnsiCanvas:
-    """plotext's ANSI canvas as ready-made Rich segments.
+def ansi_lines(canvas: str) -> SegmentLines:
+    """plotext's ANSI canvas as ready-made segments.
 
     plotext writes every run of cells as ``reset? codes text reset``, so each run's
     escapes set its whole style: they decode alone, and only a few dozen distinct ones
     occur. Parsing that way costs a fraction of ``Text.from_ansi`` followed by Textual's
-    conversion of the Text (measured: a 58x15 loss plot drew in ~18 ms, ~8 ms of it
-    those two steps). tests/unit/test_plotdata.py checks it against ``Text.from_ansi``.
+    conversion of the Text (a 58x15 loss plot drew in ~18 ms, ~8 ms of it those two
+    steps). tests/unit/test_plotdata.py checks it against ``Text.from_ansi``.
     """
-
-    def __init__(self, canvas: str) -> None:
-        self.lines: list[list[Segment]] = []
-        for raw in canvas.rstrip("\n").split("\n"):
-            line: list[Segment] = []
-            style = Style.null()
-            for i, part in enumerate(_ESCAPES.split(raw)):
-                if i % 2:
-                    style = _style_of(part)
-                elif part:
-                    line.append(Segment(part, style or None))
-            self.lines.append(line)
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        newline = Segment.line()
-        for i, line in enumerate(self.lines):
-            if i:
-                yield newline
-            yield from line
+    lines: list[list[Segment]] = []
+    for raw in canvas.rstrip("\n").split("\n"):
+        line: list[Segment] = []
+        style = Style.null()
+        for i, part in enumerate(_ESCAPES.split(raw)):
+            if i % 2:
+                style = _style_of(part)
+            elif part:
+                line.append(Segment(part, style or None))
+        lines.append(line)
+    return SegmentLines(lines)
 
 
 class _Plot(PlotextPlot):
-    """textual-plotext's widget, drawn through AnsiCanvas instead of Text.from_ansi."""
+    """textual-plotext's widget, drawn through ansi_lines instead of Text.from_ansi."""
 
     def render(self):  # the same steps as PlotextPlot.render, but the last one
         try:
@@ -68,7 +60,7 @@ class _Plot(PlotextPlot):
             self._plot.theme(self._get_plotext_theme_name(self.app.theme))
         except AttributeError:  # another textual-plotext: its own way
             return super().render()
-        return AnsiCanvas(self._plot.build())
+        return ansi_lines(self._plot.build())
 
 
 class LossPlot(_Plot):
