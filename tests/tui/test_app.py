@@ -375,6 +375,21 @@ async def test_a_training_process_that_cannot_start_is_an_error_on_screen(make, 
         assert isinstance(app.screen, HelpScreen)
 
 
+async def test_engine_events_and_the_plot_timer_after_shutdown_are_ignored(make):
+    """The engine and the plot timer can still deliver while the app closes (its
+    widgets going): they must not raise."""
+    from tui.app import PLOTS
+    from tui.messages import EngineEvent
+
+    app = make(epochs=LONG)
+    async with app.run_test(size=SIZE):
+        tick = await asyncio.wait_for(app.next_event(Tick), 60)
+    app._plots_dirty.update(PLOTS)
+    app._redraw_plots_if_dirty()
+    app.on_engine_event(EngineEvent(tick, app.generation))
+    assert app._plots_dirty  # nothing was drawn
+
+
 async def test_resize_storm_while_training(make):
     app = make(epochs=LONG)
     async with app.run_test(size=SIZE) as pilot:

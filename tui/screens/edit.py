@@ -103,7 +103,9 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
                 widget.cursor_position = len(widget.value)
             self.query_one(f"#when-{name}", Label).update(self._when(name))
             self._show_error(name, None)
-        self.query_one("#f-lr", Input).focus()
+        first = self.query_one("#f-lr", Input)
+        first.focus()
+        first.select_all()  # as a new form's focused field is: typing replaces it
 
     def compose(self) -> ComposeResult:
         with Vertical():
