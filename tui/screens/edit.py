@@ -137,9 +137,9 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
         if self._styled and event.refresh_styles:
             event.prevent_default()  # instead of Screen's handler, the same without restyling
             Screen._on_screen_resume(self, events.ScreenResume(refresh_styles=False))
-        self._styled = True
 
     def on_mount(self) -> None:
+        self._styled = True  # mounting styled every widget (the app composes it off-screen)
         for err in self.query(".error"):
             err.display = False
         self.query_one("#f-lr", Input).focus()
