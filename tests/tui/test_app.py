@@ -101,6 +101,10 @@ async def test_progress_rows_show_a_tick(make):
         bar = [seg for seg in app.query_one("#epoch", ProgressRow).render_line(0) if "━" in seg.text]
         assert [len(seg.text) for seg in bar] == [BAR_WIDTH // 4, BAR_WIDTH - BAR_WIDTH // 4]
         assert bar[0].style.bold and not bar[1].style.bold  # done, then still to do
+        row = app.query_one("#run", ProgressRow)
+        row.styles.width = 40  # narrower than its text: cut with an ellipsis
+        await pilot.pause()
+        assert len(row.plain) == 40 and row.plain.endswith("…")
 
 
 async def edit(pilot, app, **values):

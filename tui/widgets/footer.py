@@ -10,7 +10,7 @@ class KeyFooter(Footer):
     """The footer recomposes all its keys (a widget each, ~1 ms apiece here) whenever
     the screen's bindings are refreshed: on every state change and every time a view
     opens or closes, although the keys mostly stay the same. Measured in the running
-    dashboard: a key pressed right after closing the help screen waited 20-30 ms behind
+    dashboard: a key pressed after closing the help screen waited 25-60 ms behind
     that rebuild. This one compares what it would show with what it shows."""
 
     _shown: tuple | None = None

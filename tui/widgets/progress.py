@@ -1,8 +1,8 @@
 """Progress of the epoch, the whole run, and a download while it runs.
 
 Each row draws itself (title, bar, detail) as one strip and updates with a plain
-repaint: Label updates would re-run the layout of the whole screen, ten times a second. The app writes
-speed and ETA in the detail text, from the engine's own rate.
+repaint: Label updates would re-run the layout of the whole screen, ten times a second.
+The app writes speed and ETA in the detail text, from the engine's own rate.
 """
 
 from __future__ import annotations
@@ -58,7 +58,10 @@ class ProgressRow(Widget):
                          Segment(f" {frac * 100:4.0f}%")]
         if self.detail:
             segments.append(Segment(f" {self.detail}", _DIM))
-        return Strip(segments).crop_extend(0, width, None).apply_style(base)
+        strip = Strip(segments)
+        if strip.cell_length > width:  # too narrow: cut with an ellipsis, as Text would
+            strip = Strip([*strip.crop(0, width - 1), Segment("…", _DIM)])
+        return strip.crop_extend(0, width, None).apply_style(base)
 
     @property
     def plain(self) -> str:
