@@ -119,12 +119,13 @@ def build_watch_parser() -> argparse.ArgumentParser:
 def watch_main(argv: list[str]) -> int:
     args = build_watch_parser().parse_args(argv)
     from core.runfolder import read_config
+    from tui.watch import waits_for_run
 
     try:
-        read_config(args.run_dir)
+        if not waits_for_run(args.run_dir):  # a folder yet to appear is waited for
+            read_config(args.run_dir)
     except MnistTuiError as exc:
-        sys.stderr.write(f"mnist-tui: error: {exc}\n")
-        return 2
+        return _error(exc)
     if not sys.stdout.isatty():
         sys.stderr.write(f"mnist-tui: error: watch needs a terminal; without one, follow "
                          f"{args.run_dir}/metrics.csv (tail -f)\n")
