@@ -201,7 +201,8 @@ def _main(argv: list[str]) -> int:
 def _spec(args: argparse.Namespace, hp: Hyperparameters):
     """What to run, checked: a damaged run folder or checkpoint to resume, or edits it
     cannot take, are one line here, before any training or screen starts."""
-    from core.session import RunSpec, read_resume, resume_edits
+    from core.edits import resume_edits
+    from core.session import RunSpec, read_resume
 
     spec = RunSpec(hparams=hp, dataset=args.dataset, data_dir=args.data_dir, device=args.device,
                    limit_train=args.limit_train, limit_test=args.limit_test,
@@ -213,7 +214,8 @@ def _spec(args: argparse.Namespace, hp: Hyperparameters):
 
     _config, state, saved = read_resume(args.resume)
     try:
-        changes = resume_edits(saved, state, given_hparams(args, hp))
+        changes = resume_edits(saved, state["epoch"], bool(state["batch_in_epoch"]),
+                               given_hparams(args, hp))
     except ConfigError as exc:
         raise flagged(exc) from None
     return replace(spec, hparams=saved, resume=args.resume, resume_changes=changes)
