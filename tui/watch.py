@@ -26,7 +26,7 @@ from core.events import (
     train_line,
 )
 from core.runfolder import CONFIG, LOCK, METRICS_JSONL, TEST_LAST, parse_row, read_config
-from tui.engine import DataReady, EngineFailed, EngineStopped, Loading, Tick
+from tui.engine import DataReady, EngineFailed, EngineStopped, Loading, Quit, Tick
 
 POLL_SECONDS = 0.25
 STALE_SECONDS = 60.0
@@ -61,8 +61,8 @@ class FolderEngine:
     def start(self) -> None:
         self._thread.start()
 
-    def send(self, *command: Any) -> None:
-        if command and command[0] == "quit":
+    def send(self, command: Any) -> None:
+        if isinstance(command, Quit):
             self._stop.set()
 
     def get(self, timeout: float) -> Any:
