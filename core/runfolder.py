@@ -14,7 +14,8 @@ from typing import Any
 
 from core import checkpoint
 from core.checkpoint import CheckpointError
-from core.events import BatchEnd, EpochEnd, HparamsChanged, RunFinished, RunStarted, TestEnd
+from core.events import (BatchEnd, EpochEnd, HparamsChanged, LayerStats, RunFinished, RunStarted,
+                         TestEnd)
 
 CONFIG = "config.json"
 METRICS_JSONL = "metrics.jsonl"
@@ -145,6 +146,8 @@ class RunFolder:
             self._write({"kind": "edit", "epoch": ev.epoch, "step": ev.step, "seen": ev.seen,
                          "effect": ev.effect, "applied": ev.applied,
                          "changes": {k: [_plain(o), _plain(n)] for k, (o, n) in ev.changes.items()}})
+        elif isinstance(ev, LayerStats):
+            self._write(ev.to_row())  # per-layer statistics (weights not kept here)
 
     def end(self, status: str, *, epoch: int, **detail: Any) -> None:
         """The run ended (finished, stopped, diverged) or was interrupted by a signal."""
