@@ -234,6 +234,11 @@ def _run(spec: RunSpec, emit, commands, parent_alive, on_run) -> None:
                 emit(EditResult(False, getattr(exc, "problems", {"edit": str(exc)})))
             else:
                 emit(EditResult(True, {}))
+        elif kind == "trace":  # "Inside the network": one test digit through the model
+            from core.inspect import trace_test_digit
+
+            if 0 <= int(cmd[1]) < len(run.test_data):
+                emit(trace_test_digit(run.model, run.test_data, int(cmd[1])))
         elif kind == "save":
             target = folder.path / LAST
             try:

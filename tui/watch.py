@@ -21,8 +21,8 @@ import numpy as np
 
 from core.errors import MnistTuiError
 from core.events import (
-    EpochEnd, EpochStarted, HparamsChanged, Prediction, RunFinished, RunStarted, TestEnd,
-    train_line,
+    EpochEnd, EpochStarted, HparamsChanged, LayerStats, Prediction, RunFinished, RunStarted,
+    TestEnd, train_line,
 )
 from core.runfolder import METRICS_JSONL, TEST_LAST, read_config
 from tui.engine import DataReady, EngineFailed, EngineStopped, Loading, Tick
@@ -141,6 +141,7 @@ class _Translator:
     def __init__(self, run_dir: Path, config: dict[str, Any]):
         self.run_dir = run_dir
         self.epochs = int(config.get("hparams", {}).get("epochs", 0))
+        self.activation = str(config.get("hparams", {}).get("activation", "sigmoid"))
         self.epoch = 0
         self.ended = False
 
@@ -191,6 +192,11 @@ class _Translator:
                     self.epochs = changes["epochs"][1]
                 yield HparamsChanged(r["step"], r["epoch"], r["seen"], changes, r["effect"],
                                      r["applied"])
+            elif kind == "layers":  # per-layer statistics, for "Inside the network"
+                try:
+                    yield LayerStats.from_row(r, self.activation)
+                except (KeyError, TypeError, ValueError, IndexError):
+                    pass  # a row this version cannot read: the view goes without it
             elif kind == "epoch":
                 yield EpochEnd(r["epoch"], r["seen"], r["step"], r["loss"], r.get("seconds", 0.0))
             elif kind == "end":

@@ -3,17 +3,19 @@ a short real run (1,000 + 500 MNIST digits); what it shows is read back and chec
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 import pytest
 from textual.app import App
 
 from core.config import Hyperparameters
 from core.datasets import load
-from core.events import LayerStats
+from core.events import LayerStats, TestEnd
 from core.inspect import trace_test_digit
 from core.training import Run
 from tui import weightart
-from tui.screens.inside import InsideScreen, first_weights
+from tui.screens.inside import InsideScreen, first_weights, when
 from tui.widgets.digittrace import DigitTraceView
 from tui.widgets.layerhealth import LayerHealth, spark
 from tui.widgets.weights import WeightTiles
@@ -164,3 +166,60 @@ def test_snapshot(snap_compare, real, size):
         await pilot.pause()
 
     assert snap_compare(InsideApp(*real), terminal_size=size, run_before=before)
+
+
+# ------------------------------------------------------------- in the dashboard and watch
+
+async def test_w_opens_the_view_on_the_live_dashboard_and_it_follows_training(make):
+    from core.events import DigitTrace
+    from tests.tui.test_app import LONG
+    from tui.engine import PauseChanged
+
+    app = make(epochs=LONG)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(app.wait_for_state("training"), 60)
+        traced = app.next_event(DigitTrace)
+        await pilot.press("w")
+        screen = app.screen
+        assert isinstance(screen, InsideScreen)
+        trace = await asyncio.wait_for(traced, 60)
+        assert trace.index == screen.digit and len(trace.probs) == 10
+        for _ in range(3):  # a few epochs with the view open
+            await asyncio.wait_for(app.next_event(TestEnd), 60)
+        paused = app.next_event(PauseChanged)
+        await pilot.press("space")
+        await asyncio.wait_for(paused, 60)
+        await pilot.pause()
+        tests = [s for s in app.layer_stats if s.after_test]
+        assert len(tests) >= 4 and tests[-1].epoch >= 3
+        tiles = screen.query_one(WeightTiles)
+        assert np.array_equal(tiles.weights, first_weights(tests[-1]))
+        assert tiles.weights.shape == (100, 784)
+        health = screen.query_one(LayerHealth)
+        assert list(health.history["layers.0"]) == [s.layers[0] for s in app.layer_stats]
+        assert str(screen.query_one("#in-title").render()).endswith(when(app.layer_stats[-1]))
+        assert f"after epoch {tests[-1].epoch}" in tiles.heading().plain
+        nxt = app.next_event(DigitTrace)
+        await pilot.press("n")  # the next test digit, traced while paused
+        assert (await asyncio.wait_for(nxt, 60)).index == trace.index + 1
+        await pilot.pause()
+        assert f"test digit #{trace.index + 1}" in str(screen.query_one("#trace-text").render())
+        await pilot.press("w")
+        assert not isinstance(app.screen, InsideScreen)
+
+
+def test_watch_turns_layers_rows_into_events(tmp_path):
+    from tui.watch import _Translator
+
+    ev = LayerStats(2, 240, 12000, ())
+    row = {"kind": "layers", "epoch": 2, "step": 240, "seen": 12000, "layers": [
+        {"name": "layers.0", "shape": [100, 784], "weight_norm": 11.5, "grad_norm": 0.2,
+         "update_ratio": 0.001, "activation_mean": 0.4, "saturated": 0.05},
+        {"name": "layers.4", "shape": [10, 50], "weight_norm": 8.0, "grad_norm": None,
+         "update_ratio": None, "activation_mean": None, "saturated": None}]}
+    got = list(_Translator(tmp_path, {"hparams": {"activation": "tanh"}}).translate(
+        [row, {"kind": "layers", "epoch": 2}]))  # the second one is malformed: skipped
+    assert len(got) == 1 and isinstance(got[0], LayerStats)
+    assert (got[0].epoch, got[0].step, got[0].seen, got[0].activation) == (2, 240, 12000, "tanh")
+    assert got[0].layers[0].shape == (100, 784) and got[0].layers[1].grad_norm is None
+    assert got[0].to_row() == row and ev.to_row()["layers"] == []

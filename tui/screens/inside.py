@@ -14,6 +14,7 @@ import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -57,11 +58,22 @@ class InsideScreen(Screen):
         Binding("left,pageup", "page(-1)", "Prev tiles"),
         Binding("x", "scale", "Scale"),
         Binding("z", "zoom", "Tile size"),
+        Binding("n", "next_digit", "Next digit"),
     ]
 
+    class DigitWanted(Message):
+        """The screen wants test example ``index`` traced (whoever owns the model does it)."""
+
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
     def __init__(self, *, ascii: bool = False, stats: Sequence[LayerStats] = (),
-                 architecture: str = "", name: str | None = None) -> None:
+                 architecture: str = "", digit: int = 0, watching: bool = False,
+                 name: str | None = None) -> None:
         super().__init__(name=name)
+        self.watching = watching  # following a run folder: no model here, statistics only
+        self.digit = digit  # the test example traced
         self.ascii = ascii
         self.architecture = architecture
         self._waiting: list[tuple] = [("show_stats", ev) for ev in stats]  # until mounted
@@ -71,9 +83,10 @@ class InsideScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="in-title")
-        yield WeightTiles(ascii=self.ascii)
+        note = "not kept in the run folder (watch)" if self.watching else ""
+        yield WeightTiles(ascii=self.ascii, placeholder=note)
         yield LayerHealth(ascii=self.ascii)
-        yield DigitTraceView(ascii=self.ascii)
+        yield DigitTraceView(ascii=self.ascii, placeholder=note)
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -83,6 +96,7 @@ class InsideScreen(Screen):
             getattr(self, method)(*args)
         self._waiting = []
         self._title()
+        self.post_message(self.DigitWanted(self.digit))
 
     def on_resize(self) -> None:
         compact = is_compact(self.app.size)
@@ -117,6 +131,8 @@ class InsideScreen(Screen):
         if not self._ready:
             self._waiting.append(("show_digit", trace, image, classes))
             return
+        if trace.index >= 0:
+            self.digit = trace.index
         self.query_one(DigitTraceView).show(trace, image, classes)
 
     def _title(self) -> None:
@@ -136,6 +152,10 @@ class InsideScreen(Screen):
 
     def action_scale(self) -> None:
         self.query_one(WeightTiles).toggle_scale()
+
+    def action_next_digit(self) -> None:
+        self.digit += 1
+        self.post_message(self.DigitWanted(self.digit))
 
     def action_zoom(self) -> None:
         if self.query_one(WeightTiles).toggle_zoom():

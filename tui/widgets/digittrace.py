@@ -69,8 +69,10 @@ class DigitTraceView(Horizontal):
     DigitTraceView > #trace-text { width: 1fr; height: auto; }
     """
 
-    def __init__(self, *, ascii: bool = False, id: str | None = None) -> None:
+    def __init__(self, *, ascii: bool = False, placeholder: str = "",
+                 id: str | None = None) -> None:
         super().__init__(id=id)
+        self.placeholder = placeholder or "none yet"
         self.ascii = ascii
         self.compact = False
         self.trace: DigitTrace | None = None
@@ -98,7 +100,7 @@ class DigitTraceView(Horizontal):
         tr = self.trace
         if tr is None:
             digit.display = False
-            text.update(Text("One digit through the network · none yet", "dim"))
+            text.update(Text(f"One digit through the network · {self.placeholder}", "dim"))
             return
         digit.display = self.image is not None
         if self.image is not None:

@@ -16,8 +16,10 @@ class WeightTiles(Widget):
     WeightTiles { height: 1fr; min-height: 9; }
     """
 
-    def __init__(self, *, ascii: bool = False, id: str | None = None) -> None:
+    def __init__(self, *, ascii: bool = False, placeholder: str = "",
+                 id: str | None = None) -> None:
         super().__init__(id=id)
+        self.placeholder = placeholder or "after the next test"  # until weights come
         self.ascii = ascii
         self.weights: np.ndarray | None = None  # units x 784 float32
         self.shared = False  # one scale for every tile, or each tile its own
@@ -76,7 +78,7 @@ class WeightTiles(Widget):
     def heading(self) -> Text:
         if self.weights is None:
             return Text.assemble(("First layer's weights", "bold"),
-                                 " · after the next test", no_wrap=True, overflow="ellipsis")
+                                 f" · {self.placeholder}", no_wrap=True, overflow="ellipsis")
         n, per = len(self.weights), self.per_page
         shown_to = min(self.start + per, n)
         pages = (n + per - 1) // per
