@@ -146,8 +146,9 @@ class RunFolder:
             self._write({"kind": "edit", "epoch": ev.epoch, "step": ev.step, "seen": ev.seen,
                          "effect": ev.effect, "applied": ev.applied,
                          "changes": {k: [_plain(o), _plain(n)] for k, (o, n) in ev.changes.items()}})
-        elif isinstance(ev, LayerStats):
-            self._write(ev.to_row())  # per-layer statistics (weights not kept here)
+        elif isinstance(ev, LayerStats):  # per-layer statistics (weights not kept here):
+            self._jsonl.write(json.dumps(ev.to_row()) + "\n")  # the CSV has no columns for them
+            self._jsonl.flush()
 
     def end(self, status: str, *, epoch: int, **detail: Any) -> None:
         """The run ended (finished, stopped, diverged) or was interrupted by a signal."""

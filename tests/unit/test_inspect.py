@@ -163,9 +163,11 @@ def _trained(data, stats: bool, consumer=None, **hp):
 @pytest.mark.parametrize("hp", [{}, {"activation": "relu", "optimizer": "adam", "lr": 0.01,
                                      "hidden": (32,), "batch_size": 10}])
 def test_training_is_bit_for_bit_the_same_with_the_statistics(data, hp):
-    # the dashboard asks for predictions between events: that too must change nothing
+    # the dashboard asks for predictions and traces between events: no change either
     def predicts(run, ev):
         run.predict([3, 4])
+        if isinstance(ev, LayerStats):  # and the view traces a digit (tui/engine.py)
+            trace_test_digit(run.model, run.test_data, 5)
 
     off, lines_off, n_off = _trained(data, False, **hp)
     on, lines_on, n_on = _trained(data, True, predicts, **hp)
@@ -198,6 +200,7 @@ def test_the_run_folder_gets_one_layers_row_per_computation(data, tmp_path):
                                     "activation_mean", "saturated"]
     assert r["layers"][2]["saturated"] is None and r["layers"][0]["saturated"] >= 0
     assert LayerStats.from_row(r, "tanh").to_row() == r
+    assert "layers" not in (tmp_path / "run" / "metrics.csv").read_text()  # jsonl only
 
 
 def test_first_layer_weights_come_after_each_test(data):
