@@ -223,3 +223,14 @@ def test_watch_turns_layers_rows_into_events(tmp_path):
     assert (got[0].epoch, got[0].step, got[0].seen, got[0].activation) == (2, 240, 12000, "tanh")
     assert got[0].layers[0].shape == (100, 784) and got[0].layers[1].grad_norm is None
     assert got[0].to_row() == row and ev.to_row()["layers"] == []
+
+
+async def test_a_network_without_hidden_layers(tui_data):
+    data = _collect(tui_data, hidden=(), activation="tanh", epochs=1)
+    async with InsideApp(*data).run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = pilot.app.screen
+        assert screen.query_one(LayerHealth).order == ["layers.0"]
+        assert screen.query_one(WeightTiles).weights.shape == (10, 784)  # the output layer
+        rows = str(screen.query_one("#trace-text").render()).splitlines()
+        assert len(rows) == 2 and rows[1].startswith("output 0")
