@@ -180,3 +180,72 @@ def format_max_accuracy(best: float) -> str:
 
 Event = (RunStarted | EpochStarted | BatchEnd | NonFiniteLoss | EvalProgress | TestEnd
          | EpochEnd | HparamsChanged | RunFinished)
+
+
+# ------------------------------------------------------------- inside the network
+# (core/inspect.py computes them; appended here, after the tutorial's lines)
+
+@dataclass(frozen=True)
+class LayerStat:
+    """One Linear layer at one step (definitions: core/inspect.py). ``None``: not
+    measured (before training; no activation after the layer)."""
+
+    name: str                 # the module's name in the model, e.g. "layers.0"
+    shape: tuple[int, int]    # (out_features, in_features) of its weight matrix
+    weight_norm: float
+    grad_norm: float | None
+    update_ratio: float | None
+    activation_mean: float | None
+    saturated: float | None   # share 0..1
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """Per-layer statistics of the batch just trained, every LOG_INTERVAL steps and after
+    each test (``after_test``: then also the first layer's weights, float32 bytes of
+    ``first_shape``, for drawing each unit as a 28x28 tile)."""
+
+    epoch: int
+    step: int
+    seen: int
+    layers: tuple[LayerStat, ...]
+    activation: str = "sigmoid"   # the hidden layers' activation, for reading `saturated`
+    after_test: bool = False
+    first_weights: bytes | None = field(default=None, repr=False, compare=False)
+    first_shape: tuple[int, int] = (0, 0)
+
+    def to_row(self) -> dict[str, Any]:
+        """The run folder's metrics.jsonl row (weights not included)."""
+        return {"kind": "layers", "epoch": self.epoch, "step": self.step, "seen": self.seen,
+                "layers": [{"name": s.name, "shape": list(s.shape), "weight_norm": s.weight_norm,
+                            "grad_norm": s.grad_norm, "update_ratio": s.update_ratio,
+                            "activation_mean": s.activation_mean, "saturated": s.saturated}
+                           for s in self.layers]}
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any], activation: str = "sigmoid") -> LayerStats:
+        """A metrics.jsonl ``layers`` row back into an event (for `watch`); KeyError,
+        TypeError or ValueError on a malformed row."""
+        return cls(int(row["epoch"]), int(row["step"]), int(row["seen"]),
+                   tuple(LayerStat(str(d["name"]), (int(d["shape"][0]), int(d["shape"][1])),
+                                   float(d["weight_norm"]), _opt(d.get("grad_norm")),
+                                   _opt(d.get("update_ratio")), _opt(d.get("activation_mean")),
+                                   _opt(d.get("saturated")))
+                         for d in row["layers"]), activation)
+
+
+def _opt(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+@dataclass(frozen=True)
+class DigitTrace:
+    """One test example through the network (eval mode): each hidden layer's
+    activations and the output's ten probabilities."""
+
+    index: int                              # in the test set (-1: not from it)
+    label: int
+    names: tuple[str, ...]                  # the hidden layers
+    kinds: tuple[str, ...]                  # their activations: sigmoid, tanh, relu
+    activations: tuple[tuple[float, ...], ...]
+    probs: tuple[float, ...]

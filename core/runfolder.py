@@ -31,7 +31,8 @@ from typing import Any
 from core import checkpoint
 from core.checkpoint import TMP_SUFFIX, CheckpointError, write_error
 from core.errors import RunFolderError, WriteError
-from core.events import BatchEnd, EpochEnd, HparamsChanged, RunFinished, RunStarted, TestEnd
+from core.events import (BatchEnd, EpochEnd, HparamsChanged, LayerStats, RunFinished, RunStarted,
+                         TestEnd)
 
 CONFIG = "config.json"
 METRICS_JSONL = "metrics.jsonl"
@@ -79,6 +80,7 @@ ROW_FIELDS: dict[str, dict[str, str]] = {
     "edit": {"epoch": "int", "step": "int", "seen": "int", "effect": "str", "applied": "bool",
              "changes": "dict"},
     "end": {"status": "str", "epoch": "int", "step": "int"},
+    "layers": {"epoch": "int", "step": "int", "seen": "int", "layers": "list"},
 }
 #: Optional fields, checked when present.
 ROW_OPTIONAL: dict[str, dict[str, str]] = {
@@ -405,6 +407,9 @@ class RunFolder:
             self._write({"kind": "edit", "epoch": ev.epoch, "step": ev.step, "seen": ev.seen,
                          "effect": ev.effect, "applied": ev.applied,
                          "changes": {k: [_plain(o), _plain(n)] for k, (o, n) in ev.changes.items()}})
+        elif isinstance(ev, LayerStats):  # per-layer statistics (weights not kept here):
+            self._jsonl.write(json.dumps(ev.to_row()) + "\n")  # the CSV has no columns for them
+            self._jsonl.flush()
 
     def end(self, status: str, *, epoch: int, **detail: Any) -> None:
         """The run ended (finished, stopped, diverged) or was interrupted by a signal."""

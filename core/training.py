@@ -39,6 +39,7 @@ from core.events import (  # noqa: F401  (format_*: re-exported, defined beside 
     RunStarted,
     TestEnd,
 )
+from core.inspect import LayerProbe
 from core.network import (
     build_model,
     build_optimizer,
@@ -345,7 +346,21 @@ class Run:
         best, best_epoch = self.history.best
         return RunFinished(status, self.epoch, self.step, best, best_epoch)
 
+    #: yield core.inspect's LayerStats (every LOG_INTERVAL steps and after each test)
+    layer_stats: bool = True
+
     def events(self) -> Generator[Event, None, None]:
+        """The run's events, with ``LayerStats`` after a due ``BatchEnd`` and after each
+        ``TestEnd`` (unless ``layer_stats`` is False). The probe works between two events
+        of the run below and changes nothing it computes (see core/inspect.py)."""
+        probe = LayerProbe(self.model) if self.layer_stats else None
+        for ev in self._events():
+            yield ev
+            if probe is not None:
+                yield from probe.follow(ev, step=self.step, start_batch=self.batch_in_epoch,
+                                        interval=LOG_INTERVAL)
+
+    def _events(self) -> Generator[Event, None, None]:
         if self.device.type == "cpu":
             configure_cpu_threads()
         check_each_step = self.device.type == "cpu"

@@ -29,7 +29,7 @@ from core.events import (
 )
 from tui.engine import (
     Backfill, DataReady, Edit, EditResult, EngineFailed, EngineStopped, Loading, Pause, PauseChanged,
-    ProcessEngine, Resume, RunSpec, Save, Saved, ThreadEngine, Tick,
+    ProcessEngine, Resume, RunSpec, Save, Saved, ThreadEngine, Tick, Trace,
 )
 from tui.messages import EngineEvent
 from tui.screens.confirm import ConfirmScreen
@@ -46,7 +46,7 @@ SIGNAL_EXIT_SECONDS = 20.0  # after SIGTERM / SIGHUP or q: the longest wait for 
 PLOT_SECONDS = 0.5        # redraw plots at most twice a second
 PLOTS = ("loss", "accuracy")
 ACTIVE = ("training", "testing", "paused")
-MAIN_SCREEN_ONLY = ("next_digits", "misclassified", "confusion", "hardest", "restart")
+MAIN_SCREEN_ONLY = ("next_digits", "misclassified", "confusion", "hardest", "restart", "inside")
 ENDED = ("finished", "stopped", "diverged", "error")
 
 
@@ -63,6 +63,8 @@ class MnistTuiApp(App):
         Binding("m", "misclassified", "Wrong"),
         Binding("c", "confusion", "Matrix"),
         Binding("h", "hardest", "Hard"),
+        # Not in the footer: at 80 columns its keys fill the line already (listed under ?).
+        Binding("w", "inside", "Inside", show=False),
         Binding("s", "save", "Save"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit_app", "Quit"),
@@ -117,6 +119,7 @@ class MnistTuiApp(App):
         self.confidences: tuple[float, ...] = ()
         self.last_test: TestEnd | None = None
         self.epoch = 0
+        self.layer_stats: list[Any] = []  # core.events.LayerStats, for "Inside the network"
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -622,6 +625,37 @@ class MnistTuiApp(App):
         from tui.screens.hardest import HardestScreen
 
         self.push_screen(HardestScreen())
+
+    # ------------------------------------------- inside the network (tui/screens/inside.py)
+    def action_inside(self) -> None:
+        from tui.screens.inside import InsideScreen
+
+        indices = self.digit_indices()
+        self.push_screen(InsideScreen(ascii=self.ascii, stats=self.layer_stats,
+                                      architecture=self.hp.architecture(),
+                                      digit=indices[0] if indices else 0,
+                                      watching=self.watch_dir is not None))
+
+    def _on_LayerStats(self, ev: Any) -> None:
+        self.layer_stats = [*self.layer_stats[-399:], ev]
+        for screen in self.screen_stack[1:]:
+            if hasattr(screen, "show_stats"):
+                screen.show_stats(ev)
+                if ev.after_test:  # the traced digit follows training too
+                    self._want_digit(screen.digit)
+
+    def _on_DigitTrace(self, ev: Any) -> None:
+        image = self.test_images[ev.index] if self.test_images is not None else None
+        for screen in self.screen_stack[1:]:
+            if hasattr(screen, "show_digit"):
+                screen.show_digit(ev, image, self.class_names)
+
+    def on_inside_screen_digit_wanted(self, message) -> None:
+        self._want_digit(message.index)
+
+    def _want_digit(self, index: int) -> None:
+        if self.engine is not None and self.test_labels:
+            self.engine.send(Trace(index % len(self.test_labels)))
 
     def action_save(self) -> None:
         if self.engine is not None:

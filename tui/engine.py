@@ -71,7 +71,14 @@ class Quit:
     pass
 
 
-Command = Pause | Resume | Edit | Save | Stop | Quit
+@dataclass(frozen=True)
+class Trace:
+    """"Inside the network": send test digit ``index`` through the model (a DigitTrace)."""
+
+    index: int
+
+
+Command = Pause | Resume | Edit | Save | Stop | Quit | Trace
 
 
 class Transport(Protocol):
@@ -354,6 +361,8 @@ class TrainingLoop:
             self._edit(cmd.changes)
         elif isinstance(cmd, Save):
             self._save()
+        elif isinstance(cmd, Trace):
+            self._trace(cmd.index)
 
     def _pause(self) -> None:
         if not self.paused:
@@ -375,6 +384,13 @@ class TrainingLoop:
             self.emit(EditResult(False, getattr(exc, "problems", {"edit": str(exc)})))
         else:
             self.emit(EditResult(True, {}))
+
+    def _trace(self, index: int) -> None:
+        from core.inspect import trace_test_digit
+
+        run = self.session.run
+        if 0 <= index < len(run.test_data):
+            self.emit(trace_test_digit(run.model, run.test_data, index))
 
     def _save(self) -> None:
         try:

@@ -22,8 +22,8 @@ import numpy as np
 from core.config import Hyperparameters
 from core.errors import MnistTuiError
 from core.events import (
-    EpochEnd, EpochStarted, HparamsChanged, Prediction, RunFinished, RunStarted, TestEnd,
-    train_line,
+    EpochEnd, EpochStarted, HparamsChanged, LayerStats, Prediction, RunFinished, RunStarted,
+    TestEnd, train_line,
 )
 from core.runfolder import CONFIG, LOCK, METRICS_JSONL, TEST_LAST, parse_row, read_config
 from tui.engine import DataReady, EngineFailed, EngineStopped, Loading, Quit, Tick
@@ -182,6 +182,7 @@ class _Translator:
     def __init__(self, run_dir: Path, config: dict[str, Any]):
         self.run_dir = run_dir
         self.epochs = int(config.get("hparams", {}).get("epochs", 0))
+        self.activation = str(config.get("hparams", {}).get("activation", "sigmoid"))
         self.epoch = 0
         self.ended = False
         self.bad = 0
@@ -234,6 +235,8 @@ class _Translator:
                         self.epochs = Hyperparameters().with_changes(epochs=changes["epochs"][1]).epochs
                     yield HparamsChanged(r["step"], r["epoch"], r["seen"], changes, r["effect"],
                                          r["applied"])
+                elif kind == "layers":  # per-layer statistics, for "Inside the network"
+                    yield LayerStats.from_row(r, self.activation)
                 elif kind == "epoch":
                     yield EpochEnd(r["epoch"], r["seen"], r["step"], r["loss"], r.get("seconds", 0.0))
                 elif kind == "end":

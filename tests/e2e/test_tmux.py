@@ -63,6 +63,13 @@ def test_installed_command_in_tmux(tmp_path, session):
                              and re.search(r"[✓✗] \d → \d \(\d+%\)", s) is not None)
     assert "784-100-50-10 sigmoid" in screen and "Test set: Avg. loss:" in screen
 
+    # "Inside the network" opens while training: layer health rows and first-layer tiles.
+    tmux("send-keys", "-t", session, "w")
+    wait_for_screen(session, lambda s: "Inside the network" in s and "layers.0 784→100" in s
+                    and "First layer · units 1-" in s and "predicted" in s)
+    tmux("send-keys", "-t", session, "Escape")
+    wait_for_screen(session, lambda s: "Inside the network" not in s and "Test set:" in s)
+
     tmux("send-keys", "-t", session, "space")
     screen = wait_for_screen(session, lambda s: "paused" in s and "Paused at step" in s)
     paused_at = step_of(screen)

@@ -55,11 +55,13 @@ def test_network_is_the_tutorials():
 def test_event_sequence_of_a_short_run(data):
     events = list(run_for(data).events())
     assert kinds(events) == [
-        "RunStarted", "EvalProgress", "TestEnd",
-        "EpochStarted", "BatchEnd", "EpochEnd", "EvalProgress", "TestEnd",
-        "EpochStarted", "BatchEnd", "EpochEnd", "EvalProgress", "TestEnd",
+        "RunStarted", "EvalProgress", "TestEnd", "LayerStats",
+        "EpochStarted", "BatchEnd", "LayerStats", "BatchEnd", "EpochEnd", "EvalProgress",
+        "TestEnd", "LayerStats",
+        "EpochStarted", "BatchEnd", "LayerStats", "BatchEnd", "EpochEnd", "EvalProgress",
+        "TestEnd", "LayerStats",
         "RunFinished",
-    ]
+    ]  # LayerStats (core/inspect.py): at the log interval (batch 0 here) and after each test
     batches = [e for e in events if isinstance(e, BatchEnd)]
     assert len(batches) == 2 * 12  # 600 / 50
     assert [b.step for b in batches] == list(range(1, 25))

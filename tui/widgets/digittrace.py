@@ -1,0 +1,129 @@
+"""One digit through the network: the digit, each hidden layer's activations as a strip
+of shaded cells (one cell a unit), and the output's ten probabilities."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from rich.color import Color
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Static
+
+from core.events import DigitTrace
+from tui.digits import render as render_digit
+
+BLOCKS = "▁▂▃▄▅▆▇█"
+ASCII_RAMP = " .:-=+*#%@"
+
+
+def strip(values: Sequence[float], kind: str, *, ascii: bool = False) -> Text:
+    """Activations as cells (full blocks, one a unit): grey level = activation (sigmoid 0..1, relu 0..max); tanh
+    is diverging (blue negative, orange positive)."""
+    v = np.asarray(values, dtype=np.float64)
+    t = Text(no_wrap=False)
+    if kind == "tanh":
+        x = np.clip(v, -1, 1)
+    else:
+        top = 1.0 if kind == "sigmoid" else (float(v.max()) if len(v) and v.max() > 0 else 1.0)
+        x = np.clip(v / top, 0, 1)
+    if ascii:
+        ramp = ASCII_RAMP
+        idx = np.minimum(((np.abs(x)) * len(ramp)).astype(int), len(ramp) - 1)
+        t.append("".join(ramp[i] for i in idx.tolist()))
+        return t
+    for val in x.tolist():
+        if kind == "tanh":
+            end = (255, 140, 40) if val > 0 else (66, 135, 245)
+            c = tuple(round(24 + (e - 24) * abs(val)) for e in end)
+        else:
+            g = round(24 + 231 * val)
+            c = (g, g, g)
+        t.append("█", Style(color=Color.from_rgb(*c)))  # not a space: wrapping keeps it
+    return t
+
+
+def probabilities(probs: Sequence[float], label: int, *, ascii: bool = False,
+                  compact: bool = False) -> Text:
+    """Ten entries "c▇ 97%": a block as tall as the probability; the prediction in bold,
+    the true class underlined."""
+    blocks = "_.-:=+*#" if ascii else BLOCKS
+    pred = int(np.argmax(probs)) if len(probs) else -1
+    t = Text(no_wrap=False)
+    for c, p in enumerate(probs):
+        style = ("bold green" if c == label else "bold red") if c == pred else (
+            "underline yellow" if c == label else "")
+        t.append(f"{c}", style)
+        t.append(blocks[min(len(blocks) - 1, int(p * len(blocks)))], style or "cyan")
+        t.append(f"{min(99, round(100 * p)):2d} " if compact else f"{100 * p:3.0f}% ", style)
+    return t
+
+
+class DigitTraceView(Horizontal):
+    DEFAULT_CSS = """
+    DigitTraceView { height: auto; }
+    DigitTraceView > #trace-digit { width: auto; height: auto; margin-right: 1; }
+    DigitTraceView > #trace-text { width: 1fr; height: auto; }
+    """
+
+    def __init__(self, *, ascii: bool = False, placeholder: str = "",
+                 id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.placeholder = placeholder or "none yet"
+        self.ascii = ascii
+        self.compact = False
+        self.trace: DigitTrace | None = None
+        self.image: np.ndarray | None = None
+        self.class_names: tuple[str, ...] = tuple(str(i) for i in range(10))
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="trace-digit")
+        yield Static(id="trace-text")
+
+    def show(self, trace: DigitTrace, image: np.ndarray | None = None,
+             classes: Sequence[str] | None = None) -> None:
+        self.trace, self.image = trace, image
+        if classes:
+            self.class_names = tuple(classes)
+        self._draw()
+
+    def set_compact(self, compact: bool) -> None:
+        self.compact = compact
+        self._draw()
+
+    def _draw(self) -> None:
+        digit = self.query_one("#trace-digit", Static)
+        text = self.query_one("#trace-text", Static)
+        tr = self.trace
+        if tr is None:
+            digit.display = False
+            text.update(Text(f"One digit through the network · {self.placeholder}", "dim"))
+            return
+        digit.display = self.image is not None
+        if self.image is not None:
+            digit.update(render_digit(np.asarray(self.image).reshape(28, 28), ascii=self.ascii,
+                                      scale=2 if self.compact else 1))
+        names = self.class_names
+        pred = int(np.argmax(tr.probs))
+        head = Text.assemble(("Digit" if self.compact else "One digit through the network", "bold"))
+        if tr.index >= 0:
+            head.append(f" #{tr.index}" if self.compact else f" · test digit #{tr.index}")
+        ok = pred == tr.label
+        head.append(f"{':' if self.compact else ' ·'} predicted {names[pred]}", "bold green" if ok else "bold red")
+        head.append(f" ({100 * tr.probs[pred]:.0f}%)")
+        if tr.label >= 0:
+            head.append(f", true {names[tr.label]}")
+        parts = [head]
+        for name, kind, acts in zip(tr.names, tr.kinds, tr.activations):
+            line = Text(f"{name} ({len(acts)} {kind}) ", "bold" if not self.compact else "")
+            if self.compact:
+                line = Text(f"{len(acts):>3} ")
+            line.append_text(strip(acts, kind, ascii=self.ascii))
+            parts.append(line)
+        out = Text("output ", "bold")
+        out.append_text(probabilities(tr.probs, tr.label, ascii=self.ascii, compact=self.compact))
+        parts.append(out)
+        text.update(Text("\n").join(parts))
