@@ -42,9 +42,11 @@ BEST = "checkpoint-best.pt"
 TEST_LAST = "test-last.json"  # every prediction of the latest test: for `mnist-tui watch`
 REPORT_TXT = "report.txt"
 REPORT_JSON = "report.json"
+FIRST_WEIGHTS = "first-layer-weights.npy"  # the first layer's weights after the latest test
 LOCK = ".lock"
 #: The files that make a folder hold a run (and that --overwrite replaces).
-RUN_FILES = (CONFIG, METRICS_JSONL, METRICS_CSV, LAST, BEST, TEST_LAST, REPORT_TXT, REPORT_JSON)
+RUN_FILES = (CONFIG, METRICS_JSONL, METRICS_CSV, LAST, BEST, TEST_LAST, REPORT_TXT, REPORT_JSON,
+             FIRST_WEIGHTS)
 CSV_FIELDS = ("kind", "epoch", "step", "seen", "loss", "accuracy", "correct", "total", "detail")
 LOG_INTERVAL = 100  # the tutorial prints (and the folder logs) a train line every 100 batches
 RUN_FORMAT = "mnist-tui-run"
@@ -63,6 +65,27 @@ def default_run_dir(root: str | os.PathLike = "runs") -> Path:
 
 def _atomic_text(path: Path, text: str) -> None:
     checkpoint.atomic_write_bytes(path, lambda f: f.write(text.encode()))
+
+
+def _atomic_npy(path: Path, data: bytes, shape: tuple[int, int]) -> None:
+    import numpy as np
+
+    arr = np.frombuffer(data, dtype=np.float32).reshape(shape)
+    checkpoint.atomic_write_bytes(path, lambda f: np.save(f, arr, allow_pickle=False))
+
+
+def read_first_weights(run_dir: str | os.PathLike):
+    """The first layer's weights saved after the latest test (a float32 array, units x
+    inputs), or None when there are none or they cannot be read."""
+    import numpy as np
+
+    try:
+        arr = np.load(Path(run_dir) / FIRST_WEIGHTS, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if arr.ndim != 2 or arr.dtype != np.float32 or arr.shape[1] != 784:
+        return None
+    return arr
 
 
 # ------------------------------------------------------------------------ reading
@@ -407,9 +430,16 @@ class RunFolder:
             self._write({"kind": "edit", "epoch": ev.epoch, "step": ev.step, "seen": ev.seen,
                          "effect": ev.effect, "applied": ev.applied,
                          "changes": {k: [_plain(o), _plain(n)] for k, (o, n) in ev.changes.items()}})
-        elif isinstance(ev, LayerStats):  # per-layer statistics (weights not kept here):
-            self._jsonl.write(json.dumps(ev.to_row()) + "\n")  # the CSV has no columns for them
-            self._jsonl.flush()
+        elif isinstance(ev, LayerStats):  # per-layer statistics, in metrics.jsonl only
+            line = json.dumps(ev.to_row()) + "\n"  # (the CSV has no columns for them)
+
+            def jsonl():
+                self._jsonl.write(line)
+                self._jsonl.flush()
+
+            self._guard(METRICS_JSONL, jsonl)
+            if ev.after_test and ev.first_weights:  # the tiles of "Inside the network", for watch
+                _atomic_npy(self.path / FIRST_WEIGHTS, ev.first_weights, ev.first_shape)
 
     def end(self, status: str, *, epoch: int, **detail: Any) -> None:
         """The run ended (finished, stopped, diverged) or was interrupted by a signal."""

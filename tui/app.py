@@ -644,6 +644,13 @@ class MnistTuiApp(App):
                 if ev.after_test:  # the traced digit follows training too
                     self._want_digit(screen.digit)
 
+    def _on_FirstWeights(self, ev: Any) -> None:
+        """Paused: the tiles of "Inside the network" show the weights as they are now."""
+        weights = np.frombuffer(ev.weights, dtype=np.float32).reshape(ev.shape)
+        for screen in self.screen_stack[1:]:
+            if hasattr(screen, "show_weights"):
+                screen.show_weights(weights, f"paused at epoch {ev.epoch + 1}, step {ev.step:,}")
+
     def _on_DigitTrace(self, ev: Any) -> None:
         image = self.test_images[ev.index] if self.test_images is not None else None
         for screen in self.screen_stack[1:]:

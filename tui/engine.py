@@ -170,6 +170,17 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class FirstWeights:
+    """The first layer's weights as they are now (sent on pausing: "Inside the network"
+    shows the exact weights training stopped at)."""
+
+    epoch: int
+    step: int
+    weights: bytes  # float32, shape
+    shape: tuple[int, int]
+
+
+@dataclass(frozen=True)
 class EngineStopped:
     """The engine loop has ended; nothing more will come."""
 
@@ -368,7 +379,12 @@ class TrainingLoop:
         if not self.paused:
             self._flush_tick()  # the screen shows exactly where training stopped
             self.paused = True
-            self.emit(PauseChanged(True, self.session.run.step))
+            run = self.session.run
+            self.emit(PauseChanged(True, run.step))
+            from core.inspect import first_layer_weights
+
+            w = first_layer_weights(run.model)
+            self.emit(FirstWeights(run.epoch, run.step, w.tobytes(), w.shape))
 
     def _edit(self, changes: dict[str, Any]) -> None:
         if self.session.run.status != "running":

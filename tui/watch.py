@@ -186,6 +186,7 @@ class _Translator:
         self.epoch = 0
         self.ended = False
         self.bad = 0
+        self._previous_kind = ""
 
     def translate(self, rows: list[dict[str, Any]]):
         points: list[tuple[int, float]] = []
@@ -236,7 +237,10 @@ class _Translator:
                     yield HparamsChanged(r["step"], r["epoch"], r["seen"], changes, r["effect"],
                                          r["applied"])
                 elif kind == "layers":  # per-layer statistics, for "Inside the network"
-                    yield LayerStats.from_row(r, self.activation)
+                    ev = LayerStats.from_row(r, self.activation)
+                    if self._previous_kind == "test":  # after a test: the weights' tiles too
+                        ev = self._with_weights(ev)
+                    yield ev
                 elif kind == "epoch":
                     yield EpochEnd(r["epoch"], r["seen"], r["step"], r["loss"], r.get("seconds", 0.0))
                 elif kind == "end":
@@ -246,8 +250,21 @@ class _Translator:
                                       r.get("best_epoch", -1))
             except (KeyError, TypeError, ValueError, IndexError, AttributeError, MnistTuiError):
                 self.bad += 1  # well-formed but not what a run writes: skipped, counted
+            finally:
+                self._previous_kind = r.get("kind")
         if last is not None:
             yield tick()
+
+    def _with_weights(self, ev: LayerStats) -> LayerStats:
+        from dataclasses import replace
+
+        from core.runfolder import read_first_weights
+
+        weights = read_first_weights(self.run_dir)
+        if weights is None:
+            return ev
+        return replace(ev, after_test=True, first_weights=weights.tobytes(),
+                       first_shape=(int(weights.shape[0]), int(weights.shape[1])))
 
     def _test(self, r: dict[str, Any]) -> TestEnd:
         preds: dict[str, Any] = {}

@@ -173,7 +173,7 @@ def test_snapshot(snap_compare, real, size):
 async def test_w_opens_the_view_on_the_live_dashboard_and_it_follows_training(make):
     from core.events import DigitTrace
     from tests.tui.test_app import LONG
-    from tui.engine import PauseChanged
+    from tui.engine import FirstWeights, PauseChanged  # noqa: F401
 
     app = make(epochs=LONG)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -186,19 +186,22 @@ async def test_w_opens_the_view_on_the_live_dashboard_and_it_follows_training(ma
         assert trace.index == screen.digit and len(trace.probs) == 10
         for _ in range(3):  # a few epochs with the view open
             await asyncio.wait_for(app.next_event(TestEnd), 60)
-        paused = app.next_event(PauseChanged)
-        await pilot.press("space")
-        await asyncio.wait_for(paused, 60)
-        await pilot.pause()
         tests = [s for s in app.layer_stats if s.after_test]
         assert len(tests) >= 4 and tests[-1].epoch >= 3
         tiles = screen.query_one(WeightTiles)
-        assert np.array_equal(tiles.weights, first_weights(tests[-1]))
-        assert tiles.weights.shape == (100, 784)
+        assert np.array_equal(tiles.weights, first_weights(tests[-1]))  # after each test
+        paused = app.next_event(FirstWeights)
+        await pilot.press("space")
+        await asyncio.wait_for(paused, 60)
+        await pilot.pause()
+        # Paused: the tiles show the weights exactly as training left them.
+        now = app.engine.run.model.layers[0].weight.detach().numpy()
+        assert np.array_equal(tiles.weights, now) and tiles.weights.shape == (100, 784)
         health = screen.query_one(LayerHealth)
         assert list(health.history["layers.0"]) == [s.layers[0] for s in app.layer_stats]
         assert str(screen.query_one("#in-title").render()).endswith(when(app.layer_stats[-1]))
-        assert f"after epoch {tests[-1].epoch}" in tiles.heading().plain
+        run = app.engine.run
+        assert f"paused at epoch {run.epoch + 1}, step {run.step:,}" in tiles.heading().plain
         nxt = app.next_event(DigitTrace)
         await pilot.press("n")  # the next test digit, traced while paused
         assert (await asyncio.wait_for(nxt, 60)).index == trace.index + 1
@@ -234,3 +237,31 @@ async def test_a_network_without_hidden_layers(tui_data):
         assert screen.query_one(WeightTiles).weights.shape == (10, 784)  # the output layer
         rows = str(screen.query_one("#trace-text").render()).splitlines()
         assert len(rows) == 2 and rows[1].startswith("output 0")
+
+
+def test_watch_gets_the_first_layer_weights_from_the_run_folder(tui_data, tmp_path):
+    """A run writes its first layer's weights after each test; watch turns the layers
+    row that follows a test into stats with those weights, so its tiles follow training."""
+    import numpy as np
+
+    from core.runfolder import FIRST_WEIGHTS
+    from tui.cli import main
+    from tui.watch import FolderEngine
+
+    r = tmp_path / "r"
+    assert main(["--headless", "--no-plot", "--data-dir", str(tui_data), "--epochs", "1",
+                 "--limit-train", "200", "--run-dir", str(r)]) == 0
+    saved = np.load(r / FIRST_WEIGHTS)
+    assert saved.shape == (100, 784) and saved.dtype == np.float32
+    engine = FolderEngine(r)
+    engine.start()
+    try:
+        with_weights = []
+        while not with_weights or with_weights[-1].epoch < 1:
+            ev = engine.get(timeout=60)
+            if isinstance(ev, LayerStats) and ev.first_weights:
+                with_weights.append(ev)
+    finally:
+        engine.close()
+    last = np.frombuffer(with_weights[-1].first_weights, np.float32).reshape(with_weights[-1].first_shape)
+    np.testing.assert_array_equal(last, saved)

@@ -83,10 +83,11 @@ class InsideScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="in-title")
-        note = "not kept in the run folder (watch)" if self.watching else ""
-        yield WeightTiles(ascii=self.ascii, placeholder=note)
+        yield WeightTiles(ascii=self.ascii, placeholder=(
+            "the first layer's weights appear after the run's next test" if self.watching else ""))
         yield LayerHealth(ascii=self.ascii)
-        yield DigitTraceView(ascii=self.ascii, placeholder=note)
+        yield DigitTraceView(ascii=self.ascii, placeholder=(
+            "a digit traced needs the model: not in the run folder (watch)" if self.watching else ""))
         yield KeyFooter()
 
     def on_mount(self) -> None:
