@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.widgets import RichLog
 from textual.worker import get_current_worker
 
@@ -159,15 +160,17 @@ class MnistTuiApp(App):
         if self.watch_dir is None:
             self.call_after_refresh(self._compose_edit_form)
 
-    def on_resize(self) -> None:
-        self._apply_size_classes()
-        self._show_digits()
+    def on_resize(self, event: events.Resize) -> None:
+        # The event's size: App.size still holds the previous one here (App._on_resize,
+        # which stores it, runs after this subclass handler).
+        self._apply_size_classes(event.size)
         self._plots_dirty.update(PLOTS)
 
-    def _apply_size_classes(self) -> None:
-        w, h = self.size
-        compact = w < 100 or h < 34
-        tiny = w < 60 or h < 20
+    def on_digit_gallery_capacity_changed(self, message: DigitGallery.CapacityChanged) -> None:
+        self._show_digits()  # the new size, once laid out (a resize, or compact on / off)
+
+    def _apply_size_classes(self, size: Size | None = None) -> None:
+        compact, tiny = size_classes(*(size or self.size))
         self._main.set_class(compact, "-compact")
         self._main.set_class(tiny, "-tiny")
         try:
@@ -700,6 +703,11 @@ class MnistTuiApp(App):
         for sig, previous in getattr(self, "_signals", {}).items():
             signal.signal(sig, previous)
         self.stop_engine()
+
+
+def size_classes(width: int, height: int) -> tuple[bool, bool]:
+    """(compact, tiny) for a terminal of this size (see app.tcss)."""
+    return width < 100 or height < 34, width < 60 or height < 20
 
 
 def _duration(seconds: float) -> str:

@@ -428,3 +428,52 @@ async def test_the_dashboard_writes_a_run_folder(make, tmp_path):
                                                "checkpoint-last.pt", "checkpoint-best.pt"}
     assert checkpoint.load(run / "checkpoint-last.pt")["epoch"] == 1
     assert f"run folder: {run}" in shown_log
+
+
+def layout_of(app) -> dict:
+    """What a user sees of the layout: each pane's place, the cards shown, the keys."""
+    from textual.widgets._footer import FooterKey
+
+    from tui.widgets.footer import KeyFooter
+
+    screen = app.screen_stack[0]
+    panes = {}
+    for sel in ("#status", "#progress", "#plots", "#loss-plot", "#acc-plot", "#middle",
+                "#gallery", "#hparams", "#log"):
+        w = screen.query_one(sel)
+        panes[sel] = (w.display and w.parent.display, tuple(w.region) if w.display else None)
+    footer = screen.query_one(KeyFooter)
+    return {"classes": sorted(c for c in screen.classes if c.startswith("-")), "panes": panes,
+            "footer": tuple(footer.region),
+            "keys": [k.description for k in screen.query(FooterKey)
+                     if k.region.right <= app.size.width],  # on screen, not cut off
+            "cards": sum(1 for c in screen.query(DigitCard) if c.display)
+            if screen.query_one("#middle").display else 0}
+
+
+async def settled(pilot) -> None:
+    for _ in range(3):  # the resize, then the gallery refilled after the new layout
+        await pilot.pause()
+
+
+SIZES = [(120, 40), (80, 24), (40, 12), (120, 40)]
+
+
+async def test_any_resize_sequence_ends_in_the_fresh_start_layout(make):
+    fresh = {}
+    for size in set(SIZES):
+        app = make(epochs=1)
+        async with app.run_test(size=size) as pilot:
+            await finished(app)
+            await settled(pilot)
+            fresh[size] = layout_of(app)
+    assert fresh[(120, 40)]["classes"] == [] and fresh[(40, 12)]["classes"] == ["-compact", "-tiny"]
+    assert "Quit" in fresh[(80, 24)]["keys"] and fresh[(120, 40)]["cards"] == 3
+    app = make(epochs=1)
+    async with app.run_test(size=SIZES[0]) as pilot:
+        await finished(app)
+        await settled(pilot)
+        for size in SIZES:
+            await pilot.resize_terminal(*size)
+            await settled(pilot)
+            assert layout_of(app) == fresh[size], size

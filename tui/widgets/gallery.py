@@ -7,7 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 from rich.console import Group
 from rich.text import Text
+from textual import events
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.widgets import Static
 
 from tui.digits import render
@@ -55,8 +57,20 @@ class DigitGallery(Horizontal):
     DigitGallery > #gallery-empty { width: 1fr; content-align: center middle; color: $text-muted; }
     """
 
+    class CapacityChanged(Message):
+        """The gallery's new size holds another number of cards: show it a new page."""
+
+    _capacity = 0
+
     def compose(self):
         yield Static("digits appear once the data is loaded", id="gallery-empty")
+
+    def on_resize(self, event: events.Resize) -> None:
+        # After the layout, with the size the gallery really has (the app's resize
+        # handler runs before the layout and cannot know it).
+        if self.capacity() != self._capacity:
+            self._capacity = self.capacity()
+            self.post_message(self.CapacityChanged())
 
     def capacity(self) -> int:
         width = self.size.width or 120
