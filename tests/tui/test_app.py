@@ -477,3 +477,71 @@ async def test_any_resize_sequence_ends_in_the_fresh_start_layout(make):
             await pilot.resize_terminal(*size)
             await settled(pilot)
             assert layout_of(app) == fresh[size], size
+
+
+async def test_an_edit_while_training_is_announced_once_and_marked_once(make):
+    """One lr edit: one "Applied at step" line, one mark on the loss plot, labelled
+    with what changed. (Run.apply returned the event and also queued it for
+    Run.events(): the bridge forwarded both.)"""
+    from tui.widgets.plots import Mark
+
+    app = make(epochs=LONG)
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(app.wait_for_state("training"), 60)
+        await asyncio.wait_for(app.next_event(Tick), 30)
+        await edit(pilot, app, lr="0.05")
+        result = app.next_event(EditResult)
+        await pilot.press("enter")
+        assert (await asyncio.wait_for(result, 30)).ok
+        # A second copy would come out of the run's events before its next steps.
+        for _ in range(2):
+            await asyncio.wait_for(app.next_event(Tick), 30)
+        paused = app.next_event(PauseChanged)
+        await pilot.press("space")
+        await asyncio.wait_for(paused, 30)
+        await pilot.pause()
+        applied = [line for line in app.log_lines if line.startswith("Applied at step")]
+        assert len(applied) == 1 and applied[0].endswith("lr 0.2 → 0.05"), applied
+        assert app.marks == [Mark(app.engine.run.history.edits[-1]["seen"], "lr 0.05")]
+        await pilot.press("z")  # the whole run: training went on, the edit may be out of the recent part
+        plot = app.query_one(LossPlot)
+        assert plot.whole and plot.render().plain.count("lr 0.05") == 1
+
+
+async def test_plots_zoom_on_the_recent_tests_and_switch_to_the_whole_run(make):
+    """A run from 10 % to 95 %: the accuracy axis covers the recent tests (the first
+    test's 10 % would flatten them), z shows the whole run; the loss likewise; o smooths
+    the train loss, l puts the loss on a log axis; the title keeps the best and its epoch."""
+    app = make(epochs=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await finished(app)
+        accs = [10.0, 83.0, 86.0, 87.5, 88.0, 88.6, 89.0, 94.0, 95.0, 94.5, 94.8, 94.9, 94.7]
+        app._reset_data()
+        app.test_epochs = list(range(len(accs)))
+        app.test_x = [e * 1000 for e in app.test_epochs]
+        app.test_acc = accs
+        app.test_loss = [2.36, *(0.5 - 0.02 * e for e in range(1, len(accs)))]
+        app.train_x = list(range(10, app.test_x[-1] + 1, 10))
+        app.train_y = [2.3 if x < 1000 else 0.5 - x / 60000 + 0.05 * (x % 30 == 0) for x in app.train_x]
+        app._replot_now()
+        loss, acc = app.query_one(LossPlot), app.query_one(AccuracyPlot)
+        x_lo, x_hi, y_lo, y_hi = acc.shown_range
+        assert x_lo == 3000 and x_hi == 12000  # the last ten tests
+        assert 86 < y_lo < 87.5 and 95 <= y_hi <= 100
+        assert "best 95.00 (epoch 8)" in acc.render().plain and "recent" in acc.render().plain
+        assert loss.shown_range[0] == 3000 and loss.shown_range[3] < 1.0
+        await pilot.press("z")
+        assert acc.shown_range[0] == 0 and acc.shown_range[2] <= 10 and acc.shown_range[3] == 100
+        assert loss.shown_range[0] == 0 and loss.shown_range[3] >= 2.36
+        assert "best 95.00 (epoch 8)" in acc.render().plain and "whole run" in acc.render().plain
+        await pilot.press("z")
+        assert acc.shown_range[0] == 3000
+        # Smoothing: the drawn line is the smoothed loss (no spikes of 0.05 left in it).
+        before = loss.shown_range
+        await pilot.press("o")
+        assert "smoothed 0.6" in loss.render().plain and loss.shown_range[3] < before[3]
+        await pilot.press("o", "o", "o")
+        assert loss.smoothing == 0.0 and "smoothed" not in loss.render().plain
+        await pilot.press("l")
+        assert loss.log and loss.shown_range[3] < 0  # log10 of losses under 1
+        assert "log" in loss.render().plain and "0.2" in loss.render().plain  # ticks in the real unit
