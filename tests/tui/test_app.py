@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import replace
 
 import pytest
-from textual.widgets import Input, RichLog
+from textual.widgets import Input, RichLog, Static
 
 from core import checkpoint
 from tui.engine import EditResult, PauseChanged, Saved, Tick
@@ -207,6 +207,8 @@ async def test_batch_size_waits_for_the_next_epoch_and_network_for_restart(make)
         # r: restart with the waiting edits.
         started = app.wait_for_state("testing")
         await pilot.press("r")
+        assert isinstance(app.screen, ConfirmScreen)  # a run in progress: it asks first
+        await pilot.press("y")
         await asyncio.wait_for(started, 60)
         await pilot.pause()
         assert app.hp.hidden == (32,) and app.hp.batch_size == 100 and app.pending == {}
@@ -545,3 +547,67 @@ async def test_plots_zoom_on_the_recent_tests_and_switch_to_the_whole_run(make):
         await pilot.press("l")
         assert loss.log and loss.shown_range[3] < 0  # log10 of losses under 1
         assert "log" in loss.render().plain and "0.2" in loss.render().plain  # ticks in the real unit
+
+
+async def test_restart_asks_first_during_a_run(make):
+    app = make(epochs=LONG)
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(app.wait_for_state("training"), 60)
+        engine = app.engine
+        await pilot.press("r")
+        assert isinstance(app.screen, ConfirmScreen) and "Restart" in shown(app.screen.query_one(Static))
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.engine is engine and app.restarts == 0 and app.state in ("training", "testing")
+
+
+async def test_paused_the_footer_offers_resume_and_the_rows_say_paused(make):
+    from textual.widgets._footer import FooterKey
+
+    app = make(epochs=LONG)  # show_eta is off in tests: turn it on to see it go
+    app.show_eta = True
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(app.wait_for_state("training"), 60)
+        await asyncio.wait_for(app.next_event(Tick), 30)
+        await pilot.pause()
+        keys = {k.action: k.description for k in app.screen.query(FooterKey)}
+        assert keys.get("toggle_pause") == "Pause" and "resume" not in keys
+        assert "samples/s" in app.query_one("#epoch", ProgressRow).plain
+        paused = app.next_event(PauseChanged)
+        await pilot.press("space")
+        await asyncio.wait_for(paused, 30)
+        await pilot.pause()
+        keys = {k.action: k.description for k in app.screen.query(FooterKey)}
+        assert keys.get("resume") == "Resume" and "toggle_pause" not in keys
+        epoch, run = (app.query_one(f"#{n}", ProgressRow).plain for n in ("epoch", "run"))
+        assert epoch.endswith("· paused") and "samples/s" not in epoch and "ETA" not in epoch
+        assert run.endswith("· paused") and "ETA" not in run
+        resumed = app.next_event(PauseChanged)
+        await pilot.press("space")
+        assert not (await asyncio.wait_for(resumed, 30)).paused
+
+
+async def test_space_while_loading_starts_training_paused(make, monkeypatch):
+    import threading
+
+    from core import datasets
+
+    loaded, real_load = threading.Event(), datasets.load
+
+    def slow_load(*args, **kwargs):  # the data comes when the test says so
+        loaded.wait(30)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(datasets, "load", slow_load)
+    app = make(epochs=LONG)
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.state == "loading"
+        paused = app.next_event(PauseChanged)
+        await pilot.press("space", "n")
+        loaded.set()
+        ev = await asyncio.wait_for(paused, 60)
+        assert ev.paused and ev.step == 0 and app.state == "paused"
+        assert "Training will start paused" in log_text(app)
+        await pilot.pause()
+        assert app.page == 1 and app.digit_indices()[0] == len(app.digit_indices())
+        assert app.engine.run.step == 0
