@@ -39,6 +39,7 @@ from tui.screens.help import HelpScreen
 from tui.widgets.footer import KeyFooter
 from tui.widgets.gallery import DigitGallery
 from tui.widgets.hparams import HparamsPane, show_value
+from tui.widgets.nodata import NoDataPanel
 from tui.plotdata import SMOOTHING
 from tui.widgets.plots import AccuracyPlot, LossPlot, Mark
 from tui.widgets.progress import TrainingProgress
@@ -72,6 +73,7 @@ class MnistTuiApp(App):
         Binding("z", "zoom", "Zoom", show=False),
         Binding("o", "smooth", "Smooth", show=False),
         Binding("l", "log_scale", "Log", show=False),
+        Binding("d", "other_dataset", "Other data"),  # only when the data is missing
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit_app", "Quit"),
         Binding("ctrl+c", "quit_app", "Quit", show=False, priority=True),
@@ -106,6 +108,7 @@ class MnistTuiApp(App):
         self.page = 0
         self.only_wrong = False
         self.start_paused = False  # space while loading: training starts paused
+        self.alternatives: tuple[str, ...] = ()  # other datasets found here, when data is missing
         self._plots_dirty: set[str] = set()  # "loss" and / or "accuracy"
         self._plot_turns = list(PLOTS)
         self._last_tick: Tick | None = None
@@ -137,6 +140,7 @@ class MnistTuiApp(App):
         with Horizontal(id="middle"):
             yield DigitGallery(id="gallery")
             yield HparamsPane(id="hparams")
+        yield NoDataPanel(id="nodata")
         yield RichLog(id="log", max_lines=2000, wrap=True, markup=False, auto_scroll=True)
         yield KeyFooter()
 
@@ -433,6 +437,12 @@ class MnistTuiApp(App):
 
     def _on_EngineFailed(self, ev: EngineFailed) -> None:
         self.error = ev.message
+        if ev.searched:  # the data is missing: the panel says where it looked and what to do
+            self.alternatives = tuple(ev.alternatives)
+            self._main.query_one(NoDataPanel).show(ev.message, ev.searched, self.spec.dataset,
+                                                    self.spec.data_dir, self.alternatives)
+            self._main.add_class("-nodata")
+            self.refresh_bindings()
         self.log_line(f"Error: {ev.message}")
         if ev.detail_file:
             self.log_line(f"(details in {ev.detail_file})")
@@ -554,6 +564,8 @@ class MnistTuiApp(App):
             return self.last_test is not None and self.test_images is not None
         if action == "edit":
             return self.state not in ("starting",)
+        if action == "other_dataset":
+            return bool(self.alternatives) and self.watch_dir is None
         return True
 
     def action_toggle_pause(self) -> None:
@@ -628,8 +640,17 @@ class MnistTuiApp(App):
         else:
             self.restart()
 
+    def action_other_dataset(self) -> None:
+        """The data is missing; train on a dataset whose files are here instead."""
+        if not self.alternatives:
+            return
+        self.spec = replace(self.spec, dataset=self.alternatives[0], data_dir=None)
+        self.restart()
+
     def restart(self) -> None:
         self.start_paused = False
+        self.alternatives = ()
+        self._main.remove_class("-nodata")
         self.hp = replace(self.hp, **self.pending)
         self.pending = {}
         self.restarts += 1

@@ -115,6 +115,8 @@ class PauseChanged:
 class EngineFailed:
     message: str        # one line for the user
     detail_file: str = ""  # where the traceback went, for an internal error
+    searched: tuple[str, ...] = ()
+    alternatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -611,3 +611,44 @@ async def test_space_while_loading_starts_training_paused(make, monkeypatch):
         await pilot.pause()
         assert app.page == 1 and app.digit_indices()[0] == len(app.digit_indices())
         assert app.engine.run.step == 0
+
+
+async def test_missing_data_shows_where_it_looked_and_switches_to_a_dataset_found_here(make, tmp_path):
+    """The engine's EngineFailed for missing files names the folders it searched and
+    the datasets whose files are here; posted as the engine would."""
+    from dataclasses import replace as dc_replace
+
+    from tests.helpers import FASHION
+    from tui.engine import DataReady, EngineFailed
+    from tui.messages import EngineEvent
+    from tui.widgets.nodata import NoDataPanel
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    app = make()
+    app.spec = dc_replace(app.spec, data_dir=str(empty))
+    message = (f"MNIST: the files were not found in {empty} or {tmp_path / 'cache' / 'mnist'}, "
+               f"and downloading is off; copy the four files there or pass --data-dir")
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await finished(app) == "error"
+        app.post_message(EngineEvent(EngineFailed(
+            message, searched=(str(empty), str(tmp_path / "cache" / "mnist")),
+            alternatives=("fashion-mnist",)), app.generation))
+        await pilot.pause()
+        panel = app.query_one(NoDataPanel)
+        text = shown(panel)
+        assert panel.display and not app.query_one("#plots").display
+        assert " ".join(message.split()) in " ".join(text.split())  # whole, wrapped
+        assert "Looked in:" in text and str(empty) in text
+        assert "--data-dir DIR" in text and f"copy them into {tmp_path / 'cache' / 'mnist'}" in text
+        assert "d: train on fashion-mnist instead" in text
+        assert app.check_action("other_dataset", ())
+        if not (FASHION / "t10k-labels-idx1-ubyte.gz").exists():
+            pytest.skip("Debian's dataset-fashion-mnist is not installed")
+        ready = app.next_event(DataReady)
+        await pilot.press("d")
+        assert (await asyncio.wait_for(ready, 60)).title == "Fashion-MNIST"
+        await pilot.pause()
+        assert app.spec.dataset == "fashion-mnist" and app.spec.data_dir is None
+        assert not panel.display and app.query_one("#plots").display
+        assert not app.check_action("other_dataset", ())
