@@ -727,6 +727,13 @@ class MnistTuiApp(App):
         else:
             self.shutdown()
 
+    def receipt(self) -> str:
+        """What the terminal shows after the dashboard closes: the run folder, how far
+        it got, its best test, and the commands that continue or follow it."""
+        folder = Path(self.watch_dir) if self.watch_dir is not None else self.run_dir
+        return receipt_text(folder, self.test_epochs, self.test_acc, self.hp.epochs,
+                            self.error, watching=self.watch_dir is not None)
+
     def shutdown(self) -> None:
         self.stop_engine()
         self.exit()
@@ -788,6 +795,40 @@ class MnistTuiApp(App):
 def size_classes(width: int, height: int) -> tuple[bool, bool]:
     """(compact, tiny) for a terminal of this size (see app.tcss)."""
     return width < 100 or height < 34, width < 60 or height < 20
+
+
+def receipt_text(folder: Path, test_epochs: list[int], test_acc: list[float], epochs: int,
+                 error: str = "", *, watching: bool = False) -> str:
+    """The receipt (see MnistTuiApp.receipt); only what exists: no resume command
+    without a checkpoint, the error alone when no run folder was written."""
+    import shlex
+
+    lines = [f"mnist-tui: error: {error}"] if error else []
+    if not (folder / "config.json").exists():
+        return "\n".join(lines)
+    done = max(test_epochs, default=0)
+    lines.append(f"run folder: {folder}")
+    summary = f"{done}/{epochs} epochs" if not watching else f"{done} epochs"
+    if test_acc:
+        best, best_epoch = max(zip(test_acc, test_epochs), key=lambda t: (t[0], -t[1]))
+        summary += f" · best accuracy {best:.2f}% (epoch {best_epoch})"
+    lines.append(summary)
+    path = shlex.quote(str(folder))
+    if not watching and (folder / "checkpoint-last.pt").exists():
+        lines.append(f"continue it: mnist-tui --resume {path}")
+    lines.append(f"watch it:    mnist-tui watch {path}")
+    return "\n".join(lines)
+
+
+def print_receipt(app: MnistTuiApp) -> None:
+    """Print the receipt on the normal terminal; after a hang-up there may be none
+    (writing then must not turn the exit into a traceback)."""
+    try:
+        text = app.receipt()
+        if text:
+            print(text, flush=True)
+    except (OSError, ValueError):  # a closed or gone terminal
+        pass
 
 
 def mark_label(changes: dict[str, tuple[Any, Any]]) -> str:

@@ -652,3 +652,29 @@ async def test_missing_data_shows_where_it_looked_and_switches_to_a_dataset_foun
         assert app.spec.dataset == "fashion-mnist" and app.spec.data_dir is None
         assert not panel.display and app.query_one("#plots").display
         assert not app.check_action("other_dataset", ())
+
+
+async def test_leaving_prints_a_receipt(make, tmp_path, capsys):
+    from tui.app import print_receipt
+
+    app = make(epochs=2)
+    async with app.run_test(size=SIZE) as pilot:
+        await finished(app)
+        await pilot.press("q")
+    run = tmp_path / "run"
+    best, epoch = max(zip(app.test_acc, app.test_epochs), key=lambda t: (t[0], -t[1]))
+    print_receipt(app)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"run folder: {run}",
+                     f"2/2 epochs · best accuracy {best:.2f}% (epoch {epoch})",
+                     f"continue it: mnist-tui --resume {run}",
+                     f"watch it:    mnist-tui watch {run}"]
+
+
+def test_the_receipt_of_a_run_that_never_started_is_its_error(tmp_path):
+    from tui.app import receipt_text
+
+    assert receipt_text(tmp_path / "none", [], [], 25, "no data") == "mnist-tui: error: no data"
+    (tmp_path / "config.json").write_text("{}")
+    text = receipt_text(tmp_path, [0], [9.8], 25)
+    assert "0/25 epochs · best accuracy 9.80% (epoch 0)" in text and "--resume" not in text
