@@ -678,3 +678,36 @@ def test_the_receipt_of_a_run_that_never_started_is_its_error(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     text = receipt_text(tmp_path, [0], [9.8], 25)
     assert "0/25 epochs · best accuracy 9.80% (epoch 0)" in text and "--resume" not in text
+
+
+async def test_narrow_rows_header_and_captions_keep_what_matters_and_end_in_an_ellipsis(make):
+    import numpy as np
+    from rich.console import Console
+
+    from tui.widgets.gallery import digit_card
+
+    app = make(epochs=LONG)
+    async with app.run_test(size=SIZE) as pilot:
+        tick = await asyncio.wait_for(app.next_event(Tick), 60)
+        paused = app.next_event(PauseChanged)
+        await pilot.press("space")
+        await asyncio.wait_for(paused, 30)
+        n = tick.n_train
+        app._on_Tick(replace(tick, epoch=3, epoch_samples=n * 82 // 100, points=[], lines=[]))
+        row = app.query_one("#epoch", ProgressRow)
+        for width in (58, 38):
+            row.styles.width = width
+            await pilot.pause()
+            assert len(row.plain) <= width and "82%" in row.plain, row.plain
+            assert f"{n * 82 // 100:,}/{n:,}" in row.plain, row.plain  # the count is whole
+        status = app.query_one(StatusBar)
+        status.network = "784-100-50-10 sigmoid · 84,060 params " * 3
+        await pilot.pause()
+        line = status.render().plain
+        assert line.endswith("…") and len(line) == status.content_size.width
+    console = Console(width=40, color_system=None, file=open("/dev/null", "w"))
+    with console.capture() as cap:
+        console.print(digit_card(np.zeros((28, 28), np.uint8), "Ankle boot", "Ankle boot", 0.97,
+                                 ascii=True, scale=1, index=0))
+    caption = cap.get().splitlines()[-1].rstrip()
+    assert caption.endswith("…") and len(caption) == 28 and caption.startswith("✓ Ankle boot → Ankle")

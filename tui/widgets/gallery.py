@@ -15,6 +15,7 @@ from textual.widgets import Static
 from tui.digits import render
 
 CARD_WIDTH = 30  # 28 cells + a margin
+COMPACT_WIDTH = 16  # 14 cells + a margin
 
 
 class DigitCard(Static):
@@ -44,6 +45,7 @@ def digit_card(pixels: np.ndarray, label: str, pred: str | None, confidence: flo
         caption.append(f"{pred}", "bold" if ok else "bold red")
         caption.append(f" ({confidence * 100:.0f}%)" if scale == 1 else f" {confidence * 100:.0f}%",
                        "dim")
+    caption.truncate(CARD_WIDTH - 2 if scale == 1 else COMPACT_WIDTH - 2, overflow="ellipsis")
     return Group(render(pixels, ascii=ascii, scale=scale), caption)
 
 
