@@ -711,3 +711,25 @@ async def test_narrow_rows_header_and_captions_keep_what_matters_and_end_in_an_e
                                  ascii=True, scale=1, index=0))
     caption = cap.get().splitlines()[-1].rstrip()
     assert caption.endswith("…") and len(caption) == 28 and caption.startswith("✓ Ankle boot → Ankle")
+
+
+async def test_keys_typed_in_a_burst_into_the_form_after_a_refused_apply_all_count(make):
+    """As a terminal delivers them (tmux send-keys C-a C-k 0.4 Enter): all the keys
+    queued at once, not one per frame as Pilot presses them."""
+    from textual import events
+
+    app = make(epochs=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await finished(app)
+        screen = await edit(pilot, app, lr="-1")
+        await pilot.press("enter")  # refused at its field
+        await pilot.pause()
+        assert app.screen is screen
+        for key, char in [("ctrl+a", "\x01"), ("ctrl+k", "\x0b"), ("0", "0"), ("full_stop", "."),
+                          ("4", "4"), ("enter", "\r")]:
+            app.post_message(events.Key(key, char))
+        for _ in range(20):  # a few frames (a refused value would keep the form open)
+            if app.screen is not screen:
+                break
+            await pilot.pause()
+        assert app.screen is not screen and app.pending == {"lr": 0.4}
