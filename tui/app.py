@@ -39,6 +39,7 @@ from tui.screens.help import HelpScreen
 from tui.widgets.footer import KeyFooter
 from tui.widgets.gallery import DigitGallery
 from tui.widgets.hparams import HparamsPane, show_value
+from tui.widgets.logpane import LogPane
 from tui.widgets.nodata import NoDataPanel
 from tui.plotdata import SMOOTHING
 from tui.widgets.plots import AccuracyPlot, LossPlot, Mark
@@ -63,7 +64,7 @@ class MnistTuiApp(App):
         Binding("space", "toggle_pause", "Pause"),
         Binding("space", "resume", "Resume"),  # the same key: the footer says what it does now
         Binding("e", "edit", "Edit"),
-        Binding("r", "restart", "Restart"),
+        Binding("r", "restart", "Rerun"),  # short: "space Resume ... q Quit" fits 80 columns
         Binding("n", "next_digits", "Next"),
         Binding("m", "misclassified", "Wrong"),
         Binding("c", "confusion", "Matrix"),
@@ -141,7 +142,7 @@ class MnistTuiApp(App):
             yield DigitGallery(id="gallery")
             yield HparamsPane(id="hparams")
         yield NoDataPanel(id="nodata")
-        yield RichLog(id="log", max_lines=2000, wrap=True, markup=False, auto_scroll=True)
+        yield LogPane(id="log", max_lines=2000, wrap=True, markup=False, auto_scroll=True)
         yield KeyFooter()
 
     @property

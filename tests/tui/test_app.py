@@ -449,6 +449,7 @@ def layout_of(app) -> dict:
             "footer": tuple(footer.region),
             "keys": [k.description for k in screen.query(FooterKey)
                      if k.region.right <= app.size.width],  # on screen, not cut off
+            "log_at_end": screen.query_one("#log").is_vertical_scroll_end,
             "cards": sum(1 for c in screen.query(DigitCard) if c.display)
             if screen.query_one("#middle").display else 0}
 

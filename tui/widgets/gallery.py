@@ -20,7 +20,7 @@ COMPACT_WIDTH = 16  # 14 cells + a margin
 
 class DigitCard(Static):
     DEFAULT_CSS = """
-    DigitCard { width: 30; height: 16; padding: 0 1; }
+    DigitCard { width: 30; height: 15; padding: 0 1; }
     """
 
     def show(self, pixels: np.ndarray, label: str, pred: str | None, confidence: float | None,
@@ -52,9 +52,11 @@ def digit_card(pixels: np.ndarray, label: str, pred: str | None, confidence: flo
 class DigitGallery(Horizontal):
     """As many cards as fit; the app gives it the indices to show."""
 
+    # A top border: the title (what is shown, which page) on the row the cards leave free.
     DEFAULT_CSS = """
-    DigitGallery { height: 16; }
-    DigitGallery.-compact { height: 8; }
+    DigitGallery { height: 16; border-top: solid $primary 50%; border-title-color: $text-muted; }
+    DigitGallery > DigitCard { height: 15; }
+    DigitGallery.-compact { height: 9; }
     DigitGallery.-compact > DigitCard { width: 16; height: 8; }
     DigitGallery > #gallery-empty { width: 1fr; content-align: center middle; color: $text-muted; }
     """

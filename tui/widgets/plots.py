@@ -66,6 +66,12 @@ class _Plot(PlotextPlot):
         return ansi_lines(self._plot.build())
 
 
+def fit_title(width: int, *titles: str) -> str:
+    """The first (longest) of ``titles`` that fits: plotext leaves out a title that
+    does not."""
+    return next((t for t in titles if len(t) <= width - 2), titles[-1][:max(width - 2, 0)])
+
+
 class Mark(NamedTuple):
     """An applied edit on the loss plot: where (examples seen) and what changed."""
 
@@ -125,7 +131,9 @@ class LossPlot(_Plot):
             parts.append(f"smoothed {self.smoothing:g}")
         if self.log:
             parts.append("log")
-        return " · ".join(parts)
+        short = ["Loss", "all" if self.whole else "", f"~{self.smoothing:g}" if self.smoothing else "",
+                 "log" if self.log else ""]
+        return fit_title(self.size.width, " · ".join(parts), " ".join(p for p in short if p), "Loss")
 
     def _smooth(self, ys: Sequence[float]) -> list[float]:
         """The smoothed train loss, extended from what was computed at the last draw."""
@@ -197,9 +205,15 @@ class AccuracyPlot(_Plot):
         plt.clear_data()
         plt.clear_figure()
         best_acc, best_epoch = best
-        title = (f"Accuracy %  best {best_acc:.2f} (epoch {best_epoch})"
-                 if best_epoch >= 0 else "Accuracy %")
-        plt.title(f"{title} · {'whole run' if self.whole else 'recent'}")
+        view = "whole run" if self.whole else "recent"
+        if best_epoch >= 0:
+            plt.title(fit_title(self.size.width,
+                                f"Accuracy %  best {best_acc:.2f} (epoch {best_epoch}) · {view}",
+                                f"Accuracy %  best {best_acc:.2f} (epoch {best_epoch})",
+                                f"Acc. best {best_acc:.2f} (ep {best_epoch})",
+                                f"best {best_acc:.2f} ({best_epoch})"))
+        else:
+            plt.title(fit_title(self.size.width, f"Accuracy % · {view}", "Accuracy %"))
         if self.size.height >= 12:
             plt.xlabel(X_LABEL)
         self.shown_range = None
