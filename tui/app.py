@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.widgets import RichLog
 from textual.worker import get_current_worker
 
@@ -38,7 +39,10 @@ from tui.screens.help import HelpScreen
 from tui.widgets.footer import KeyFooter
 from tui.widgets.gallery import DigitGallery
 from tui.widgets.hparams import HparamsPane, show_value
-from tui.widgets.plots import AccuracyPlot, LossPlot
+from tui.widgets.logpane import LogPane
+from tui.widgets.nodata import NoDataPanel
+from tui.plotdata import SMOOTHING
+from tui.widgets.plots import AccuracyPlot, LossPlot, Mark
 from tui.widgets.progress import TrainingProgress
 from tui.widgets.status import StatusBar
 
@@ -47,6 +51,7 @@ PLOT_SECONDS = 0.5        # redraw plots at most twice a second
 PLOTS = ("loss", "accuracy")
 ACTIVE = ("training", "testing", "paused")
 MAIN_SCREEN_ONLY = ("next_digits", "misclassified", "confusion", "hardest", "restart", "inside")
+LOADING = ("starting", "loading", "downloading")
 ENDED = ("finished", "stopped", "diverged", "error")
 
 
@@ -57,8 +62,9 @@ class MnistTuiApp(App):
 
     BINDINGS = [
         Binding("space", "toggle_pause", "Pause"),
+        Binding("space", "resume", "Resume"),  # the same key: the footer says what it does now
         Binding("e", "edit", "Edit"),
-        Binding("r", "restart", "Restart"),
+        Binding("r", "restart", "Rerun"),  # short: "space Resume ... q Quit" fits 80 columns
         Binding("n", "next_digits", "Next"),
         Binding("m", "misclassified", "Wrong"),
         Binding("c", "confusion", "Matrix"),
@@ -66,6 +72,11 @@ class MnistTuiApp(App):
         # Not in the footer: at 80 columns its keys fill the line already (listed under ?).
         Binding("w", "inside", "Inside", show=False),
         Binding("s", "save", "Save"),
+        # The plots' keys: the plot titles say what they show (the footer has no room).
+        Binding("z", "zoom", "Zoom", show=False),
+        Binding("o", "smooth", "Smooth", show=False),
+        Binding("l", "log_scale", "Log", show=False),
+        Binding("d", "other_dataset", "Other data"),  # only when the data is missing
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit_app", "Quit"),
         Binding("ctrl+c", "quit_app", "Quit", show=False, priority=True),
@@ -99,6 +110,8 @@ class MnistTuiApp(App):
         self.n_train = 0
         self.page = 0
         self.only_wrong = False
+        self.start_paused = False  # space while loading: training starts paused
+        self.alternatives: tuple[str, ...] = ()  # other datasets found here, when data is missing
         self._plots_dirty: set[str] = set()  # "loss" and / or "accuracy"
         self._plot_turns = list(PLOTS)
         self._last_tick: Tick | None = None
@@ -114,7 +127,7 @@ class MnistTuiApp(App):
         self.test_loss: list[float] = []
         self.test_acc: list[float] = []
         self.test_epochs: list[int] = []
-        self.marks: list[int] = []
+        self.marks: list[Mark] = []  # applied edits: where, and what changed
         self.predictions: tuple[int, ...] = ()
         self.confidences: tuple[float, ...] = ()
         self.last_test: TestEnd | None = None
@@ -131,7 +144,8 @@ class MnistTuiApp(App):
         with Horizontal(id="middle"):
             yield DigitGallery(id="gallery")
             yield HparamsPane(id="hparams")
-        yield RichLog(id="log", max_lines=2000, wrap=True, markup=False, auto_scroll=True)
+        yield NoDataPanel(id="nodata")
+        yield LogPane(id="log", max_lines=2000, wrap=True, markup=False, auto_scroll=True)
         yield KeyFooter()
 
     @property
@@ -162,15 +176,17 @@ class MnistTuiApp(App):
         if self.watch_dir is None:
             self.call_after_refresh(self._compose_edit_form)
 
-    def on_resize(self) -> None:
-        self._apply_size_classes()
-        self._show_digits()
+    def on_resize(self, event: events.Resize) -> None:
+        # The event's size: App.size still holds the previous one here (App._on_resize,
+        # which stores it, runs after this subclass handler).
+        self._apply_size_classes(event.size)
         self._plots_dirty.update(PLOTS)
 
-    def _apply_size_classes(self) -> None:
-        w, h = self.size
-        compact = w < 100 or h < 34
-        tiny = w < 60 or h < 20
+    def on_digit_gallery_capacity_changed(self, message: DigitGallery.CapacityChanged) -> None:
+        self._show_digits()  # the new size, once laid out (a resize, or compact on / off)
+
+    def _apply_size_classes(self, size: Size | None = None) -> None:
+        compact, tiny = size_classes(*(size or self.size))
         self._main.set_class(compact, "-compact")
         self._main.set_class(tiny, "-tiny")
         try:
@@ -298,19 +314,16 @@ class MnistTuiApp(App):
         for line in ev.lines:
             self.log_line(line)
         self._plots_dirty.add("loss")  # the accuracy plot changes only with a test
+        self._show_tick(ev)
+
+    def _show_tick(self, ev: Tick) -> None:
         prog = self._main.query_one(TrainingProgress)
-        epoch_left = ev.n_train - ev.epoch_samples
-        run_left = epoch_left + max(self.hp.epochs - ev.epoch, 0) * ev.n_train
-        rate = ev.samples_per_sec
-        speed = eta = ""
-        if self.show_eta and rate > 0:  # no clock in the frame when asked (snapshots)
-            speed = f" · {rate:,.0f} samples/s · ETA {_duration(epoch_left / rate)}"
-            eta = f" · ETA {_duration(run_left / rate)}"
+        epoch_detail, run_detail = tick_details(ev, self.hp.epochs, show_eta=self.show_eta,
+                                                paused=self.state == "paused")
         prog.row("epoch").set(f"Epoch {ev.epoch}/{self.hp.epochs}", ev.epoch_samples, ev.n_train,
-                              f"{ev.epoch_samples:,}/{ev.n_train:,}{speed}")
+                              epoch_detail)
         prog.row("run").set("Run", (ev.epoch - 1) + ev.epoch_samples / max(ev.n_train, 1),
-                            self.hp.epochs,
-                            f"{ev.epoch - 1}/{self.hp.epochs} epochs · step {ev.step:,}{eta}")
+                            self.hp.epochs, run_detail)
 
     def _on_EvalProgress(self, ev: EvalProgress) -> None:
         if self.state != "paused":
@@ -358,7 +371,7 @@ class MnistTuiApp(App):
             self.hp = replace(self.hp, **{k: n for k, (_, n) in ev.changes.items()})
             for k in ev.changes:
                 self.pending.pop(k, None)
-            self.marks.append(ev.seen)
+            self.marks.append(Mark(ev.seen, mark_label(ev.changes)))
             self._plots_dirty.update(PLOTS)
             self.log_line(f"Applied at step {ev.step:,} (epoch {ev.epoch}): {desc}")
         else:
@@ -403,7 +416,7 @@ class MnistTuiApp(App):
             self.test_x.append(seen)
             self.test_loss.append(loss)
             self.test_acc.append(acc)
-        self.marks.extend(ev.marks)
+        self.marks.extend(m if isinstance(m, Mark) else Mark(int(m), "edit") for m in ev.marks)
         self.log_line(ev.text)
         self._plots_dirty.update(PLOTS)
 
@@ -413,8 +426,11 @@ class MnistTuiApp(App):
         self._redraw_plots_if_dirty(everything=True)
 
     def _on_PauseChanged(self, ev: PauseChanged) -> None:
+        self.start_paused = False
         self.set_state("paused" if ev.paused else "training")
         self.log_line(f"{'Paused' if ev.paused else 'Resumed'} at step {ev.step:,}")
+        if self._last_tick is not None:  # "paused" instead of a rate and an ETA, or back
+            self._show_tick(self._last_tick)
         if ev.paused:
             self._redraw_plots_if_dirty(everything=True)
 
@@ -425,6 +441,12 @@ class MnistTuiApp(App):
 
     def _on_EngineFailed(self, ev: EngineFailed) -> None:
         self.error = ev.message
+        if ev.searched:  # the data is missing: the panel says where it looked and what to do
+            self.alternatives = tuple(ev.alternatives)
+            self._main.query_one(NoDataPanel).show(ev.message, ev.searched, self.spec.dataset,
+                                                    self.spec.data_dir, self.alternatives)
+            self._main.add_class("-nodata")
+            self.refresh_bindings()
         self.log_line(f"Error: {ev.message}")
         if ev.detail_file:
             self.log_line(f"(details in {ev.detail_file})")
@@ -495,19 +517,19 @@ class MnistTuiApp(App):
                            key=lambda t: (t[0], -t[1]))
                 self._main.query_one(AccuracyPlot).replot(self.test_x, self.test_acc, best)
 
+    def _digit_pool(self) -> list[int] | range:
+        """The test examples the gallery pages through (misclassified only, when asked)."""
+        if self.only_wrong and self.predictions:
+            return [i for i, (p, y) in enumerate(zip(self.predictions, self.test_labels)) if p != y]
+        return range(len(self.test_labels))
+
     def digit_indices(self) -> list[int]:
-        """The test examples on the current page (misclassified only, when asked)."""
+        """The test examples on the current page."""
         if self.test_images is None:
             return []
-        if self.only_wrong and self.predictions:
-            pool = [i for i, (p, y) in enumerate(zip(self.predictions, self.test_labels)) if p != y]
-        else:
-            pool = range(len(self.test_labels))
+        pool = self._digit_pool()
         per = self._main.query_one(DigitGallery).capacity()
-        if not pool:
-            return []
-        pages = max(1, -(-len(pool) // per))
-        self.page %= pages
+        self.page, _ = page_of(len(pool), per, self.page)
         return list(pool[self.page * per:(self.page + 1) * per])
 
     def _show_digits(self) -> None:
@@ -519,7 +541,10 @@ class MnistTuiApp(App):
         gallery.show(self.test_images, self.test_labels, self.class_names, indices,
                      self.predictions or None, self.confidences or None,
                      ascii=self.ascii, message=message)
-        gallery.border_title = ("misclassified " if self.only_wrong else "") + "test digits (n: next, m: misclassified)"
+        pool = self._digit_pool()
+        page, pages = page_of(len(pool), gallery.capacity(), self.page)
+        gallery.border_title = gallery_title(page, pages, len(pool), len(self.test_labels),
+                                             self.only_wrong, bool(self.predictions))
 
     # ------------------------------------------------------------------ keys
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -528,27 +553,43 @@ class MnistTuiApp(App):
         if self.watch_dir is not None and action in ("toggle_pause", "edit", "restart", "save"):
             return False  # watching: the run belongs to another process
         running = self.engine is not None and self.state in ACTIVE
-        if action == "toggle_pause":
-            return running
+        loading = self.engine is not None and self.state in LOADING
+        if action == "toggle_pause":  # while loading: training will start paused
+            return (running and self.state != "paused") or (loading and not self.start_paused)
+        if action == "resume":
+            return (running and self.state == "paused") or (loading and self.start_paused)
         if action == "save":
             return running or (self.engine is not None and self.state in ("finished", "stopped"))
-        if action == "next_digits":
-            return self.test_images is not None
+        if action == "next_digits":  # while loading: the page turns once the digits come
+            return self.test_images is not None or loading
         if action == "misclassified":
-            return bool(self.predictions)
+            return bool(self.predictions) or loading or (self.state == "testing" and not self.test_acc)
         if action in ("confusion", "hardest"):
             return self.last_test is not None and self.test_images is not None
         if action == "edit":
             return self.state not in ("starting",)
+        if action == "other_dataset":
+            return bool(self.alternatives) and self.watch_dir is None
         return True
 
     def action_toggle_pause(self) -> None:
         if self.engine is None:
             return
-        if self.state == "paused":
+        if self.state in LOADING:
+            # The engine reads its commands once the run has started: it pauses there,
+            # before the first step.
+            self.start_paused = not self.start_paused
+            self.engine.send(Pause() if self.start_paused else Resume())
+            self.log_line("Training will start paused (space: resume)" if self.start_paused
+                          else "Training will start at once")
+            self.refresh_bindings()
+        elif self.state == "paused":
             self.engine.send(Resume())
         else:
             self.engine.send(Pause())
+
+    def action_resume(self) -> None:
+        self.action_toggle_pause()
 
     def action_edit(self) -> None:
         restart_only = self.state in ENDED or self.engine is None
@@ -593,6 +634,27 @@ class MnistTuiApp(App):
             pass
 
     def action_restart(self) -> None:
+        if self.state in ACTIVE:  # as q does: a run in progress is not thrown away unasked
+            def done(yes: bool | None) -> None:
+                if yes:
+                    self.restart()
+            self.push_screen(ConfirmScreen("A run is in progress. Restart and start it over? "
+                                           "(This run's folder and checkpoint stay as they are.)"),
+                             done)
+        else:
+            self.restart()
+
+    def action_other_dataset(self) -> None:
+        """The data is missing; train on a dataset whose files are here instead."""
+        if not self.alternatives:
+            return
+        self.spec = replace(self.spec, dataset=self.alternatives[0], data_dir=None)
+        self.restart()
+
+    def restart(self) -> None:
+        self.start_paused = False
+        self.alternatives = ()
+        self._main.remove_class("-nodata")
         self.hp = replace(self.hp, **self.pending)
         self.pending = {}
         self.restarts += 1
@@ -625,6 +687,28 @@ class MnistTuiApp(App):
         from tui.screens.hardest import HardestScreen
 
         self.push_screen(HardestScreen())
+
+    def action_zoom(self) -> None:
+        """The recent tests on axes that fit them, or the whole run."""
+        loss, acc = self._main.query_one(LossPlot), self._main.query_one(AccuracyPlot)
+        loss.whole = acc.whole = not loss.whole
+        self._replot_now()
+
+    def action_smooth(self) -> None:
+        """The train loss smoothed as TensorBoard does, at the next of its weights."""
+        plot = self._main.query_one(LossPlot)
+        plot.smoothing = SMOOTHING[(SMOOTHING.index(plot.smoothing) + 1) % len(SMOOTHING)] \
+            if plot.smoothing in SMOOTHING else 0.0
+        self._replot_now("loss")
+
+    def action_log_scale(self) -> None:
+        plot = self._main.query_one(LossPlot)
+        plot.log = not plot.log
+        self._replot_now("loss")
+
+    def _replot_now(self, *names: str) -> None:
+        self._plots_dirty.update(names or PLOTS)
+        self._redraw_plots_if_dirty(everything=True)  # a key press: its answer at once
 
     # ------------------------------------------- inside the network (tui/screens/inside.py)
     def action_inside(self) -> None:
@@ -685,6 +769,13 @@ class MnistTuiApp(App):
         else:
             self.shutdown()
 
+    def receipt(self) -> str:
+        """What the terminal shows after the dashboard closes: the run folder, how far
+        it got, its best test, and the commands that continue or follow it."""
+        folder = Path(self.watch_dir) if self.watch_dir is not None else self.run_dir
+        return receipt_text(folder, self.test_epochs, self.test_acc, self.hp.epochs,
+                            self.error, watching=self.watch_dir is not None)
+
     def shutdown(self) -> None:
         self.stop_engine()
         self.exit()
@@ -741,6 +832,84 @@ class MnistTuiApp(App):
         for sig, previous in getattr(self, "_signals", {}).items():
             signal.signal(sig, previous)
         self.stop_engine()
+
+
+def size_classes(width: int, height: int) -> tuple[bool, bool]:
+    """(compact, tiny) for a terminal of this size (see app.tcss)."""
+    return width < 100 or height < 34, width < 60 or height < 20
+
+
+def receipt_text(folder: Path, test_epochs: list[int], test_acc: list[float], epochs: int,
+                 error: str = "", *, watching: bool = False) -> str:
+    """The receipt (see MnistTuiApp.receipt); only what exists: no resume command
+    without a checkpoint, the error alone when no run folder was written."""
+    import shlex
+
+    lines = [f"mnist-tui: error: {error}"] if error else []
+    if not (folder / "config.json").exists():
+        return "\n".join(lines)
+    done = max(test_epochs, default=0)
+    lines.append(f"run folder: {folder}")
+    summary = f"{done}/{epochs} epochs" if not watching else f"{done} epochs"
+    if test_acc:
+        best, best_epoch = max(zip(test_acc, test_epochs), key=lambda t: (t[0], -t[1]))
+        summary += f" · best accuracy {best:.2f}% (epoch {best_epoch})"
+    lines.append(summary)
+    path = shlex.quote(str(folder))
+    if not watching and (folder / "checkpoint-last.pt").exists():
+        lines.append(f"continue it: mnist-tui --resume {path}")
+    lines.append(f"watch it:    mnist-tui watch {path}")
+    return "\n".join(lines)
+
+
+def print_receipt(app: MnistTuiApp) -> None:
+    """Print the receipt on the normal terminal; after a hang-up there may be none
+    (writing then must not turn the exit into a traceback)."""
+    try:
+        text = app.receipt()
+        if text:
+            print(text, flush=True)
+    except (OSError, ValueError):  # a closed or gone terminal
+        pass
+
+
+def mark_label(changes: dict[str, tuple[Any, Any]]) -> str:
+    """What an applied edit changed, for its mark on the loss plot: "lr 0.05"."""
+    return ", ".join(f"{k} {show_value(new)}" for k, (_, new) in changes.items())
+
+
+def page_of(pool: int, per: int, page: int) -> tuple[int, int]:
+    """(page, pages): the page wrapped into range, and how many there are (at least 1)."""
+    pages = max(1, -(-pool // max(per, 1)))
+    return page % pages, pages
+
+
+def gallery_title(page: int, pages: int, shown: int, total: int, only_wrong: bool,
+                  tested: bool) -> str:
+    """The gallery's border title: what it shows, which page, and the keys that change it."""
+    if only_wrong and tested:
+        what = f"misclassified test digits: {shown:,} of {total:,}"
+    elif only_wrong:
+        what = "test digits (misclassified ones after the first test)"
+    else:
+        what = f"test digits: {total:,}"
+    return f"{what} · page {page + 1}/{pages} · n next · m {'all' if only_wrong else 'misclassified'}"
+
+
+def tick_details(ev: Tick, epochs: int, *, show_eta: bool, paused: bool) -> tuple[str, str]:
+    """The detail texts of the epoch and run progress rows at this tick: counts, then
+    the rate and the ETAs, or "paused" while paused (a rate would be a stale one)."""
+    epoch_left = ev.n_train - ev.epoch_samples
+    run_left = epoch_left + max(epochs - ev.epoch, 0) * ev.n_train
+    rate = ev.samples_per_sec
+    speed = eta = ""
+    if paused:
+        speed = eta = " · paused"
+    elif show_eta and rate > 0:  # no clock in the frame when asked (snapshots)
+        speed = f" · {rate:,.0f} samples/s · ETA {_duration(epoch_left / rate)}"
+        eta = f" · ETA {_duration(run_left / rate)}"
+    return (f"{ev.epoch_samples:,}/{ev.n_train:,}{speed}",
+            f"{ev.epoch - 1}/{epochs} epochs · step {ev.step:,}{eta}")
 
 
 def _duration(seconds: float) -> str:

@@ -111,13 +111,22 @@ def build_watch_parser() -> argparse.ArgumentParser:
                 epilog="example:\n  nohup mnist-tui --headless --run-dir runs/big > big.log &\n"
                        "  mnist-tui watch runs/big",
                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("run_dir", metavar="RUN_DIR", help="the run folder (--run-dir of that run)")
+    p.add_argument("run_dir", metavar="RUN_DIR", nargs="?",
+                   help="the run folder (--run-dir of that run; default: the newest under ./runs)")
     p.add_argument("--ascii", action="store_true", help="draw digits with plain ASCII characters")
     return p
 
 
 def watch_main(argv: list[str]) -> int:
     args = build_watch_parser().parse_args(argv)
+    if args.run_dir is None:  # the newest run folder under ./runs
+        from pathlib import Path
+
+        runs = sorted(Path("runs").glob("*/config.json"), key=lambda p: p.stat().st_mtime)
+        if not runs:
+            sys.stderr.write("mnist-tui: error: no run folder under ./runs; pass RUN_DIR\n")
+            return 2
+        args.run_dir = str(runs[-1].parent)
     from core.runfolder import read_config
     from tui.watch import waits_for_run
 
@@ -135,6 +144,9 @@ def watch_main(argv: list[str]) -> int:
 
     app = MnistTuiApp(RunSpec(), ascii=args.ascii, watch=args.run_dir)
     app.run()
+    from tui.app import print_receipt
+
+    print_receipt(app)  # never raises (a terminal gone after a hang-up)
     return 1 if app.state == "error" else 0
 
 
@@ -193,6 +205,9 @@ def _main(argv: list[str]) -> int:
     multiprocessing.resource_tracker.ensure_running()
     app = MnistTuiApp(spec, ascii=args.ascii)
     app.run()
+    from tui.app import print_receipt
+
+    print_receipt(app)  # never raises (a terminal gone after a hang-up)
     if app.exit_signal:
         return app.exit_signal
     return 1 if app.state == "error" else 0

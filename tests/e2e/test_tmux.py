@@ -19,8 +19,13 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 EXE = Path(sys.executable).with_name("mnist-tui")
 
 
+# A tmux server of our own (-L): the tests never touch the user's (or another test's) server.
+SOCKET = f"mnist-tui-e2e-{uuid.uuid4().hex[:8]}"
+
+
 def tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+    return subprocess.run(["tmux", "-L", SOCKET, *args], capture_output=True, text=True,
+                          check=True).stdout
 
 
 def wait_for_screen(session: str, predicate, timeout: float = 90.0) -> str:
@@ -36,16 +41,29 @@ def wait_for_screen(session: str, predicate, timeout: float = 90.0) -> str:
     raise AssertionError(f"timed out; the screen was:\n{screen}")
 
 
+def processes_of(data: Path) -> list[str]:
+    """Processes whose command line names ``data``, but for our tmux server (started by
+    the new-session command that names it too)."""
+    out = subprocess.run(["pgrep", "-af", str(data)], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if line.split()[1:2] != ["tmux"]]
+
+
 def step_of(screen: str) -> int:
     m = re.search(r"step ([\d,]+)", screen)
     return int(m.group(1).replace(",", "")) if m else -1
+
+
+@pytest.fixture(scope="module", autouse=True)
+def server():
+    yield
+    subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
 
 
 @pytest.fixture
 def session(tmp_path):
     name = f"mnist-tui-e2e-{uuid.uuid4().hex[:8]}"
     yield name
-    subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+    subprocess.run(["tmux", "-L", SOCKET, "kill-session", "-t", name], capture_output=True)
 
 
 def test_installed_command_in_tmux(tmp_path, session):
@@ -53,10 +71,14 @@ def test_installed_command_in_tmux(tmp_path, session):
     data = write_split(tmp_path / "data", 3000, 500)
     marker = tmp_path / "exited"
     # env -u: a COLUMNS/LINES inherited from the test runner would override the pane's size.
-    # When the app exits, the shell records its exit code and signals a tmux channel.
-    cmd = (f"env -u COLUMNS -u LINES {EXE} --data-dir {data} --epochs 400 --run-dir {tmp_path / 'run'}; "
+    # When the app exits, the shell records its exit code and signals a tmux channel
+    # (tmux inside the pane talks to this server: $TMUX names it); the pane stays, to
+    # show what the app printed on leaving.
+    run = tmp_path / "run"
+    cmd = (f"env -u COLUMNS -u LINES {EXE} --data-dir {data} --epochs 400 --run-dir {run}; "
            f"echo $? > {marker}; tmux wait-for -S {session}-exited")
     tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", cmd)
+    tmux("set-option", "-t", session, "remain-on-exit", "on")
 
     # Progress moves, and a digit is drawn with its label and prediction.
     screen = wait_for_screen(session, lambda s: step_of(s) > 0 and "\u2580" in s
@@ -84,15 +106,29 @@ def test_installed_command_in_tmux(tmp_path, session):
                                  and "Paused at step" in s and step_of(s) >= 0)
         assert step_of(screen) == paused_at
 
+    # Smaller, then back: each time the layout a fresh start at that size has.
+    tmux("resize-window", "-t", session, "-x", "80", "-y", "24")
+    screen = wait_for_screen(session, lambda s: s.rstrip("\n").splitlines()[-1].rstrip().endswith("q Quit")
+                             and "hyperparameters" not in s and "Paused at step" in s)
+    assert max(len(line) for line in screen.splitlines()) <= 80
+    assert "Loss" in screen and "test digits" in screen  # the plots and digits, compact
+    tmux("resize-window", "-t", session, "-x", "120", "-y", "40")
+    screen = wait_for_screen(session, lambda s: "hyperparameters (e)" in s and "Loss" in s
+                             and "number of training examples seen" in s and "q Quit" in s)
+    assert "space Resume" in screen  # paused: the key resumes
+
     tmux("send-keys", "-t", session, "q")
     wait_for_screen(session, lambda s: "A run is in progress" in s)
     tmux("send-keys", "-t", session, "y")
     # Wait on the channel (an event, not a poll); the timeout only guards a hang.
-    subprocess.run(["tmux", "wait-for", f"{session}-exited"], check=True, timeout=30)
+    subprocess.run(["tmux", "-L", SOCKET, "wait-for", f"{session}-exited"], check=True, timeout=30)
     assert marker.read_text().strip() == "0"
+    # The receipt, on the normal screen once the dashboard has gone.
+    screen = tmux("capture-pane", "-p", "-J", "-S", "-200", "-t", session)  # wrapped lines joined
+    assert f"run folder: {run}" in screen and "best accuracy" in screen
+    assert f"mnist-tui --resume {run}" in screen and f"mnist-tui watch {run}" in screen
     # No training process is left behind.
-    left = subprocess.run(["pgrep", "-f", str(data)], capture_output=True, text=True).stdout
-    assert left.strip() == ""
+    assert processes_of(data) == []
 
 
 def test_a_hangup_saves_a_checkpoint_and_ends_every_process(tmp_path, session):
@@ -118,5 +154,4 @@ def test_a_hangup_saves_a_checkpoint_and_ends_every_process(tmp_path, session):
     os.close(exited)
     assert ready, "the dashboard did not end after SIGHUP"
     assert checkpoint.load(run / "checkpoint-last.pt")["step"] == paused_at
-    left = subprocess.run(["pgrep", "-f", str(data)], capture_output=True, text=True).stdout
-    assert left.strip() == ""
+    assert processes_of(data) == []

@@ -25,9 +25,13 @@ def tui_data() -> Path:
 def make(tui_data, tmp_path):
     """Build an app on 1,000 + 500 real digits, in-process engine, no clock on screen."""
 
+    built = []
+
     def build(**hp) -> MnistTuiApp:
         spec = RunSpec(hparams=Hyperparameters(**{"epochs": 2, **hp}), data_dir=str(tui_data),
                        allow_download=False, hardest=4)
-        return MnistTuiApp(spec, engine="thread", show_eta=False, run_dir=str(tmp_path / "run"))
+        built.append(spec)  # each app its own run folder: a run never overwrites another
+        run_dir = tmp_path / ("run" if len(built) == 1 else f"run{len(built)}")
+        return MnistTuiApp(spec, engine="thread", show_eta=False, run_dir=str(run_dir))
 
     return build

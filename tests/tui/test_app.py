@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import replace
 
 import pytest
-from textual.widgets import Input, RichLog
+from textual.widgets import Input, RichLog, Static
 
 from core import checkpoint
 from tui.engine import EditResult, PauseChanged, Saved, Tick
@@ -207,6 +207,8 @@ async def test_batch_size_waits_for_the_next_epoch_and_network_for_restart(make)
         # r: restart with the waiting edits.
         started = app.wait_for_state("testing")
         await pilot.press("r")
+        assert isinstance(app.screen, ConfirmScreen)  # a run in progress: it asks first
+        await pilot.press("y")
         await asyncio.wait_for(started, 60)
         await pilot.pause()
         assert app.hp.hidden == (32,) and app.hp.batch_size == 100 and app.pending == {}
@@ -428,3 +430,307 @@ async def test_the_dashboard_writes_a_run_folder(make, tmp_path):
                                                "checkpoint-last.pt", "checkpoint-best.pt"}
     assert checkpoint.load(run / "checkpoint-last.pt")["epoch"] == 1
     assert f"run folder: {run}" in shown_log
+
+
+def layout_of(app) -> dict:
+    """What a user sees of the layout: each pane's place, the cards shown, the keys."""
+    from textual.widgets._footer import FooterKey
+
+    from tui.widgets.footer import KeyFooter
+
+    screen = app.screen_stack[0]
+    panes = {}
+    for sel in ("#status", "#progress", "#plots", "#loss-plot", "#acc-plot", "#middle",
+                "#gallery", "#hparams", "#log"):
+        w = screen.query_one(sel)
+        panes[sel] = (w.display and w.parent.display, tuple(w.region) if w.display else None)
+    footer = screen.query_one(KeyFooter)
+    return {"classes": sorted(c for c in screen.classes if c.startswith("-")), "panes": panes,
+            "footer": tuple(footer.region),
+            "keys": [k.description for k in screen.query(FooterKey)
+                     if k.region.right <= app.size.width],  # on screen, not cut off
+            "log_at_end": screen.query_one("#log").is_vertical_scroll_end,
+            "cards": sum(1 for c in screen.query(DigitCard) if c.display)
+            if screen.query_one("#middle").display else 0}
+
+
+async def settled(pilot) -> None:
+    for _ in range(3):  # the resize, then the gallery refilled after the new layout
+        await pilot.pause()
+
+
+SIZES = [(120, 40), (80, 24), (40, 12), (120, 40)]
+
+
+async def test_any_resize_sequence_ends_in_the_fresh_start_layout(make):
+    fresh = {}
+    for size in set(SIZES):
+        app = make(epochs=1)
+        async with app.run_test(size=size) as pilot:
+            await finished(app)
+            await settled(pilot)
+            fresh[size] = layout_of(app)
+    assert fresh[(120, 40)]["classes"] == [] and fresh[(40, 12)]["classes"] == ["-compact", "-tiny"]
+    assert "Quit" in fresh[(80, 24)]["keys"] and fresh[(120, 40)]["cards"] == 3
+    app = make(epochs=1)
+    async with app.run_test(size=SIZES[0]) as pilot:
+        await finished(app)
+        await settled(pilot)
+        for size in SIZES:
+            await pilot.resize_terminal(*size)
+            await settled(pilot)
+            assert layout_of(app) == fresh[size], size
+
+
+async def test_an_edit_while_training_is_announced_once_and_marked_once(make):
+    """One lr edit: one "Applied at step" line, one mark on the loss plot, labelled
+    with what changed. (Run.apply returned the event and also queued it for
+    Run.events(): the bridge forwarded both.)"""
+    from tui.widgets.plots import Mark
+
+    app = make(epochs=LONG)
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(app.wait_for_state("training"), 60)
+        await asyncio.wait_for(app.next_event(Tick), 30)
+        await edit(pilot, app, lr="0.05")
+        result = app.next_event(EditResult)
+        await pilot.press("enter")
+        assert (await asyncio.wait_for(result, 30)).ok
+        # A second copy would come out of the run's events before its next steps.
+        for _ in range(2):
+            await asyncio.wait_for(app.next_event(Tick), 30)
+        paused = app.next_event(PauseChanged)
+        await pilot.press("space")
+        await asyncio.wait_for(paused, 30)
+        await pilot.pause()
+        applied = [line for line in app.log_lines if line.startswith("Applied at step")]
+        assert len(applied) == 1 and applied[0].endswith("lr 0.2 → 0.05"), applied
+        assert app.marks == [Mark(app.engine.run.history.edits[-1]["seen"], "lr 0.05")]
+        await pilot.press("z")  # the whole run: training went on, the edit may be out of the recent part
+        plot = app.query_one(LossPlot)
+        assert plot.whole and plot.render().plain.count("lr 0.05") == 1
+
+
+async def test_plots_zoom_on_the_recent_tests_and_switch_to_the_whole_run(make):
+    """A run from 10 % to 95 %: the accuracy axis covers the recent tests (the first
+    test's 10 % would flatten them), z shows the whole run; the loss likewise; o smooths
+    the train loss, l puts the loss on a log axis; the title keeps the best and its epoch."""
+    app = make(epochs=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await finished(app)
+        accs = [10.0, 83.0, 86.0, 87.5, 88.0, 88.6, 89.0, 94.0, 95.0, 94.5, 94.8, 94.9, 94.7]
+        app._reset_data()
+        app.test_epochs = list(range(len(accs)))
+        app.test_x = [e * 1000 for e in app.test_epochs]
+        app.test_acc = accs
+        app.test_loss = [2.36, *(0.5 - 0.02 * e for e in range(1, len(accs)))]
+        app.train_x = list(range(10, app.test_x[-1] + 1, 10))
+        app.train_y = [2.3 if x < 1000 else 0.5 - x / 60000 + 0.05 * (x % 30 == 0) for x in app.train_x]
+        app._replot_now()
+        loss, acc = app.query_one(LossPlot), app.query_one(AccuracyPlot)
+        x_lo, x_hi, y_lo, y_hi = acc.shown_range
+        assert x_lo == 3000 and x_hi == 12000  # the last ten tests
+        assert 86 < y_lo < 87.5 and 95 <= y_hi <= 100
+        assert "best 95.00 (epoch 8)" in acc.render().plain and "recent" in acc.render().plain
+        assert loss.shown_range[0] == 3000 and loss.shown_range[3] < 1.0
+        await pilot.press("z")
+        assert acc.shown_range[0] == 0 and acc.shown_range[2] <= 10 and acc.shown_range[3] == 100
+        assert loss.shown_range[0] == 0 and loss.shown_range[3] >= 2.36
+        assert "best 95.00 (epoch 8)" in acc.render().plain and "whole run" in acc.render().plain
+        await pilot.press("z")
+        assert acc.shown_range[0] == 3000
+        # Smoothing: the drawn line is the smoothed loss (no spikes of 0.05 left in it).
+        before = loss.shown_range
+        await pilot.press("o")
+        assert "smoothed 0.6" in loss.render().plain and loss.shown_range[3] < before[3]
+        await pilot.press("o", "o", "o")
+        assert loss.smoothing == 0.0 and "smoothed" not in loss.render().plain
+        await pilot.press("l")
+        assert loss.log and loss.shown_range[3] < 0  # log10 of losses under 1
+        assert "log" in loss.render().plain and "0.2" in loss.render().plain  # ticks in the real unit
+
+
+async def test_restart_asks_first_during_a_run(make):
+    app = make(epochs=LONG)
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(app.wait_for_state("training"), 60)
+        engine = app.engine
+        await pilot.press("r")
+        assert isinstance(app.screen, ConfirmScreen) and "Restart" in shown(app.screen.query_one(Static))
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.engine is engine and app.restarts == 0 and app.state in ("training", "testing")
+
+
+async def test_paused_the_footer_offers_resume_and_the_rows_say_paused(make):
+    from textual.widgets._footer import FooterKey
+
+    app = make(epochs=LONG)  # show_eta is off in tests: turn it on to see it go
+    app.show_eta = True
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(app.wait_for_state("training"), 60)
+        await asyncio.wait_for(app.next_event(Tick), 30)
+        await pilot.pause()
+        keys = {k.action: k.description for k in app.screen.query(FooterKey)}
+        assert keys.get("toggle_pause") == "Pause" and "resume" not in keys
+        assert "samples/s" in app.query_one("#epoch", ProgressRow).plain
+        paused = app.next_event(PauseChanged)
+        await pilot.press("space")
+        await asyncio.wait_for(paused, 30)
+        await pilot.pause()
+        keys = {k.action: k.description for k in app.screen.query(FooterKey)}
+        assert keys.get("resume") == "Resume" and "toggle_pause" not in keys
+        epoch, run = (app.query_one(f"#{n}", ProgressRow).plain for n in ("epoch", "run"))
+        assert epoch.endswith("· paused") and "samples/s" not in epoch and "ETA" not in epoch
+        assert run.endswith("· paused") and "ETA" not in run
+        resumed = app.next_event(PauseChanged)
+        await pilot.press("space")
+        assert not (await asyncio.wait_for(resumed, 30)).paused
+
+
+async def test_space_while_loading_starts_training_paused(make, monkeypatch):
+    import threading
+
+    from core import datasets
+
+    loaded, real_load = threading.Event(), datasets.load
+
+    def slow_load(*args, **kwargs):  # the data comes when the test says so
+        loaded.wait(30)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(datasets, "load", slow_load)
+    app = make(epochs=LONG)
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.state == "loading"
+        paused = app.next_event(PauseChanged)
+        await pilot.press("space", "n")
+        loaded.set()
+        ev = await asyncio.wait_for(paused, 60)
+        assert ev.paused and ev.step == 0 and app.state == "paused"
+        assert "Training will start paused" in log_text(app)
+        await pilot.pause()
+        assert app.page == 1 and app.digit_indices()[0] == len(app.digit_indices())
+        assert app.engine.run.step == 0
+
+
+async def test_missing_data_shows_where_it_looked_and_switches_to_a_dataset_found_here(make, tmp_path):
+    """The engine's EngineFailed for missing files names the folders it searched and
+    the datasets whose files are here; posted as the engine would."""
+    from dataclasses import replace as dc_replace
+
+    from tests.helpers import FASHION
+    from tui.engine import DataReady, EngineFailed
+    from tui.messages import EngineEvent
+    from tui.widgets.nodata import NoDataPanel
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    app = make()
+    app.spec = dc_replace(app.spec, data_dir=str(empty))
+    message = (f"MNIST: the files were not found in {empty} or {tmp_path / 'cache' / 'mnist'}, "
+               f"and downloading is off; copy the four files there or pass --data-dir")
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await finished(app) == "error"
+        app.post_message(EngineEvent(EngineFailed(
+            message, searched=(str(empty), str(tmp_path / "cache" / "mnist")),
+            alternatives=("fashion-mnist",)), app.generation))
+        await pilot.pause()
+        panel = app.query_one(NoDataPanel)
+        text = shown(panel)
+        assert panel.display and not app.query_one("#plots").display
+        assert " ".join(message.split()) in " ".join(text.split())  # whole, wrapped
+        assert "Looked in:" in text and str(empty) in text
+        assert "--data-dir DIR" in text and f"copy them into {tmp_path / 'cache' / 'mnist'}" in text
+        assert "d: train on fashion-mnist instead" in text
+        assert app.check_action("other_dataset", ())
+        if not (FASHION / "t10k-labels-idx1-ubyte.gz").exists():
+            pytest.skip("Debian's dataset-fashion-mnist is not installed")
+        ready = app.next_event(DataReady)
+        await pilot.press("d")
+        assert (await asyncio.wait_for(ready, 60)).title == "Fashion-MNIST"
+        await pilot.pause()
+        assert app.spec.dataset == "fashion-mnist" and app.spec.data_dir is None
+        assert not panel.display and app.query_one("#plots").display
+        assert not app.check_action("other_dataset", ())
+
+
+async def test_leaving_prints_a_receipt(make, tmp_path, capsys):
+    from tui.app import print_receipt
+
+    app = make(epochs=2)
+    async with app.run_test(size=SIZE) as pilot:
+        await finished(app)
+        await pilot.press("q")
+    run = tmp_path / "run"
+    best, epoch = max(zip(app.test_acc, app.test_epochs), key=lambda t: (t[0], -t[1]))
+    print_receipt(app)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"run folder: {run}",
+                     f"2/2 epochs · best accuracy {best:.2f}% (epoch {epoch})",
+                     f"continue it: mnist-tui --resume {run}",
+                     f"watch it:    mnist-tui watch {run}"]
+
+
+def test_the_receipt_of_a_run_that_never_started_is_its_error(tmp_path):
+    from tui.app import receipt_text
+
+    assert receipt_text(tmp_path / "none", [], [], 25, "no data") == "mnist-tui: error: no data"
+    (tmp_path / "config.json").write_text("{}")
+    text = receipt_text(tmp_path, [0], [9.8], 25)
+    assert "0/25 epochs · best accuracy 9.80% (epoch 0)" in text and "--resume" not in text
+
+
+async def test_narrow_rows_header_and_captions_keep_what_matters_and_end_in_an_ellipsis(make):
+    import numpy as np
+    from rich.console import Console
+
+    from tui.widgets.gallery import digit_card
+
+    app = make(epochs=LONG)
+    async with app.run_test(size=SIZE) as pilot:
+        tick = await asyncio.wait_for(app.next_event(Tick), 60)
+        paused = app.next_event(PauseChanged)
+        await pilot.press("space")
+        await asyncio.wait_for(paused, 30)
+        n = tick.n_train
+        app._on_Tick(replace(tick, epoch=3, epoch_samples=n * 82 // 100, points=[], lines=[]))
+        row = app.query_one("#epoch", ProgressRow)
+        for width in (58, 38):
+            row.styles.width = width
+            await pilot.pause()
+            assert len(row.plain) <= width and "82%" in row.plain, row.plain
+            assert f"{n * 82 // 100:,}/{n:,}" in row.plain, row.plain  # the count is whole
+        status = app.query_one(StatusBar)
+        status.network = "784-100-50-10 sigmoid · 84,060 params " * 3
+        await pilot.pause()
+        line = status.render().plain
+        assert line.endswith("…") and len(line) == status.content_size.width
+    console = Console(width=40, color_system=None, file=open("/dev/null", "w"))
+    with console.capture() as cap:
+        console.print(digit_card(np.zeros((28, 28), np.uint8), "Ankle boot", "Ankle boot", 0.97,
+                                 ascii=True, scale=1, index=0))
+    caption = cap.get().splitlines()[-1].rstrip()
+    assert caption.endswith("…") and len(caption) == 28 and caption.startswith("✓ Ankle boot → Ankle")
+
+
+async def test_keys_typed_in_a_burst_into_the_form_after_a_refused_apply_all_count(make):
+    """As a terminal delivers them (tmux send-keys C-a C-k 0.4 Enter): all the keys
+    queued at once, not one per frame as Pilot presses them."""
+    from textual import events
+
+    app = make(epochs=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await finished(app)
+        screen = await edit(pilot, app, lr="-1")
+        await pilot.press("enter")  # refused at its field
+        await pilot.pause()
+        assert app.screen is screen
+        for key, char in [("ctrl+a", "\x01"), ("ctrl+k", "\x0b"), ("0", "0"), ("full_stop", "."),
+                          ("4", "4"), ("enter", "\r")]:
+            app.post_message(events.Key(key, char))
+        for _ in range(20):  # a few frames (a refused value would keep the form open)
+            if app.screen is not screen:
+                break
+            await pilot.pause()
+        assert app.screen is not screen and app.pending == {"lr": 0.4}

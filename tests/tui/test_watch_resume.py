@@ -260,3 +260,25 @@ def test_watch_waits_for_a_run_folder_that_does_not_exist_yet(tui_data, tmp_path
         assert run.proc.wait(300) == 0
     finally:
         engine.close()
+
+
+def test_watch_without_a_folder_follows_the_newest_run_under_runs(tmp_path):
+    import json
+    import os
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def watch():
+        return subprocess.run([sys.executable, "-m", "tui.cli", "watch"], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+    out = watch()
+    assert out.returncode == 2 and "no run folder under ./runs" in out.stderr
+    for i, name in enumerate(("old", "new", "notarun")):
+        folder = tmp_path / "runs" / name
+        folder.mkdir(parents=True)
+        if name != "notarun":
+            (folder / "config.json").write_text(json.dumps({"dataset": "mnist", "hparams": {}}))
+            os.utime(folder / "config.json", (1000 + i, 1000 + i))
+    out = watch()  # (a made-up config, and no terminal: refused, naming the folder it chose)
+    assert out.returncode == 2 and "runs/new/" in out.stderr and "old" not in out.stderr

@@ -48,3 +48,38 @@ def test_ansi_canvas_draws_what_text_from_ansi_draws():
     ours, rich = _cells(ansi_lines(canvas)), _cells(Text.from_ansi(canvas.rstrip("\n")))
     assert len(ours) == len(rich) == 18
     assert ours == rich
+
+
+def test_smoothing_is_tensorboards_debiased_moving_average():
+    from tui.plotdata import smooth
+
+    ys = [2.0, 1.0, 1.0, 0.0]
+    assert smooth(ys, 0.0) == ys
+    out = smooth(ys, 0.5)
+    assert out[0] == 2.0  # debiased: the first point is itself, not pulled towards 0
+    assert abs(out[1] - (0.5 * 1.0 + 0.25 * 2.0) / 0.75) < 1e-12
+    assert smooth(ys, 0.5, start=out[:2]) == out  # the rest computed on from a start
+    assert max(smooth([1.0] * 50, 0.99)) - 1.0 < 1e-9
+
+
+def test_the_zoomed_view_leaves_out_the_first_test_once_there_are_two_more():
+    from tui.plotdata import fit_range, recent_start
+
+    assert recent_start([0]) == 0 and recent_start([0, 100]) == 0
+    assert recent_start([0, 100, 200]) == 100
+    assert recent_start(list(range(0, 2500, 100)), keep=10) == 1500
+    lo, hi = fit_range([83.0, 89.0])
+    assert 80 < lo < 83 and 89 < hi < 92
+    lo, hi = fit_range([50.0], least=1.0)
+    assert lo < 49.5 and hi > 50.5
+
+
+def test_log_ticks_are_labelled_in_the_real_unit():
+    import math
+
+    from tui.plotdata import log_ticks
+
+    pos, labels = log_ticks(math.log10(0.2), math.log10(2.4))
+    assert labels == ["0.2", "0.5", "1", "2"] and pos[2] == 0.0
+    pos, labels = log_ticks(math.log10(0.30), math.log10(0.32))
+    assert len(pos) == 5 and labels[0] == "0.3"

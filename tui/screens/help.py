@@ -12,11 +12,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 KEYS = (
-    ("space", "pause / resume training"),
+    ("space", "pause / resume training (while loading: start paused)"),
     ("e", "edit hyperparameters (training goes on meanwhile)"),
-    ("r", "restart with the current settings and waiting edits"),
+    ("r", "restart with the current settings and waiting edits (asks first during a run)"),
     ("n", "next page of test digits"),
     ("m", "show only misclassified digits (again: all)"),
+    ("z", "plots: the recent tests, zoomed in / the whole run"),
+    ("o", "smooth the train loss: 0.6, 0.9, 0.99, off (TensorBoard's smoothing)"),
+    ("l", "loss on a log scale / linear"),
+    ("d", "when the data is missing: train on a dataset found on this machine"),
     ("c", "confusion matrix, per-class accuracy, most confused pairs (Enter: a cell's digits)"),
     ("h", "hardest examples: highest loss, with their softmax probabilities"),
     ("w", "inside the network: first-layer weights, layer health, one digit traced"),

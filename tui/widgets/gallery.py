@@ -7,17 +7,20 @@ from collections.abc import Sequence
 import numpy as np
 from rich.console import Group
 from rich.text import Text
+from textual import events
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.widgets import Static
 
 from tui.digits import render
 
 CARD_WIDTH = 30  # 28 cells + a margin
+COMPACT_WIDTH = 16  # 14 cells + a margin
 
 
 class DigitCard(Static):
     DEFAULT_CSS = """
-    DigitCard { width: 30; height: 16; padding: 0 1; }
+    DigitCard { width: 30; height: 15; padding: 0 1; }
     """
 
     def show(self, pixels: np.ndarray, label: str, pred: str | None, confidence: float | None,
@@ -42,21 +45,36 @@ def digit_card(pixels: np.ndarray, label: str, pred: str | None, confidence: flo
         caption.append(f"{pred}", "bold" if ok else "bold red")
         caption.append(f" ({confidence * 100:.0f}%)" if scale == 1 else f" {confidence * 100:.0f}%",
                        "dim")
+    caption.truncate(CARD_WIDTH - 2 if scale == 1 else COMPACT_WIDTH - 2, overflow="ellipsis")
     return Group(render(pixels, ascii=ascii, scale=scale), caption)
 
 
 class DigitGallery(Horizontal):
     """As many cards as fit; the app gives it the indices to show."""
 
+    # A top border: the title (what is shown, which page) on the row the cards leave free.
     DEFAULT_CSS = """
-    DigitGallery { height: 16; }
-    DigitGallery.-compact { height: 8; }
+    DigitGallery { height: 16; border-top: solid $primary 50%; border-title-color: $text-muted; }
+    DigitGallery > DigitCard { height: 15; }
+    DigitGallery.-compact { height: 9; }
     DigitGallery.-compact > DigitCard { width: 16; height: 8; }
     DigitGallery > #gallery-empty { width: 1fr; content-align: center middle; color: $text-muted; }
     """
 
+    class CapacityChanged(Message):
+        """The gallery's new size holds another number of cards: show it a new page."""
+
+    _capacity = 0
+
     def compose(self):
         yield Static("digits appear once the data is loaded", id="gallery-empty")
+
+    def on_resize(self, event: events.Resize) -> None:
+        # After the layout, with the size the gallery really has (the app's resize
+        # handler runs before the layout and cannot know it).
+        if self.capacity() != self._capacity:
+            self._capacity = self.capacity()
+            self.post_message(self.CapacityChanged())
 
     def capacity(self) -> int:
         width = self.size.width or 120

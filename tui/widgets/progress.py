@@ -20,6 +20,26 @@ _DONE, _FULL = Style(color="blue", bold=True), Style(color="green")
 _LEFT, _DIM = Style(color="grey23"), Style(dim=True)
 
 
+MIN_BAR = 6
+
+
+def row_widths(width: int, title: str, detail: str) -> tuple[int, int]:
+    """(title, bar) widths for a row ``width`` cells wide: the full 14 + 32 when they
+    fit with the percentage and the detail's first part (the count); narrower, the bar
+    shrinks first (to MIN_BAR), then the title's padding; what still does not fit is
+    cut at the end with an ellipsis."""
+    count = detail.split(" · ")[0]
+    need = 6 + (len(count) + 1 if count else 0)  # " 100%" and " 49,000/60,000"
+    if count != detail:
+        need += 1  # the ellipsis that cuts the rest
+    title_w = TITLE_WIDTH
+    bar = width - title_w - need
+    if bar < MIN_BAR:
+        title_w = min(TITLE_WIDTH, len(title) + 1)
+        bar = width - title_w - need
+    return title_w, max(MIN_BAR, min(BAR_WIDTH, bar))
+
+
 class ProgressRow(Widget):
     DEFAULT_CSS = """
     ProgressRow { height: 1; }
@@ -47,14 +67,15 @@ class ProgressRow(Widget):
         base = self.rich_style
         if y or width <= 0:
             return Strip.blank(width, base)
-        segments = [Segment(self.title.ljust(TITLE_WIDTH)[:TITLE_WIDTH])]
+        title_w, bar_w = row_widths(width, self.title, self.detail)
+        segments = [Segment(self.title.ljust(title_w)[:title_w])]
         frac = self.fraction
         if frac is None:
-            segments += [Segment("━" * BAR_WIDTH, _DIM), Segment("   --%")]
+            segments += [Segment("━" * bar_w, _DIM), Segment("   --%")]
         else:
-            filled = int(round(frac * BAR_WIDTH))
+            filled = int(round(frac * bar_w))
             segments += [Segment("━" * filled, _FULL if frac >= 1 else _DONE),
-                         Segment("━" * (BAR_WIDTH - filled), _LEFT),
+                         Segment("━" * (bar_w - filled), _LEFT),
                          Segment(f" {frac * 100:4.0f}%")]
         if self.detail:
             segments.append(Segment(f" {self.detail}", _DIM))

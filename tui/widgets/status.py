@@ -38,4 +38,6 @@ class StatusBar(Static):
             if part:
                 t.append(" │ ", "dim")
                 t.append(part)
+        # Cut here, with an ellipsis: Textual's conversion of the Text drops its overflow.
+        t.truncate(max(self.content_size.width, 1), overflow="ellipsis")
         return t

@@ -1,0 +1,48 @@
+"""What to do when the dataset's files are nowhere to be found (and cannot be downloaded)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+def no_data_text(message: str, searched: Sequence[str], dataset: str, data_dir: str | None,
+                 alternatives: Sequence[str]) -> Text:
+    """The panel's text: the whole message, where the files were looked for, the two
+    ways to give them, and the datasets on this machine that training can switch to."""
+    t = Text()
+    t.append(f"No {dataset} data\n", "bold red")
+    t.append(f"{message}\n")
+    if searched:
+        t.append("\nLooked in:\n", "bold")
+        for folder in searched:
+            t.append(f"  {folder}\n")
+    cache = next((f for f in searched if f != data_dir), None)
+    t.append("\nTo give it the four files (train and t10k images and labels, gzipped or not):\n",
+             "bold")
+    t.append("  mnist-tui --data-dir DIR", "cyan")
+    t.append("   a folder holding them\n")
+    if cache:
+        t.append(f"  copy them into {cache}", "cyan")
+        t.append("   then r to try again\n")
+    for key, alt in zip("d", alternatives):
+        t.append(f"\n{key}", "bold cyan")
+        t.append(f": train on {alt} instead (its files are on this machine)\n")
+    t.rstrip()
+    return t
+
+
+class NoDataPanel(Static):
+    """Shown by the app in place of the plots and digits (class -nodata on the screen)."""
+
+    DEFAULT_CSS = """
+    NoDataPanel { display: none; height: 1fr; border: round $error; padding: 0 1;
+                  border-title-color: $text-muted; }
+    """
+
+    def show(self, message: str, searched: Sequence[str], dataset: str, data_dir: str | None,
+             alternatives: Sequence[str]) -> None:
+        self.border_title = "no data"
+        self.update(no_data_text(message, searched, dataset, data_dir, alternatives))
