@@ -149,6 +149,9 @@ class RunFolder:
     def end(self, status: str, *, epoch: int, **detail: Any) -> None:
         """The run ended (finished, stopped, diverged) or was interrupted by a signal."""
         self._write({"kind": "end", "status": status, "epoch": epoch, "step": self.step, **detail})
+        from core.runs import write_summary  # for `mnist-tui runs`; never raises
+
+        write_summary(self.path)
 
     def save(self, state: dict[str, Any], *, best: bool = False) -> Path:
         path = checkpoint.save(state, self.path / LAST)
