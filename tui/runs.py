@@ -32,7 +32,7 @@ STATUS_STYLE = {"running": "bold green", "finished": "", "stopped": "yellow",
 
 
 def fmt_started(ts: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts is not None else "-"
+    return time.strftime("%y-%m-%d %H:%M", time.localtime(ts)) if ts is not None else "-"
 
 
 def fmt_duration(s: float | None) -> str:
@@ -79,6 +79,7 @@ def columns_for(differ: Sequence[str]) -> list[Column]:
 
     return [
         Column("name", "run", lambda r: r.name, lambda r: r.name),
+        Column("status", "status", lambda r: r.status, lambda r: r.status),
         Column("started", "started", lambda r: fmt_started(r.started), lambda r: r.started),
         Column("dataset", "dataset", lambda r: r.dataset or "-", lambda r: r.dataset),
         *[setting(k) for k in differ if k != "epochs"],  # "epochs" shows the planned ones
@@ -93,7 +94,6 @@ def columns_for(differ: Sequence[str]) -> list[Column]:
                if r.last_test_loss is not None else "-", lambda r: r.last_test_loss, right=True),
         Column("duration", "time", lambda r: fmt_duration(r.duration), lambda r: r.duration,
                right=True),
-        Column("status", "status", lambda r: r.status, lambda r: r.status),
         Column("size", "size", lambda r: fmt_size(r.size), lambda r: r.size, right=True),
         Column("note", "note", lambda r: r.reason or "", lambda r: r.reason or None),
     ]

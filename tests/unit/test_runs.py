@@ -191,8 +191,8 @@ def test_plain_output_one_aligned_line_per_run(runs_root):
     lines = out.stdout.splitlines()
     assert lines[0].startswith("# same in all runs: momentum 0.9 · batch 50")
     header, rows = lines[1], lines[2:]
-    assert header.split() == ["run", "started", "dataset", "lr", "activation", "epochs", "best",
-                              "%", "at", "test", "loss", "time", "status", "size", "note"]
+    assert header.split() == ["run", "status", "started", "dataset", "lr", "activation", "epochs",
+                              "best", "%", "at", "test", "loss", "time", "size", "note"]
     assert len(rows) == 9 and "\x1b" not in out.stdout
     start_of = {title: header.index(title) for title in ("run", "dataset", "status", "size", "note")}
     row = {ln.split()[0]: ln for ln in rows}

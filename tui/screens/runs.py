@@ -216,10 +216,10 @@ class RunsScreen(Screen[None]):
         r = self.current()
         if action in ("toggle_select", "watch"):
             return r is not None and r.status != "damaged" or None
-        if action == "resume":
-            return r is not None and r.status not in ("damaged", "running") or None
+        if action == "resume":  # a running one: refused with a word, in action_resume
+            return r is not None and r.status != "damaged" or None
         if action == "delete":
-            return r is not None and r.status != "running" or None
+            return r is not None or None
         if action == "compare":
             return bool(self.selected) or (r is not None and r.status != "damaged") or None
         return True
