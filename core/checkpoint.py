@@ -1,38 +1,79 @@
 """Checkpoints: one dict (model, optimizer, hyperparameters, position, RNG states,
-history), written atomically so a kill at any moment leaves the previous one readable."""
+history), written atomically so a kill at any moment leaves the previous one readable,
+and checked field by field when read back (``load`` then ``check``)."""
 
 from __future__ import annotations
 
+import errno
+import math
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from core.errors import MnistTuiError
+from core.errors import ConfigError, MnistTuiError, WriteError
 
 FORMAT = "mnist-tui-checkpoint"
+VERSION = 1
+TMP_SUFFIX = ".tmp"  # temporary files are ".<name>.<random>.tmp" beside their target
 
 
 class CheckpointError(MnistTuiError):
-    """A checkpoint is missing, damaged, or not one of ours."""
+    """A checkpoint or run folder is missing, damaged, or not one of ours."""
+
+
+def file_mode() -> int:
+    """The mode a new file gets from the umask (0666 less the umask), as open() gives."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_error(path: Path, exc: BaseException) -> WriteError:
+    """One line naming the file and the cause of a failed write."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        cause = {errno.ENOSPC: "no space left on the device",
+                 errno.EDQUOT: "disk quota exceeded",
+                 errno.EROFS: "read-only file system",
+                 errno.EACCES: "permission denied",
+                 errno.EPERM: "permission denied",
+                 errno.ENOTDIR: "a file stands where a folder should be",
+                 errno.EISDIR: "a folder stands where the file should be"}.get(
+                     exc.errno, exc.strerror or str(exc))
+    else:  # torch.save reports a full disk as a RuntimeError from its zip writer
+        text = str(exc).lower()
+        cause = ("no space left on the device (or the write failed)" if "write" in text
+                 or "space" in text else str(exc).splitlines()[0][:120])
+    return WriteError(f"{path}: could not write ({cause}); what was saved before is unchanged")
 
 
 def atomic_write_bytes(path: Path, write) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, fsync, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Call ``write(file)`` on a temporary file beside ``path``, fsync, then rename.
+
+    The file gets the umask's permissions like any other file of the run folder. A
+    failure (full disk, read-only folder ...) removes the temporary file and raises
+    ``WriteError``; the previous ``path`` is untouched.
+    """
+    path = Path(path)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+        os.fchmod(fd, file_mode())
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+        tmp = None
+    except (OSError, RuntimeError) as exc:
+        raise write_error(path, exc) from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
 def save(state: dict[str, Any], path: str | os.PathLike) -> Path:
@@ -44,6 +85,7 @@ def save(state: dict[str, Any], path: str | os.PathLike) -> Path:
 
 
 def load(path: str | os.PathLike) -> dict[str, Any]:
+    """A checkpoint's dict, checked for format and version (``check`` checks the rest)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
@@ -56,6 +98,107 @@ def load(path: str | os.PathLike) -> dict[str, Any]:
         raise CheckpointError(f"{path}: not a readable checkpoint ({first[:120]})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an mnist-tui checkpoint")
-    if state.get("version") != 1:
-        raise CheckpointError(f"{path}: checkpoint version {state.get('version')} is not supported")
+    if state.get("version") != VERSION:
+        raise CheckpointError(f"{path}: checkpoint version {state.get('version')!r} is not supported")
     return state
+
+
+# ---------------------------------------------------------------------------- checking
+
+_HISTORY = {"train_seen": int, "train_loss": float, "test_epoch": int, "test_seen": int,
+            "test_loss": float, "test_accuracy": float, "edits": dict}
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
+def check(state: dict[str, Any], path: str | os.PathLike, *, n_train: int | None = None):
+    """Every field of a loaded checkpoint against the network its hyperparameters
+    describe; returns those ``Hyperparameters``. ``n_train`` (the training set the run
+    resumes on) also bounds the position within the epoch. Raises ``CheckpointError``
+    naming the file and the field."""
+    import torch
+
+    from core.config import FIELD_NAMES, Hyperparameters, effect_of
+    from core.network import build_model
+
+    def bad(name: str, why: str) -> CheckpointError:
+        return CheckpointError(f"{path}: {name}: {why}")
+
+    for key in ("hparams", "model", "optimizer", "epoch", "batch_in_epoch", "step", "seen",
+                "tested_initial", "history", "rng"):
+        if key not in state:
+            raise bad(key, "missing")
+    if not isinstance(state["hparams"], dict):
+        raise bad("hparams", "not a table of hyperparameters")
+    try:
+        hp = Hyperparameters.from_dict(state["hparams"])
+    except ConfigError as exc:
+        raise bad("hparams", str(exc)) from None
+    except (TypeError, ValueError) as exc:
+        raise bad("hparams", str(exc).splitlines()[0]) from None
+
+    for key in ("epoch", "batch_in_epoch", "step", "seen"):
+        if not _is_int(state[key]) or state[key] < 0:
+            raise bad(key, f"must be a whole number 0 or more, found {state[key]!r}")
+    if state["epoch"] > hp.epochs:
+        raise bad("epoch", f"{state['epoch']} is past the run's {hp.epochs} epochs")
+    if n_train is not None:
+        batches = math.ceil(n_train / hp.batch_size)
+        if state["batch_in_epoch"] >= batches:
+            raise bad("batch_in_epoch", f"{state['batch_in_epoch']} is not within an epoch of "
+                                        f"{batches} batches")
+    if state["batch_in_epoch"] and state["epoch"] >= hp.epochs:
+        raise bad("batch_in_epoch", "a finished run has no epoch in progress")
+    if not isinstance(state["tested_initial"], bool):
+        raise bad("tested_initial", "must be true or false")
+    pending = state.get("pending", {})
+    if not isinstance(pending, dict) or any(k not in FIELD_NAMES for k in pending):
+        raise bad("pending", "not a table of hyperparameter edits")
+    try:
+        hp.with_changes(**{k: tuple(v) if isinstance(v, list) else v for k, v in pending.items()})
+    except (ConfigError, TypeError) as exc:
+        raise bad("pending", str(exc)) from None
+    if any(effect_of(k) == "live" for k in pending):
+        raise bad("pending", "holds an edit that takes effect at once")
+
+    history = state["history"]
+    if not isinstance(history, dict) or set(history) != set(_HISTORY):
+        raise bad("history", f"must have exactly the fields {', '.join(_HISTORY)}")
+    for key, kind in _HISTORY.items():
+        values = history[key]
+        ok = {int: _is_int, float: _is_number, dict: lambda v: isinstance(v, dict)}[kind]
+        if not isinstance(values, list) or not all(ok(v) for v in values):
+            raise bad(f"history.{key}", f"must be a list of {kind.__name__} values")
+    if len(history["train_seen"]) != len(history["train_loss"]):
+        raise bad("history", "train_seen and train_loss differ in length")
+    tests = [len(history[k]) for k in ("test_epoch", "test_seen", "test_loss", "test_accuracy")]
+    if len(set(tests)) != 1:
+        raise bad("history", "the test lists differ in length")
+
+    rng = state["rng"]
+    expected = torch.get_rng_state()
+    if (not isinstance(rng, dict) or not isinstance(rng.get("torch"), torch.Tensor)
+            or rng["torch"].dtype != expected.dtype or rng["torch"].shape != expected.shape):
+        raise bad("rng.torch", f"must be a {expected.numel()}-byte random generator state")
+
+    model = state["model"]
+    want = {k: tuple(v.shape) for k, v in build_model(hp).state_dict().items()}
+    if not isinstance(model, dict) or set(model) != set(want):
+        raise bad("model", f"does not hold the weights of a {hp.architecture()} network")
+    for k, shape in want.items():
+        v = model[k]
+        if not isinstance(v, torch.Tensor) or tuple(v.shape) != shape or not v.is_floating_point():
+            got = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
+            raise bad(f"model.{k}", f"expected a tensor of shape {shape} for "
+                                    f"{hp.architecture()}, found {got}")
+    opt = state["optimizer"]
+    if not isinstance(opt, dict) or not isinstance(opt.get("param_groups"), list) \
+            or not isinstance(opt.get("state"), dict):
+        raise bad("optimizer", "not an optimizer state")
+    return hp

@@ -2,11 +2,35 @@
 
 
 class MnistTuiError(Exception):
-    """Base of every error mnist-tui reports to a user (one line, no traceback)."""
+    """Base of every error mnist-tui reports to a user (one line, no traceback).
+
+    ``exit_code`` is what the command line exits with: 2 for bad input or data.
+    """
+
+    exit_code = 2
 
 
 class DatasetError(MnistTuiError):
-    """A data file is missing, damaged, or not what it claims to be; or a download failed."""
+    """A data file is missing, damaged, or not what it claims to be; or a download failed.
+
+    ``searched``: the folders the files were looked for in, when they were not found.
+    """
+
+    def __init__(self, message: str, *, searched: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.searched = tuple(searched)
+
+
+class RunFolderError(MnistTuiError):
+    """A run folder cannot be used: held by another process, already holding a run, or
+    not writable (disk full, read-only, permissions)."""
+
+
+class WriteError(RunFolderError):
+    """Writing into the run folder failed (disk full, read-only, permissions): exit 74,
+    sysexits' EX_IOERR. What was written before stays readable."""
+
+    exit_code = 74
 
 
 class ConfigError(MnistTuiError):

@@ -1,19 +1,36 @@
 """A run's folder: its configuration, its metrics (CSV and JSON Lines) and its
-checkpoints (last and best), all written so that a kill at any moment leaves what was
-there before readable."""
+checkpoints (last and best).
+
+The rules, each in one place here:
+- one writer per folder: the writer holds ``.lock`` (``fcntl.flock``) for its whole
+  life, and ``writer_pid`` tells anyone else who that is; readers (``watch``, ``runs``)
+  take no lock;
+- a folder that already holds a run is never overwritten by accident (``--overwrite``
+  says so on purpose);
+- every file is written so that a kill at any moment leaves what was there readable
+  (whole files: temporary file, fsync, rename; metrics: appended lines, a cut last line
+  is skipped on reading), with the umask's permissions; temporary files left by a kill
+  are removed the next time the folder is opened for writing, and never read;
+- the metrics format is written (``RunFolder.record``) and read back (``parse_row``,
+  ``read_rows``) here, each row checked against ``ROW_FIELDS``.
+"""
 
 from __future__ import annotations
 
 import csv
+import errno
+import fcntl
 import io
 import json
+import math
 import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from core import checkpoint
-from core.checkpoint import CheckpointError
+from core.checkpoint import TMP_SUFFIX, CheckpointError, write_error
+from core.errors import RunFolderError, WriteError
 from core.events import BatchEnd, EpochEnd, HparamsChanged, RunFinished, RunStarted, TestEnd
 
 CONFIG = "config.json"
@@ -24,85 +41,328 @@ BEST = "checkpoint-best.pt"
 TEST_LAST = "test-last.json"  # every prediction of the latest test: for `mnist-tui watch`
 REPORT_TXT = "report.txt"
 REPORT_JSON = "report.json"
+LOCK = ".lock"
+#: The files that make a folder hold a run (and that --overwrite replaces).
+RUN_FILES = (CONFIG, METRICS_JSONL, METRICS_CSV, LAST, BEST, TEST_LAST, REPORT_TXT, REPORT_JSON)
 CSV_FIELDS = ("kind", "epoch", "step", "seen", "loss", "accuracy", "correct", "total", "detail")
-LOG_INTERVAL = 100
+LOG_INTERVAL = 100  # the tutorial prints (and the folder logs) a train line every 100 batches
+RUN_FORMAT = "mnist-tui-run"
 
 
-def default_run_dir() -> Path:
-    return Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+def default_run_dir(root: str | os.PathLike = "runs") -> Path:
+    """``runs/<date>-<time>``, with a suffix when that name is taken (two runs started
+    in the same second)."""
+    base = Path(root) / datetime.now().strftime("%Y%m%d-%H%M%S")
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = Path(f"{base}-{n}")
+    return path
 
 
 def _atomic_text(path: Path, text: str) -> None:
     checkpoint.atomic_write_bytes(path, lambda f: f.write(text.encode()))
 
 
-def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
-    path = Path(run_dir) / CONFIG
-    if not Path(run_dir).is_dir():
-        raise CheckpointError(f"{run_dir}: no such run folder")
+# ------------------------------------------------------------------------ reading
+
+#: For each kind of metrics row, its required fields and their types ("number" is an
+#: int or a float, never a bool). Rows of other kinds are passed through unchecked.
+ROW_FIELDS: dict[str, dict[str, str]] = {
+    "start": {"epoch": "int", "step": "int", "hparams": "dict"},
+    "train": {"epoch": "int", "step": "int", "seen": "int", "loss": "number"},
+    "test": {"epoch": "int", "step": "int", "seen": "int", "loss": "number",
+             "accuracy": "number", "correct": "int", "total": "int"},
+    "epoch": {"epoch": "int", "step": "int", "seen": "int", "loss": "number"},
+    "edit": {"epoch": "int", "step": "int", "seen": "int", "effect": "str", "applied": "bool",
+             "changes": "dict"},
+    "end": {"status": "str", "epoch": "int", "step": "int"},
+}
+#: Optional fields, checked when present.
+ROW_OPTIONAL: dict[str, dict[str, str]] = {
+    "start": {"device": "str", "n_train": "int", "n_test": "int", "n_params": "int",
+              "architecture": "str", "classes": "list"},
+    "train": {"batch": "int", "batches": "int", "batch_size": "int", "epoch_samples": "int",
+              "n_train": "int", "samples_per_sec": "number"},
+    "test": {"confusion": "list", "per_class_correct": "list", "per_class_total": "list"},
+    "epoch": {"seconds": "number"},
+    "end": {"best_accuracy": "number", "best_epoch": "int"},
+}
+_CHECKS = {
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "str": lambda v: isinstance(v, str),
+    "bool": lambda v: isinstance(v, bool),
+    "dict": lambda v: isinstance(v, dict),
+    "list": lambda v: isinstance(v, list),
+}
+
+
+def _row_ok(row: dict[str, Any]) -> bool:
+    kind = row.get("kind")
+    if not isinstance(kind, str):
+        return False
+    for name, t in ROW_FIELDS.get(kind, {}).items():
+        if name not in row or not _CHECKS[t](row[name]):
+            return False
+    for name, t in ROW_OPTIONAL.get(kind, {}).items():
+        if name in row and not _CHECKS[t](row[name]):
+            return False
+    if kind in ("train", "test", "epoch") and any(
+            row[k] < 0 for k in ("epoch", "step", "seen")):
+        return False
+    if kind == "test":
+        if not 0 <= row["correct"] <= row["total"]:
+            return False
+        cm = row.get("confusion")
+        if cm is not None and not all(
+                isinstance(r, list) and len(r) == len(cm) and all(_CHECKS["int"](c) for c in r)
+                for r in cm):
+            return False
+        for key in ("per_class_correct", "per_class_total"):
+            if key in row and not all(_CHECKS["int"](c) for c in row[key]):
+                return False
+    if kind == "edit" and not all(isinstance(v, list) and len(v) == 2
+                                  for v in row["changes"].values()):
+        return False
+    if kind == "start" and "classes" in row and not all(isinstance(c, str) for c in row["classes"]):
+        return False
+    return True
+
+
+def parse_row(line: bytes | str) -> dict[str, Any] | None:
+    """One metrics line as a checked row, or None for a line that is not one (cut short
+    by a kill, not UTF-8, not an object, a field of the wrong type ...)."""
     try:
-        config = json.loads(path.read_text())
+        if isinstance(line, bytes):
+            line = line.decode("utf-8")
+        row = json.loads(line)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return row if isinstance(row, dict) and _row_ok(row) else None
+
+
+def read_rows(run_dir: str | os.PathLike) -> tuple[list[dict[str, Any]], int]:
+    """The checked rows of a run's metrics.jsonl and how many lines were skipped.
+    A missing file is no rows; a file that cannot be read at all is ``CheckpointError``."""
+    path = Path(run_dir) / METRICS_JSONL
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return [], 0
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    rows, skipped = [], 0
+    for line in data.split(b"\n"):
+        if not line.strip():
+            continue
+        row = parse_row(line)
+        if row is None:
+            skipped += 1
+        else:
+            rows.append(row)
+    return rows, skipped
+
+
+def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """A run folder's config.json, every field checked; ``CheckpointError`` naming the
+    file and the field otherwise."""
+    from core.config import ConfigError, Hyperparameters
+    from core.datafiles import REGISTRY
+
+    run_dir = Path(run_dir)
+    path = run_dir / CONFIG
+    if not run_dir.exists():
+        raise CheckpointError(f"{run_dir}: no such run folder")
+    if not run_dir.is_dir():
+        raise CheckpointError(f"{run_dir}: not a folder")
+    try:
+        config = json.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise CheckpointError(f"{path}: missing; is {run_dir} an mnist-tui run folder?") from None
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"{path}: not readable JSON ({exc})") from None
-    if not isinstance(config, dict) or config.get("format") != "mnist-tui-run":
+    except (OSError, ValueError, RecursionError) as exc:
+        raise CheckpointError(f"{path}: not readable JSON ({str(exc)[:100]})") from None
+    if not isinstance(config, dict) or config.get("format") != RUN_FORMAT:
         raise CheckpointError(f"{path}: not an mnist-tui run configuration")
+
+    def bad(name: str, why: str) -> CheckpointError:
+        return CheckpointError(f"{path}: {name}: {why}")
+
+    if config.get("dataset") not in REGISTRY:
+        raise bad("dataset", f"must be one of {', '.join(REGISTRY)}, found {config.get('dataset')!r}")
+    for key in ("limit_train", "limit_test"):
+        v = config.get(key)
+        if v is not None and (not _CHECKS["int"](v) or v < 1):
+            raise bad(key, f"must be a whole number 1 or more, or null; found {v!r}")
+    for key in ("data_dir", "device"):
+        if config.get(key) is not None and not isinstance(config[key], str):
+            raise bad(key, f"must be a string, found {config[key]!r}")
+    if not isinstance(config.get("hparams"), dict):
+        raise bad("hparams", "missing or not a table")
+    try:
+        Hyperparameters.from_dict(config["hparams"])
+    except ConfigError as exc:
+        raise bad("hparams", str(exc)) from None
+    except (TypeError, ValueError) as exc:
+        raise bad("hparams", str(exc).splitlines()[0]) from None
     return config
 
 
-class RunFolder:
-    """Writes one run's folder as its events go by."""
+def holds_run(path: str | os.PathLike) -> list[str]:
+    """The run files in ``path`` (empty: no run there)."""
+    p = Path(path)
+    return [name for name in RUN_FILES if (p / name).exists()] if p.is_dir() else []
 
-    def __init__(self, path: str | os.PathLike, config: dict[str, Any], *, resume_step: int | None = None):
+
+def writer_pid(run_dir: str | os.PathLike) -> int | None:
+    """The pid of the live process writing ``run_dir`` (0 if it cannot be read), or
+    None when no process holds the folder's lock."""
+    try:
+        fd = os.open(Path(run_dir) / LOCK, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                return None
+            try:
+                return int(os.pread(fd, 32, 0).decode().strip() or 0)
+            except (OSError, ValueError):
+                return 0
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temporaries(run_dir: Path) -> list[Path]:
+    """Temporary files of interrupted writes (".<name>.<random>.tmp"): removed."""
+    removed = []
+    for p in run_dir.glob(f".*{TMP_SUFFIX}"):
+        if any(p.name.startswith(f".{name}.") for name in (*RUN_FILES, "drawings")):
+            try:
+                p.unlink()
+                removed.append(p)
+            except OSError:
+                pass
+    return removed
+
+
+# ------------------------------------------------------------------------ writing
+
+class RunFolder:
+    """Writes one run's folder as its events go by; holds the folder's lock.
+
+    ``RunFolder(path)`` takes the lock (a second writer: ``RunFolderError`` naming the
+    pid that holds it) and clears interrupted writes; then ``start(config)`` for a new
+    run (refused where a run is already, unless ``overwrite``) or ``resume(step)``.
+    Every write failure is ``WriteError`` (one line: the file and the cause).
+    """
+
+    def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        self.best_accuracy = -1.0
+        self.step = 0
+        self._jsonl = self._csv_file = None
+        self._csv: csv.DictWriter | None = None
+        if self.path.exists() and not self.path.is_dir():
+            raise RunFolderError(f"{self.path}: a file stands where the run folder should be")
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise CheckpointError(f"{self.path}: cannot create the run folder ({exc.strerror})") from None
-        self.best_accuracy = -1.0
-        self.step = resume_step or 0
-        if resume_step is None:
-            _atomic_text(self.path / CONFIG, json.dumps({"format": "mnist-tui-run", **config}, indent=2))
-            for name in (METRICS_JSONL, METRICS_CSV):
-                (self.path / name).unlink(missing_ok=True)
-        else:
-            self._truncate_after(resume_step)
-        new_csv = not (self.path / METRICS_CSV).exists()
-        self._jsonl = open(self.path / METRICS_JSONL, "a", encoding="utf-8")
-        self._csv_file = open(self.path / METRICS_CSV, "a", encoding="utf-8", newline="")
-        self._csv = csv.DictWriter(self._csv_file, CSV_FIELDS)
-        if new_csv:
-            self._csv.writeheader()
+            raise write_error(self.path, exc) from None
+        self._lock_fd = self._lock()
+        remove_stale_temporaries(self.path)
 
-    def _truncate_after(self, step: int) -> None:
-        """On resume: drop metrics logged after the checkpoint (they will come again)."""
-        src = self.path / METRICS_JSONL
-        rows = []
-        if src.exists():
-            for line in src.read_text().splitlines():
-                try:
-                    row = json.loads(line)
-                except ValueError:
-                    continue  # a line cut short by a kill
-                if row.get("step", 0) <= step:
-                    rows.append(row)
-        for row in rows:
-            if row.get("kind") == "test":
-                self.best_accuracy = max(self.best_accuracy, row["accuracy"])
-        _atomic_text(src, "".join(json.dumps(r) + "\n" for r in rows))
+    def _lock(self) -> int:
+        lock = self.path / LOCK
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise write_error(lock, exc) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            pid = writer_pid(self.path)
+            os.close(fd)
+            who = f"pid {pid}" if pid else "another process"
+            raise RunFolderError(
+                f"{self.path}: another mnist-tui process ({who}) is writing this run folder; "
+                f"follow it with `mnist-tui watch {self.path}` or choose another --run-dir"
+            ) from None
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError:
+            pass  # the lock itself is what matters; the pid is for messages
+        return fd
+
+    def start(self, config: dict[str, Any], *, overwrite: bool = False) -> None:
+        """A new run: refuse a folder holding one (``overwrite`` replaces it)."""
+        existing = holds_run(self.path)
+        if existing and not overwrite:
+            self.close()
+            raise RunFolderError(
+                f"{self.path}: already holds a run ({', '.join(existing)}); continue it with "
+                f"--resume {self.path}, choose another --run-dir, or pass --overwrite to replace it")
+        try:
+            for name in existing:
+                (self.path / name).unlink()
+        except OSError as exc:
+            raise write_error(self.path / name, exc) from None
+        _atomic_text(self.path / CONFIG, json.dumps({"format": RUN_FORMAT, **config}, indent=2))
+        self._open_metrics()
+
+    def resume(self, step: int, best_accuracy: float = -1.0) -> None:
+        """Continue a run: drop metrics logged after the checkpoint (they come again)."""
+        self.step = step
+        self.best_accuracy = best_accuracy
+        rows, _ = read_rows(self.path)
+        rows = [r for r in rows if r.get("step", 0) <= step]
+        _atomic_text(self.path / METRICS_JSONL, "".join(json.dumps(r) + "\n" for r in rows))
         out = io.StringIO()
         w = csv.DictWriter(out, CSV_FIELDS)
         w.writeheader()
         for r in rows:
             w.writerow(_csv_row(r))
         _atomic_text(self.path / METRICS_CSV, out.getvalue())
+        # A report of the run before it was resumed would describe another state of it.
+        for name in (REPORT_TXT, REPORT_JSON):
+            (self.path / name).unlink(missing_ok=True)
+        self._open_metrics()
+
+    def _open_metrics(self) -> None:
+        new_csv = not (self.path / METRICS_CSV).exists()
+        try:
+            self._jsonl = open(self.path / METRICS_JSONL, "a", encoding="utf-8")
+            self._csv_file = open(self.path / METRICS_CSV, "a", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise write_error(self.path / METRICS_JSONL, exc) from None
+        self._csv = csv.DictWriter(self._csv_file, CSV_FIELDS)
+        if new_csv:
+            self._guard(METRICS_CSV, self._csv.writeheader)
+
+    def _guard(self, name: str, fn) -> None:
+        try:
+            fn()
+        except OSError as exc:
+            raise write_error(self.path / name, exc) from None
 
     def _write(self, row: dict[str, Any]) -> None:
-        self._jsonl.write(json.dumps(row) + "\n")
-        self._jsonl.flush()
-        self._csv.writerow(_csv_row(row))
-        self._csv_file.flush()
+        line = json.dumps(row) + "\n"
+
+        def jsonl():
+            self._jsonl.write(line)
+            self._jsonl.flush()
+
+        def csv_row():
+            self._csv.writerow(_csv_row(row))
+            self._csv_file.flush()
+
+        self._guard(METRICS_JSONL, jsonl)
+        self._guard(METRICS_CSV, csv_row)
 
     def record(self, ev: Any) -> None:
         """Log an event. Besides the metrics, rows of kind start / epoch / end (and the
@@ -167,13 +427,21 @@ class RunFolder:
     def after_test(self, state: dict[str, Any], accuracy: float) -> None:
         """Checkpoint after each test: always the last, and the best when it improved."""
         best = accuracy > self.best_accuracy
+        self.save(state, best=best)
         if best:
             self.best_accuracy = accuracy
-        self.save(state, best=best)
 
     def close(self) -> None:
-        self._jsonl.close()
-        self._csv_file.close()
+        for f in (self._jsonl, self._csv_file):
+            if f is not None:
+                try:
+                    f.close()
+                except OSError:
+                    pass  # a full disk: what was flushed is there
+        self._jsonl = self._csv_file = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the lock
+            self._lock_fd = None
 
 
 def _plain(v: Any) -> Any:
@@ -188,3 +456,13 @@ def _csv_row(r: dict[str, Any]) -> dict[str, Any]:
         row["detail"] = json.dumps({"effect": r["effect"], "applied": r["applied"],
                                     "changes": r["changes"]})
     return row
+
+
+def best_of(rows: list[dict[str, Any]]) -> float:
+    """The best test accuracy among metrics rows (-1 before any test)."""
+    accs = [r["accuracy"] for r in rows if r.get("kind") == "test" and math.isfinite(r["accuracy"])]
+    return max(accs, default=-1.0)
+
+
+__all__ = ["RunFolder", "RunFolderError", "WriteError", "CheckpointError", "read_config",
+           "read_rows", "parse_row", "writer_pid", "holds_run", "default_run_dir"]

@@ -218,7 +218,8 @@ def epoch_generator(seed: int, epoch: int) -> torch.Generator:
 class Run:
     """A whole training run, as a generator of events (``events()``).
 
-    ``apply(**changes)`` edits hyperparameters between two events: live ones (lr,
+    ``apply(**changes)`` edits hyperparameters between two events and returns the
+    ``HparamsChanged`` of each group (they are not yielded again): live ones (lr,
     momentum, epochs, test batch size) at the next step, batch size at the next epoch,
     network shape / activation / seed / optimizer only on restart (``restart_hparams``).
     """
@@ -297,11 +298,14 @@ class Run:
                         self.pending.pop(name, None)  # edited back to the value in force
                     else:
                         self.pending[name] = new
-            ev = self._record(diff, effect, applied=effect == cfg.LIVE)
-            results.append(ev)
+            results.append(self._record(diff, effect, applied=effect == cfg.LIVE, announce=False))
         return results
 
-    def _record(self, diff: dict[str, tuple[Any, Any]], effect: str, applied: bool) -> HparamsChanged:
+    def _record(self, diff: dict[str, tuple[Any, Any]], effect: str, applied: bool,
+                announce: bool = True) -> HparamsChanged:
+        """Keep an edit in the history. An edit made through ``apply`` reaches the caller
+        as its return value and nowhere else; one the run makes itself (a batch-size edit
+        taking effect when the next epoch starts) comes out of ``events()``."""
         ev = HparamsChanged(self.step, self.epoch + (1 if self._in_epoch else 0), self.seen,
                             diff, effect, applied)
         self.history.edits.append({
@@ -309,7 +313,8 @@ class Run:
             "applied": applied,
             "changes": {k: [_plain(o), _plain(n)] for k, (o, n) in diff.items()},
         })
-        self._announce.append(ev)
+        if announce:
+            self._announce.append(ev)
         return ev
 
     def predict(self, indices: Sequence[int]) -> tuple[Prediction, ...]:

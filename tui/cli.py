@@ -7,7 +7,7 @@ import sys
 
 from core import __version__
 from core.config import ACTIVATIONS, OPTIMIZERS, Hyperparameters
-from core.datasets import REGISTRY
+from core.datafiles import REGISTRY
 from core.errors import ConfigError, MnistTuiError
 
 EXAMPLES = """\
@@ -62,7 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--ascii", action="store_true", help="draw digits with plain ASCII characters")
     u.add_argument("--run-dir", metavar="DIR",
                    help="the run folder: config, metrics, checkpoints (default ./runs/<time>)")
-    u.add_argument("--resume", metavar="RUN_DIR", help="continue the run saved in RUN_DIR")
+    u.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue the run saved in RUN_DIR (with --run-dir DIR: continue it in "
+                        "the new folder DIR and leave RUN_DIR as it is)")
+    u.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --run-dir (refused without it)")
     u.add_argument("--headless", action="store_true",
                    help="no dashboard: print the tutorial's lines (automatic when stdout is not a terminal)")
     u.add_argument("--no-plot", action="store_true", help="headless: no text plot at the end")
@@ -133,31 +137,35 @@ def watch_main(argv: list[str]) -> int:
     return 1 if app.state == "error" else 0
 
 
-def resume_changes(args: argparse.Namespace, hp: Hyperparameters,
-                   state: dict) -> dict:
-    """Hyperparameter flags given with --resume: edits to the resumed run (more epochs,
-    another learning rate ...), validated as the dashboard's edit form would. The
-    network, activation, optimizer and seed of a run cannot change: ConfigError."""
-    from core import config as cfg
+def flagged(exc: ConfigError) -> ConfigError:
+    """The same problems, named by their command-line flags."""
+    return ConfigError({FLAG_OF.get(k, k): v for k, v in exc.problems.items()})
 
-    changes = {n: getattr(hp, n) for n in cfg.FIELD_NAMES if getattr(args, n) is not None}
-    fixed = {FLAG_OF[n]: "a resumed run keeps it; start a new run (without --resume) to change it"
-             for n in changes if cfg.effect_of(n) == cfg.RESTART}
-    if fixed:
-        raise ConfigError(fixed)
-    saved = Hyperparameters.from_dict(state["hparams"])
-    try:
-        saved.with_changes(**changes)
-    except ConfigError as exc:
-        raise ConfigError({FLAG_OF.get(k, k): v for k, v in exc.problems.items()}) from None
-    current = state["epoch"] + (1 if state.get("batch_in_epoch") else 0)
-    if "epochs" in changes and changes["epochs"] < max(current, 1):
-        raise ConfigError({"--epochs": f"the run has reached epoch {current}; choose {current} or more"})
-    return {k: v for k, v in changes.items() if v != getattr(saved, k)}
+
+def given_hparams(args: argparse.Namespace, hp: Hyperparameters) -> dict:
+    """The hyperparameters given on the command line (with --resume: edits to the run)."""
+    from core.config import FIELD_NAMES
+
+    return {n: getattr(hp, n) for n in FIELD_NAMES if getattr(args, n) is not None}
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    """The command; returns its exit code. Ctrl+C at any moment ends it with 130 and no
+    traceback (even while PyTorch is being imported)."""
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _error(exc: MnistTuiError) -> int:
+    from tui.headless import say_error
+
+    say_error(f"mnist-tui: error: {exc}")
+    return exc.exit_code
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["watch"]:
         return watch_main(argv[1:])
     if argv[:1] == ["runs"]:
@@ -171,27 +179,19 @@ def main(argv: list[str] | None = None) -> int:
             v = getattr(args, flag)
             if v is not None and v < 1:
                 raise ConfigError({"--" + flag.replace("_", "-"): "must be 1 or more"})
+        spec = _spec(args, hp)
     except MnistTuiError as exc:
-        sys.stderr.write(f"mnist-tui: error: {exc}\n")
-        return 2
+        return _error(exc)
 
-    if args.headless or not sys.stdout.isatty():
-        return _headless(args, hp)
+    if args.headless or sys.stdout is None or not sys.stdout.isatty():
+        from tui.headless import run_headless
+
+        return run_headless(spec, plot=not args.no_plot, report=args.report, out=sys.stdout)
 
     import multiprocessing.resource_tracker
 
     from tui.app import MnistTuiApp
-    from tui.engine import RunSpec
 
-    spec = RunSpec(hparams=hp, dataset=args.dataset, data_dir=args.data_dir, device=args.device,
-                   limit_train=args.limit_train, limit_test=args.limit_test, run_dir=args.run_dir,
-                   allow_download=not args.no_download)
-    if args.resume:
-        try:
-            spec = _resume_spec(args, spec)
-        except MnistTuiError as exc:
-            sys.stderr.write(f"mnist-tui: error: {exc}\n")
-            return 2
     # Textual replaces stderr; the resource tracker must start before it does.
     multiprocessing.resource_tracker.ensure_running()
     app = MnistTuiApp(spec, ascii=args.ascii)
@@ -201,47 +201,25 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if app.state == "error" else 0
 
 
-def _resume_spec(args: argparse.Namespace, spec):
-    """The run to continue, from its folder; a damaged folder or checkpoint is one line
-    here, before any screen opens."""
+def _spec(args: argparse.Namespace, hp: Hyperparameters):
+    """What to run, checked: a damaged run folder or checkpoint to resume, or edits it
+    cannot take, are one line here, before any training or screen starts."""
+    from core.session import RunSpec, read_resume, resume_edits
+
+    spec = RunSpec(hparams=hp, dataset=args.dataset, data_dir=args.data_dir, device=args.device,
+                   limit_train=args.limit_train, limit_test=args.limit_test,
+                   run_dir=args.run_dir, allow_download=not args.no_download,
+                   overwrite=args.overwrite)
+    if not args.resume:
+        return spec
     from dataclasses import replace
 
-    from tui.headless import load_resume
-
-    config, state = load_resume(args.resume)
-    changes = resume_changes(args, spec.hparams, state)
-    return replace(spec, hparams=Hyperparameters.from_dict(state["hparams"]),
-                   resume_changes=changes,
-                   dataset=config["dataset"], data_dir=args.data_dir or config.get("data_dir"),
-                   limit_train=config.get("limit_train"), limit_test=config.get("limit_test"),
-                   run_dir=args.resume, resume=args.resume)
-
-
-def _headless(args: argparse.Namespace, hp: Hyperparameters) -> int:
-    from core.runfolder import default_run_dir
-    from tui.headless import load_resume, run_headless
-
+    _config, state, saved = read_resume(args.resume)
     try:
-        resume = None
-        dataset, data_dir = args.dataset, args.data_dir
-        limit_train, limit_test, run_dir = args.limit_train, args.limit_test, args.run_dir
-        changes: dict = {}
-        if args.resume:
-            config, resume = load_resume(args.resume)
-            changes = resume_changes(args, hp, resume)
-            dataset, run_dir = config["dataset"], args.resume
-            data_dir = data_dir or config.get("data_dir")
-            limit_train, limit_test = config.get("limit_train"), config.get("limit_test")
-        return run_headless(hparams=hp, dataset=dataset, data_dir=data_dir, device=args.device,
-                            limit_train=limit_train, limit_test=limit_test,
-                            run_dir=run_dir or str(default_run_dir()), resume=resume,
-                            plot=not args.no_plot, report=args.report, changes=changes,
-                            allow_download=not args.no_download)
-    except MnistTuiError as exc:
-        sys.stderr.write(f"mnist-tui: error: {exc}\n")
-        return 2
-    except KeyboardInterrupt:
-        return 130
+        changes = resume_edits(saved, state, given_hparams(args, hp))
+    except ConfigError as exc:
+        raise flagged(exc) from None
+    return replace(spec, hparams=saved, resume=args.resume, resume_changes=changes)
 
 
 if __name__ == "__main__":

@@ -26,28 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.config import Hyperparameters
-from core.errors import MnistTuiError
+from core.errors import MnistTuiError, WriteError
+from core.session import RunSpec  # noqa: F401  (what the app and tests build)
 
 TICK_SECONDS = 0.1      # at most 10 progress updates a second
 COMMAND_POLL = 0.02     # look for a key's command at least every 20 ms
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """What to train, and on what."""
-
-    hparams: Hyperparameters = field(default_factory=Hyperparameters)
-    dataset: str = "mnist"
-    data_dir: str | None = None
-    device: str = "auto"
-    limit_train: int | None = None
-    limit_test: int | None = None
-    run_dir: str | None = None
-    hardest: int = 16
-    allow_download: bool = True
-    resume: str | None = None  # a run folder to continue (its checkpoint-last.pt)
-    resume_changes: dict[str, Any] = field(default_factory=dict)  # edits made on resuming
 
 
 # ------------------------------------------------------------- engine -> screen messages
@@ -115,6 +98,17 @@ class PauseChanged:
 class EngineFailed:
     message: str        # one line for the user
     detail_file: str = ""  # where the traceback went, for an internal error
+    searched: tuple[str, ...] = ()
+    alternatives: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user must know that does not end the run (a failed write: the run
+    is paused, nothing is lost)."""
+
+    message: str
+    severity: str = "error"
 
 
 @dataclass(frozen=True)
@@ -138,7 +132,13 @@ def engine_loop(spec: RunSpec, emit: Callable[[Any], None], commands: Any,
     except _Quit:
         pass
     except MnistTuiError as exc:
-        emit(EngineFailed(str(exc)))
+        searched = tuple(getattr(exc, "searched", ()))
+        alternatives: tuple[str, ...] = ()
+        if searched:  # no data here: is another dataset on this machine?
+            from core.datafiles import available_locally
+
+            alternatives = tuple(n for n in available_locally() if n != spec.dataset)
+        emit(EngineFailed(str(exc), searched=searched, alternatives=alternatives))
     except Exception as exc:  # an internal error: one line on screen, traceback in a file
         fd, path = tempfile.mkstemp(prefix="mnist-tui-error-", suffix=".txt")
         with os.fdopen(fd, "w") as f:
@@ -149,53 +149,44 @@ def engine_loop(spec: RunSpec, emit: Callable[[Any], None], commands: Any,
 
 
 def _run(spec: RunSpec, emit, commands, parent_alive, on_run) -> None:
-    import numpy as np
+    from core import datafiles
+    from core.session import open_session
 
-    from core import datasets
-    from core.events import BatchEnd, TestEnd
-    from core.network import resolve_device
-    from core.training import Run, format_train
-
-    spec_ds = datasets.get_spec(spec.dataset)
+    spec_ds = datafiles.get_spec(spec.dataset)
     emit(Loading(f"loading {spec_ds.title}"))
     last_dl = [0.0]
 
-    def on_download(p: datasets.DownloadProgress) -> None:
+    def on_download(p: datafiles.DownloadProgress) -> None:
         now = time.monotonic()
         if now - last_dl[0] >= TICK_SECONDS or (p.total and p.done >= p.total):
             last_dl[0] = now
             emit(p)
 
-    data = datasets.load(spec.dataset, spec.data_dir, progress=on_download,
-                         allow_download=spec.allow_download)
-    train, test = data.train.head(spec.limit_train), data.test.head(spec.limit_test)
-    emit(DataReady(spec_ds.title, spec_ds.classes, len(train), len(test),
-                   test.images.numpy().tobytes(),
-                   test.labels.numpy().astype(np.uint8).tobytes(),
-                   str(data.files["test_images"].parent)))
-    device = resolve_device(spec.device)
-    hparams, state = spec.hparams, None
-    if spec.resume:
-        from core import checkpoint
-        from core.config import Hyperparameters
-        from core.runfolder import LAST as _LAST
+    session = open_session(spec, progress=on_download)
+    try:
+        _drive(session, spec, emit, commands, parent_alive, on_run)
+    finally:
+        session.close()
 
-        state = checkpoint.load(f"{spec.resume}/{_LAST}")
-        hparams = Hyperparameters.from_dict(state["hparams"])
-    run = Run(hparams, train, test, device=device, hardest=spec.hardest,
-              classes=spec_ds.classes)
-    if state is not None:
-        run.load_state_dict(state)
+
+def _drive(session, spec: RunSpec, emit, commands, parent_alive, on_run) -> None:
+    """Pull the session's events, coalesce steps into Ticks, answer commands."""
+    import numpy as np
+
+    from core.events import BatchEnd
+    from core.runfolder import LAST, LOG_INTERVAL
+    from core.training import format_train
+
+    run, folder, data = session.run, session.folder, session.data
+    train, test = run.train_data, run.test_data
+    emit(DataReady(data.spec.title, data.spec.classes, len(train), len(test),
+                   test.images.cpu().numpy().tobytes(),
+                   test.labels.cpu().numpy().astype(np.uint8).tobytes(),
+                   str(data.files["test_images"].parent)))
     if on_run is not None:
         on_run(run)
-    from core.runfolder import LAST, RunFolder, default_run_dir
-
-    folder = RunFolder(spec.run_dir or spec.resume or default_run_dir(), {
-        "dataset": spec.dataset, "data_dir": str(data.files["test_images"].parent),
-        "device": spec.device, "limit_train": spec.limit_train, "limit_test": spec.limit_test,
-        "hparams": hparams.to_dict()}, resume_step=run.step if state is not None else None)
     emit(Loading(f"run folder: {folder.path}"))
-    if state is not None:
+    if session.resumed:
         h = run.history
         emit(Backfill(tuple(zip(h.train_seen, h.train_loss)),
                       tuple(zip(h.test_epoch, h.test_seen, h.test_loss, h.test_accuracy)),
@@ -204,7 +195,7 @@ def _run(spec: RunSpec, emit, commands, parent_alive, on_run) -> None:
                       f" ({run.batch_in_epoch} steps into epoch {run.epoch + 1})"
                       if run.batch_in_epoch else
                       f"Resumed {spec.resume} at epoch {run.epoch}, step {run.step:,}"))
-        run.apply(**spec.resume_changes)  # its events come out of run.events() below
+    resume_events = session.apply(**session.pending_edits)
 
     state = {"paused": False, "last_poll": 0.0}
 
@@ -228,20 +219,33 @@ def _run(spec: RunSpec, emit, commands, parent_alive, on_run) -> None:
                 emit(EditResult(False, {"run": "the run has ended; press r to restart"}))
                 return
             try:
-                for ev in run.apply(**cmd[1]):
-                    emit(ev)
+                for ev in session.apply(**cmd[1]):
+                    emit(ev)  # the edit's one announcement (the run does not yield it again)
+            except WriteError as exc:
+                write_failed(exc)
+                emit(EditResult(True, {}))
             except MnistTuiError as exc:
                 emit(EditResult(False, getattr(exc, "problems", {"edit": str(exc)})))
             else:
                 emit(EditResult(True, {}))
         elif kind == "save":
-            target = folder.path / LAST
             try:
-                folder.save(run.state_dict())
-            except OSError as exc:
-                emit(EngineFailed(f"{target}: could not save the checkpoint ({exc.strerror})"))
+                session.save()
+            except WriteError as exc:
+                write_failed(exc)
             else:
-                emit(Saved(str(target)))
+                emit(Saved(str(folder.path / LAST)))
+
+    def write_failed(exc: WriteError) -> None:
+        """A write into the run folder failed: say so and pause; the run in memory and
+        the files written before are intact (free some space, then s or space)."""
+        emit(Notice(f"{exc}. Training is paused: free some space (or fix the folder), "
+                    f"then press space to go on or s to save."))
+        if not state["paused"]:
+            if latest is not None:
+                flush_tick()
+            state["paused"] = True
+            emit(PauseChanged(True, run.step))
 
     def poll(block: bool) -> None:
         """Handle waiting commands; while paused, wait for the next one."""
@@ -276,14 +280,17 @@ def _run(spec: RunSpec, emit, commands, parent_alive, on_run) -> None:
         latest = None
         last_tick = time.monotonic()
 
-    for ev in run.events():
+    for ev in resume_events:
+        emit(ev)
+    for ev in session.events():
         now = time.monotonic()
-        folder.record(ev)
-        if isinstance(ev, TestEnd):
-            folder.after_test(run.state_dict(), ev.accuracy)
+        try:
+            session.record(ev)
+        except WriteError as exc:
+            write_failed(exc)
         if isinstance(ev, BatchEnd):
             latest = ev
-            if ev.batch % 100 == 0:
+            if ev.batch % LOG_INTERVAL == 0:
                 lines.append(format_train(ev))
             if now - last_tick >= TICK_SECONDS:
                 flush_tick()

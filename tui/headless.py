@@ -1,76 +1,119 @@
 """Headless runs: the same run, no Textual, the tutorial's lines on stdout.
 
 For SSH sessions and log files: plain lines only (no carriage returns), a run folder
-with metrics and checkpoints, and Ctrl+C / SIGTERM / SIGHUP save a checkpoint and exit.
+with metrics and checkpoints. Ctrl+C, SIGTERM and a hang-up save a checkpoint and exit
+(a hang-up is left ignored when the run was started under nohup); output that goes away
+(``| head``, a closed terminal) saves a checkpoint and ends quietly.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from typing import Any, TextIO
 
-from core import checkpoint, datasets
-from core.config import Hyperparameters
-from core.events import BatchEnd, EpochEnd, RunFinished, TestEnd
-from core.network import resolve_device
-from core.runfolder import LAST, RunFolder
-from core.training import LOG_INTERVAL, Run, format_max_accuracy, format_test, format_train
+from core import datafiles
+from core.errors import MnistTuiError, WriteError
+from core.events import BatchEnd, RunFinished, TestEnd
+from core.runfolder import LAST, LOG_INTERVAL
+from core.session import RunSpec, Session, open_session
 
-EXIT_FOR_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+EXIT_OK, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_WRITE = 0, 2, 3, WriteError.exit_code
+EXIT_FOR_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129,
+                   signal.SIGPIPE: 141}
+
+
+class Output:
+    """Lines to stdout that can never fail the run: once stdout is gone (a closed pipe,
+    a terminal that hung up), ``gone`` is set and nothing more is written there."""
+
+    def __init__(self, out: TextIO | None):
+        self.out, self.gone = out, out is None
+
+    def line(self, text: str) -> None:
+        if self.gone:
+            return
+        try:
+            print(text, file=self.out, flush=True)
+        except (BrokenPipeError, OSError, ValueError):
+            self.gone = True
+            _silence(self.out)
+
+
+def _silence(stream: TextIO | None) -> None:
+    """Point a dead stream at /dev/null, so that the interpreter's final flush does not
+    print 'Exception ignored ... BrokenPipeError'."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def say_error(text: str) -> None:
+    """One line on stderr, never raising (stderr may be a terminal that hung up)."""
+    try:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        _silence(sys.stderr)
 
 
 class _DownloadLines:
     """A download as a few plain lines: each file at 0, 25, 50, 75 and 100 %."""
 
-    def __init__(self, out: TextIO):
+    def __init__(self, out: Output):
         self.out, self.shown = out, set()
 
-    def __call__(self, p: datasets.DownloadProgress) -> None:
+    def __call__(self, p: datafiles.DownloadProgress) -> None:
         pct = int(100 * p.done / p.total) if p.total else 0
         mark = (p.filename, min(pct // 25 * 25, 100))
         if mark not in self.shown:
             self.shown.add(mark)
             size = "" if not p.total else (
                 f" of {p.total / 1e6:.1f} MB" if p.total >= 100_000 else f" of {p.total:,} bytes")
-            print(f"Downloading {p.filename} ({p.file_index}/{p.file_count}): {mark[1]}%{size}",
-                  file=self.out, flush=True)
+            self.out.line(f"Downloading {p.filename} ({p.file_index}/{p.file_count}): {mark[1]}%{size}")
 
 
-def run_headless(*, hparams: Hyperparameters | None, dataset: str, data_dir: str | None,
-                 device: str, limit_train: int | None, limit_test: int | None, run_dir: str,
-                 resume: dict[str, Any] | None = None, plot: bool = True, report: bool = False,
-                 changes: dict[str, Any] | None = None, allow_download: bool = True,
-                 out: TextIO = sys.stdout) -> int:
-    """Train and print; returns the exit code. ``resume``: a checkpoint state to continue;
-    ``changes``: hyperparameter edits applied to it (``--resume RUN --epochs 40``)."""
+def install_signal_handlers(on_signal) -> dict[int, Any]:
+    """SIGINT, SIGTERM and SIGHUP call ``on_signal``; a SIGHUP ignored when we started
+    (nohup) stays ignored. Returns the previous handlers."""
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
+            continue  # nohup: the user asked to survive the session
+        previous[sig] = signal.signal(sig, on_signal)
+    return previous
+
+
+def run_headless(spec: RunSpec, *, plot: bool = True, report: bool = False,
+                 out: TextIO | None = sys.stdout) -> int:
+    """Train and print; returns the exit code (see EXIT_* and EXIT_FOR_SIGNAL)."""
     got: list[int] = []
+    output = Output(out)
 
     def on_signal(signum, frame):  # noqa: ARG001
         got.append(signum)
 
-    previous = {s: signal.signal(s, on_signal) for s in EXIT_FOR_SIGNAL}
+    previous = install_signal_handlers(on_signal)
     try:
-        data = datasets.load(dataset, data_dir, progress=_DownloadLines(out),
-                             allow_download=allow_download)
-        train, test = data.train.head(limit_train), data.test.head(limit_test)
-        if resume is not None:
-            hparams = Hyperparameters.from_dict(resume["hparams"])
-        run = Run(hparams, train, test, device=resolve_device(device), classes=data.spec.classes,
-                  hardest=16)  # kept in test-last.json for `mnist-tui watch`
-        config = {"dataset": dataset, "data_dir": str(data.files["test_images"].parent),
-                  "device": device, "limit_train": limit_train, "limit_test": limit_test,
-                  "hparams": hparams.to_dict()}
-        if resume is not None:
-            run.load_state_dict(resume)
-        folder = RunFolder(run_dir, config, resume_step=run.step if resume is not None else None)
-        print(f"Run folder: {folder.path}", file=out, flush=True)
-        for ev in run.apply(**(changes or {})):  # logged when run.events() yields it
-            print(describe_edit(ev), file=out, flush=True)
         try:
-            return _loop(run, folder, got, plot, report, out)
+            session = open_session(spec, progress=_DownloadLines(output))
+        except MnistTuiError as exc:
+            say_error(f"mnist-tui: error: {exc}")
+            return exc.exit_code
+        try:
+            output.line(f"Run folder: {session.path}")
+            for ev in session.apply(**session.pending_edits):
+                output.line(describe_edit(ev))
+            return _loop(session, got, output, plot, report)
+        except WriteError as exc:
+            say_error(f"mnist-tui: error: {exc}")
+            return exc.exit_code
         finally:
-            folder.close()
+            session.close()
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
@@ -85,55 +128,59 @@ def describe_edit(ev) -> str:
             else f"Waiting ({cfg.EFFECT_WORDS[ev.effect]}): {desc}")
 
 
-def _loop(run: Run, folder: RunFolder, got: list[int], plot: bool, report: bool, out: TextIO) -> int:
-    for ev in run.events():
-        folder.record(ev)
+def _loop(session: Session, got: list[int], out: Output, plot: bool, report: bool) -> int:
+    from core.training import format_max_accuracy, format_test, format_train
+
+    run = session.run
+    for ev in session.events():
+        session.record(ev)
         if isinstance(ev, BatchEnd):
             if ev.batch % LOG_INTERVAL == 0:
-                print(format_train(ev), file=out, flush=True)
+                out.line(format_train(ev))
         elif isinstance(ev, TestEnd):
-            print(format_test(ev), file=out, flush=True)
-            if ev.epoch > 0 or run.step == 0:
-                folder.after_test(run.state_dict(), ev.accuracy)
+            out.line(format_test(ev))
         elif isinstance(ev, RunFinished):
             if ev.status == "diverged":
-                print("Training stopped: the loss is no longer a finite number; lower the "
-                      "learning rate (--lr).", file=sys.stderr, flush=True)
-            print(f"Total epochs: {ev.epochs_done}", file=out)
+                say_error("Training stopped: the loss is no longer a finite number; lower the "
+                          "learning rate (--lr).")
+            out.line(f"Total epochs: {ev.epochs_done}")
             if ev.best_epoch >= 0:
-                print(format_max_accuracy(ev.best_accuracy), file=out, flush=True)
+                out.line(format_max_accuracy(ev.best_accuracy))
             if plot:
-                print(text_plot(run), file=out, flush=True)
+                out.line(text_plot(run))
             if report:
-                _report(run, folder, out)
-            return 0 if ev.status == "finished" else 1
+                _report(session, out)
+            return EXIT_OK if ev.status == "finished" else EXIT_DIVERGED
+        if out.gone and not got:
+            got.append(signal.SIGPIPE)  # the reader went away: save, and end quietly
         if got:
-            folder.save(run.state_dict())
-            folder.end("interrupted", epoch=run.epoch, signal=signal.Signals(got[0]).name)
+            sig = signal.Signals(got[0])
+            session.save()
+            session.folder.end("interrupted", epoch=run.epoch, signal=sig.name)
             if report:
-                _report(run, folder, out)
-            print(f"Interrupted ({signal.Signals(got[0]).name}): checkpoint saved to "
-                  f"{folder.path / LAST}; continue with --resume {folder.path}",
-                  file=sys.stderr, flush=True)
-            return EXIT_FOR_SIGNAL[got[0]]
-    return 0
+                _report(session, out)
+            if sig != signal.SIGPIPE:
+                say_error(f"Interrupted ({sig.name}): checkpoint saved to "
+                          f"{session.path / LAST}; continue with --resume {session.path}")
+            return EXIT_FOR_SIGNAL[sig]
+    return EXIT_OK
 
 
-def _report(run: Run, folder: RunFolder, out: TextIO) -> None:
+def _report(session: Session, out: Output) -> None:
     """--report: the last test's confusion matrix and per-class accuracy, printed and
     written to the run folder (report.txt, report.json)."""
+    run = session.run
     if run.last_test is None:
-        print("Report: no test has run since this process started; nothing to report.",
-              file=out, flush=True)
+        out.line("Report: no test has run since this process started; nothing to report.")
         return
     from core.report import report_dict, report_text
 
     text = report_text(run.last_test, run.classes)
-    txt, js = folder.write_report(text, report_dict(run.last_test, run.classes))
-    print(f"\n{text}\n\nReport written to {txt} and {js}", file=out, flush=True)
+    txt, js = session.folder.write_report(text, report_dict(run.last_test, run.classes))
+    out.line(f"\n{text}\n\nReport written to {txt} and {js}")
 
 
-def text_plot(run: Run, width: int = 100, height: int = 22) -> str:
+def text_plot(run, width: int = 100, height: int = 22) -> str:
     """The tutorial's figure as text: train loss line, test loss and accuracy points."""
     import plotext as plt
 
@@ -159,12 +206,3 @@ def text_plot(run: Run, width: int = 100, height: int = 22) -> str:
     plt.xlabel("number of training examples seen")
     plt.xticks(ticks)
     return plt.uncolorize(plt.build())
-
-
-def load_resume(run_dir: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(config, checkpoint state) of a run folder, or CheckpointError with one line."""
-    from core.runfolder import read_config
-
-    config = read_config(run_dir)
-    return config, checkpoint.load(f"{run_dir}/{LAST}")
-

@@ -15,6 +15,7 @@ from core import datasets
 from core.datasets import REGISTRY, STANDARD_FILES, DatasetSpec, download, get_spec, load, locate
 from core.errors import DatasetError
 from core.idx import read_idx, write_idx
+from tests.helpers import FASHION
 
 
 class Server:
@@ -186,8 +187,48 @@ def test_registry_names_and_classes():
 
 
 def test_no_download_when_not_allowed(tmp_path):
-    with pytest.raises(DatasetError, match="MNIST files not found"):
-        load("mnist", tmp_path / "empty", allow_download=False)
+    with pytest.raises(DatasetError, match="MNIST files not found") as err:
+        load("mnist", None, allow_download=False)
+    assert str(tmp_path / "cache" / "mnist") in err.value.searched
+
+
+def test_data_dir_means_that_folder_only(tmp_path, small_data):
+    """--data-dir names the folder and the problem, never "could not download", and
+    never falls back to the cache or the system copy."""
+    with pytest.raises(DatasetError, match=r"empty: no such folder \(--data-dir\)"):
+        load("mnist", tmp_path / "empty")
+    with pytest.raises(DatasetError, match="passwd: not a folder"):
+        load("mnist", "/etc/passwd")
+    only_t10k = tmp_path / "t10k"
+    only_t10k.mkdir()
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        (only_t10k / name).write_bytes((small_data / name).read_bytes())
+    with pytest.raises(DatasetError) as err:
+        load("mnist", only_t10k)
+    assert "missing train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz (2 of 4 found" in str(err.value)
+    assert "download" not in str(err.value)
+
+
+@pytest.mark.skipif(not FASHION.exists(), reason="Debian's dataset-fashion-mnist is not installed")
+def test_a_bad_file_in_data_dir_is_named_not_replaced_by_the_system_copy(tmp_path):
+    d = tmp_path / "f"
+    d.mkdir()
+    for name in STANDARD_FILES.values():
+        (d / name).write_bytes((FASHION / name).read_bytes())
+    (d / "t10k-labels-idx1-ubyte.gz").write_bytes(b"not gzip at all")
+    with pytest.raises(DatasetError, match="t10k-labels-idx1-ubyte.gz"):
+        load("fashion-mnist", d)
+
+
+def test_empty_training_or_test_set_is_refused(tmp_path, small_data):
+    d = tmp_path / "e"
+    d.mkdir()
+    for name in STANDARD_FILES.values():
+        (d / name).write_bytes((small_data / name).read_bytes())
+    write_idx(d / STANDARD_FILES["test_images"], np.zeros((0, 28, 28), np.uint8))
+    write_idx(d / STANDARD_FILES["test_labels"], np.zeros((0,), np.uint8))
+    with pytest.raises(DatasetError, match="t10k-images-idx3-ubyte.gz: holds no images"):
+        load("mnist", d)
 
 
 def test_load_small_split(small_data):

@@ -77,6 +77,10 @@ def test_damaged_run_folder_is_one_line(tmp_path):
     out = run("--headless", "--resume", str(tmp_path / "r"))
     assert out.returncode == 2 and "config.json: missing" in out.stderr
     (tmp_path / "r" / "config.json").write_text('{"format": "mnist-tui-run"}')
+    out = run("--headless", "--resume", str(tmp_path / "r"))
+    assert out.returncode == 2 and "config.json: dataset: must be one of" in out.stderr
+    (tmp_path / "r" / "config.json").write_text(
+        '{"format": "mnist-tui-run", "dataset": "mnist", "hparams": {}}')
     (tmp_path / "r" / "checkpoint-last.pt").write_bytes(b"garbage")
     out = run("--headless", "--resume", str(tmp_path / "r"))
     assert out.returncode == 2 and "not a readable checkpoint" in out.stderr
@@ -142,10 +146,10 @@ def test_a_download_is_a_few_plain_lines():
     import io
 
     from core.datasets import DownloadProgress
-    from tui.headless import _DownloadLines
+    from tui.headless import Output, _DownloadLines
 
     out = io.StringIO()
-    lines = _DownloadLines(out)
+    lines = _DownloadLines(Output(out))
     for done in range(0, 10_001, 100):
         lines(DownloadProgress("train-images-idx3-ubyte.gz", "http://x/", done, 10_000, 1, 4))
     text = out.getvalue()

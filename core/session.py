@@ -1,0 +1,182 @@
+"""Setting up a run, once for every front end: what to train (``RunSpec``) and
+``open_session(spec)``, which takes the run folder, loads the data, builds the ``Run``
+(or restores it from a checkpoint, every field checked) and returns a ``Session`` that
+records the run's events into its folder. Headless runs and the dashboard's training
+process both start here."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core import checkpoint
+from core import config as cfg
+from core.config import Hyperparameters
+from core.errors import ConfigError, RunFolderError
+from core.runfolder import LAST, RUN_FILES, RunFolder, best_of, default_run_dir, read_config, read_rows
+
+HARDEST = 16  # hardest test examples kept with each test (for the views and test-last.json)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What to train, on what, and where its folder is."""
+
+    hparams: Hyperparameters = field(default_factory=Hyperparameters)
+    dataset: str = "mnist"
+    data_dir: str | None = None
+    device: str = "auto"
+    limit_train: int | None = None
+    limit_test: int | None = None
+    run_dir: str | None = None
+    hardest: int = HARDEST
+    allow_download: bool = True
+    resume: str | None = None      # a run folder to continue (its checkpoint-last.pt)
+    resume_changes: dict[str, Any] = field(default_factory=dict)  # edits made on resuming
+    overwrite: bool = False        # replace a run already in run_dir
+
+
+def resume_edits(saved: Hyperparameters, state: dict[str, Any],
+                 changes: dict[str, Any]) -> dict[str, Any]:
+    """Hyperparameters given with --resume are edits to the resumed run, checked as the
+    dashboard's edit form would check them: a resumed run keeps its network, activation,
+    optimizer and seed, and cannot end before the epoch it has reached. Returns the
+    changes that differ from the run's; ``ConfigError`` by field name otherwise."""
+    fixed = {n: "a resumed run keeps it; start a new run (without --resume) to change it"
+             for n in changes if cfg.effect_of(n) == cfg.RESTART and changes[n] != getattr(saved, n)}
+    if fixed:
+        raise ConfigError(fixed)
+    saved.with_changes(**changes)  # raises ConfigError
+    current = state["epoch"] + (1 if state.get("batch_in_epoch") else 0)
+    if "epochs" in changes and changes["epochs"] < max(current, 1):
+        raise ConfigError({"epochs": f"the run has reached epoch {current}; choose {current} or more"})
+    return {k: v for k, v in changes.items() if v != getattr(saved, k)}
+
+
+def read_resume(run_dir: str) -> tuple[dict[str, Any], dict[str, Any], Hyperparameters]:
+    """(config, checkpoint state, its hyperparameters) of a run folder, every field
+    checked: ``CheckpointError`` naming the file and the field."""
+    config = read_config(run_dir)
+    state = checkpoint.load(Path(run_dir) / LAST)
+    hp = checkpoint.check(state, Path(run_dir) / LAST)
+    read_rows(run_dir)  # a metrics file that cannot be read at all is one line too
+    return config, state, hp
+
+
+def _fork(source: Path, target: Path) -> None:
+    """--resume SOURCE --run-dir TARGET: the run continues in TARGET, SOURCE stays."""
+    for name in RUN_FILES:
+        if (source / name).is_file():
+            try:
+                shutil.copy2(source / name, target / name)
+            except OSError as exc:
+                raise checkpoint.write_error(target / name, exc) from None
+
+
+class Session:
+    """A run and its folder. ``record(ev)`` logs each event the run yields (and
+    checkpoints after each test); ``apply`` edits; ``save`` writes checkpoint-last.pt.
+    Write failures raise ``WriteError`` and leave the run as it was."""
+
+    def __init__(self, spec: RunSpec, run: Any, folder: RunFolder, data: Any, resumed: bool):
+        self.spec, self.run, self.folder, self.data = spec, run, folder, data
+        self.resumed = resumed
+
+    @property
+    def path(self) -> Path:
+        return self.folder.path
+
+    def events(self):
+        return self.run.events()
+
+    def record(self, ev: Any) -> None:
+        from core.events import TestEnd
+
+        self.folder.record(ev)
+        if isinstance(ev, TestEnd) and (ev.epoch > 0 or self.run.step == 0):
+            # The initial test of a resumed run happens only on a run never tested.
+            self.folder.after_test(self.run.state_dict(), ev.accuracy)
+
+    def apply(self, **changes: Any) -> list:
+        """A validated edit (``ConfigError``, nothing changed, otherwise): its events,
+        already logged in the folder."""
+        events = self.run.apply(**changes)
+        for ev in events:
+            self.folder.record(ev)
+        return events
+
+    def save(self) -> Path:
+        return self.folder.save(self.run.state_dict())
+
+    def close(self) -> None:
+        self.folder.close()
+
+
+def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None,
+                 on_stage: Callable[[str], None] | None = None) -> Session:
+    """Take the run folder, load the data and build (or restore) the run.
+
+    The folder is taken first, so that a folder in use or already holding a run is
+    refused before the data is loaded. ``on_stage`` hears "folder" (with the folder
+    taken) and "data" (data loaded)."""
+    from core import datasets
+    from core.network import resolve_device
+    from core.training import Run
+
+    config = state = None
+    hparams = spec.hparams
+    if spec.resume:
+        config, state, hparams = read_resume(spec.resume)
+    target = Path(spec.run_dir or spec.resume or default_run_dir())
+    forked = bool(spec.resume) and target.resolve() != Path(spec.resume).resolve()
+    folder = RunFolder(target)
+    try:
+        if state is not None and forked:
+            from core.runfolder import holds_run
+
+            if holds_run(target) and not spec.overwrite:
+                raise RunFolderError(
+                    f"{target}: already holds a run; --resume {spec.resume} --run-dir DIR "
+                    f"continues that run in a new folder DIR")
+        if on_stage:
+            on_stage("folder")
+        dataset = config["dataset"] if config else spec.dataset
+        data_dir = spec.data_dir or (config.get("data_dir") if config else None)
+        limit_train = config.get("limit_train") if config else spec.limit_train
+        limit_test = config.get("limit_test") if config else spec.limit_test
+        data = datasets.load(dataset, data_dir, progress=progress,
+                             allow_download=spec.allow_download)
+        train, test = data.train.head(limit_train), data.test.head(limit_test)
+        if on_stage:
+            on_stage("data")
+        run = Run(hparams, train, test, device=resolve_device(spec.device),
+                  hardest=spec.hardest, classes=data.spec.classes)
+        if state is not None:
+            last = Path(spec.resume) / LAST
+            checkpoint.check(state, last, n_train=len(train))
+            try:
+                run.load_state_dict(state)
+            except (KeyError, ValueError, TypeError, RuntimeError, IndexError) as exc:
+                raise checkpoint.CheckpointError(
+                    f"{last}: cannot be restored ({str(exc).splitlines()[0][:120]})") from None
+            edits = resume_edits(hparams, state, spec.resume_changes)
+            if forked:
+                _fork(Path(spec.resume), target)
+            rows, _ = read_rows(target)
+            folder.resume(run.step, best_accuracy=max(best_of(rows), run.history.best[0]
+                                                      if run.history.test_accuracy else -1.0))
+        else:
+            edits = {}
+            folder.start({"dataset": dataset, "data_dir": str(data.files["test_images"].parent),
+                          "device": spec.device, "limit_train": limit_train,
+                          "limit_test": limit_test, "hparams": hparams.to_dict()},
+                         overwrite=spec.overwrite)
+        session = Session(spec, run, folder, data, resumed=state is not None)
+        session.pending_edits = edits
+        return session
+    except BaseException:
+        folder.close()
+        raise
