@@ -18,12 +18,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core import runfolder
-from core.runfolder import CONFIG, LAST, METRICS_JSONL
+from core.errors import MnistTuiError
+from core.runfolder import CONFIG, LAST, LOCK, METRICS_JSONL, parse_row, read_config, writer_pid
 
 SUMMARY = "summary.json"
 SUMMARY_FORMAT = "mnist-tui-summary"
-LOCK = ".lock"
 #: a folder without a lock file (written before writers held one) counts as running
 #: while its metrics changed this recently
 STALE_SECONDS = 60.0
@@ -86,38 +85,6 @@ def find_run_dirs(root: str | os.PathLike) -> list[Path]:
     return sorted(found)
 
 
-def writer_pid(run_dir: str | os.PathLike) -> int | None:
-    """The pid of the live process writing ``run_dir``, else None (core.runfolder's,
-    where it has one)."""
-    own = getattr(runfolder, "writer_pid", None)
-    if own is not None:
-        return own(run_dir)
-    return _lock_holder(Path(run_dir) / LOCK)
-
-
-def _lock_holder(lock: Path) -> int | None:
-    import fcntl
-
-    try:
-        fd = os.open(lock, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            try:
-                return int(os.read(fd, 64).split()[0])
-            except (ValueError, IndexError, OSError):
-                return -1  # held, by a writer that has not written its pid yet
-        except OSError:
-            return None
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
-
-
 # ------------------------------------------------------------------------- summarising
 
 class _Damaged(Exception):
@@ -154,19 +121,29 @@ def read_metrics(path: Path) -> dict[str, Any]:
     for i, line in enumerate(lines):
         if not line or line.startswith(_TRAIN_PREFIX):
             continue
+        row = parse_row(line)  # the format's checks, in core.runfolder
         try:
-            row = json.loads(line)
+            if row is None:
+                raise ValueError
             _apply(facts, row)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            if i == last and isinstance(exc, ValueError):
+            if i == last and row is None:
                 facts["cut_short"] = True  # written no further: killed mid-line
                 continue
-            what = "not JSON" if isinstance(exc, json.JSONDecodeError) else \
-                f"not a run's row ({type(exc).__name__}: {exc})"
-            raise _Damaged(f"{METRICS_JSONL} line {i + 1}: {what}") from None
+            raise _Damaged(f"{METRICS_JSONL} line {i + 1}: {_why(line, exc)}") from None
     if facts["starts"] == 0:
         raise _Damaged(f"{METRICS_JSONL} has no start row")
     return facts
+
+
+def _why(line: bytes, exc: Exception) -> str:
+    try:
+        json.loads(line)
+    except (ValueError, RecursionError):
+        return "not JSON"
+    if isinstance(exc, KeyError):
+        return f"not a run's row ({exc.args[0]})"
+    return "not a run's row (a field missing or of the wrong type)"
 
 
 def _apply(facts: dict[str, Any], row: dict[str, Any]) -> None:
@@ -198,8 +175,7 @@ def _apply(facts: dict[str, Any], row: dict[str, Any]) -> None:
         facts["end"] = {"status": str(row["status"]), "epoch": int(row["epoch"]),
                         "signal": row.get("signal")}
         facts["epochs_done"] = max(facts["epochs_done"], int(row["epoch"]))
-    elif kind != "train":
-        raise KeyError(f"kind {kind!r}")
+    # other kinds (train rows, kinds a later version adds) change nothing shown here
 
 
 def _metrics_key(st: os.stat_result) -> list[int]:
@@ -273,21 +249,15 @@ def summarise(run_dir: str | os.PathLike, root: str | os.PathLike | None = None,
 
 
 def _fill(s: RunSummary, d: Path, now: float) -> None:
-    cfg_path = d / CONFIG
     try:
-        config = json.loads(cfg_path.read_bytes())
-        s.started = cfg_path.stat().st_mtime
-    except FileNotFoundError:
-        raise _Damaged(f"{CONFIG} missing") from None
+        config = read_config(d)  # every field checked, in core.runfolder
+    except MnistTuiError as exc:
+        raise _Damaged(str(exc).replace(f"{d}{os.sep}", "")) from None
+    try:
+        s.started = (d / CONFIG).stat().st_mtime
     except OSError as exc:
         raise _Damaged(f"{CONFIG} unreadable ({exc.strerror})") from None
-    except ValueError:
-        raise _Damaged(f"{CONFIG}: not JSON") from None
-    if not isinstance(config, dict) or config.get("format") != "mnist-tui-run":
-        raise _Damaged(f"{CONFIG}: not an mnist-tui run configuration")
-    hp = config.get("hparams")
-    if not isinstance(hp, dict):
-        raise _Damaged(f"{CONFIG}: no hparams")
+    hp = config["hparams"]
     s.dataset = str(config.get("dataset", "?"))
     s.settings = {k: show_value(hp.get(k)) for k in SETTINGS if k in hp}
     s.settings["limit_train"] = show_value(config.get("limit_train"))

@@ -23,12 +23,17 @@ REAL = {  # name -> hyperparameters of a real run (500 train, 200 test digits)
 T0 = 1_700_000_000.0
 
 
-def real_run(run_dir: Path, data: Path, **hp) -> None:
+def real_run(run_dir: Path, data: Path, *, resume: bool = False, out=None, **hp) -> None:
+    """A headless run in this process (500 train, 200 test digits); ``resume``: continue
+    the run in ``run_dir`` with ``hp`` as edits (``epochs=2``: train it further)."""
+    from core.session import RunSpec
     from tui.headless import run_headless
 
-    code = run_headless(hparams=Hyperparameters(**hp), dataset="mnist", data_dir=str(data),
-                        device="cpu", limit_train=500, limit_test=200, run_dir=str(run_dir),
-                        plot=False, allow_download=False, out=io.StringIO())
+    spec = RunSpec(hparams=Hyperparameters(**({} if resume else hp)), dataset="mnist",
+                   data_dir=str(data), device="cpu", limit_train=500, limit_test=200,
+                   run_dir=str(run_dir), allow_download=False,
+                   resume=str(run_dir) if resume else None, resume_changes=hp if resume else {})
+    code = run_headless(spec, plot=False, out=out or io.StringIO())
     assert code == 0
 
 

@@ -43,12 +43,7 @@ def test_finds_every_run_folder_recursively_and_nothing_else(runs_root):
 
 def test_a_finished_run_is_summarised_as_its_headless_run_printed_it(runs_root, data, tmp_path):
     out = io.StringIO()
-    from core.config import Hyperparameters
-    from tui.headless import run_headless
-
-    run_headless(hparams=Hyperparameters(epochs=3, activation="relu", lr=0.05), dataset="mnist",
-                 data_dir=str(data), device="cpu", limit_train=500, limit_test=200,
-                 run_dir=str(tmp_path / "again"), plot=False, allow_download=False, out=out)
+    real_run(tmp_path / "again", data, out=out, epochs=3, activation="relu", lr=0.05)
     printed = [ln for ln in out.getvalue().splitlines() if ln.startswith("Max Accuracy is: ")]
     r = by_name(runs_root)["relu"]
     assert printed == [format_max_accuracy(r.best_accuracy)]  # the same seed, the same run
@@ -70,11 +65,15 @@ def test_statuses_and_reasons(runs_root):
     k = rs["killed"]
     assert k.status == "stopped" and "no end row" in k.reason and "cut short" in k.reason
     assert k.epochs_done == 2 and k.best_epoch == 1  # what was written is used (its epoch-2 test was cut)
-    assert rs["bad-config"].status == "damaged" and rs["bad-config"].reason == "config.json: not JSON"
+    assert rs["bad-config"].status == "damaged"
+    assert rs["bad-config"].reason.startswith("config.json: not readable JSON")
     assert rs["no-metrics"].status == "damaged" and rs["no-metrics"].reason == "metrics.jsonl missing"
     assert rs["no-metrics"].settings["lr"] == "0.2"  # what could be read is kept
     bad = rs["bad-line"]
     assert bad.status == "damaged" and bad.reason == "metrics.jsonl line 3: not JSON"
+
+
+GOOD = '{"format": "mnist-tui-run", "dataset": "mnist", "hparams": {"epochs": 2}}'
 
 
 def test_every_kind_of_damage_is_a_row_never_an_exception(tmp_path):
@@ -82,11 +81,12 @@ def test_every_kind_of_damage_is_a_row_never_an_exception(tmp_path):
         "empty-config": ("", None), "list-config": ("[1]", None),
         "foreign": ('{"format": "other"}', None),
         "no-hparams": ('{"format": "mnist-tui-run"}', None),
-        "no-start": ('{"format": "mnist-tui-run", "hparams": {"epochs": 2}}', '{"kind": "epoch", "epoch": 1}\n'),
-        "bad-row": ('{"format": "mnist-tui-run", "hparams": {"epochs": 2}}',
+        "no-start": (GOOD, '{"kind": "epoch", "epoch": 1, "step": 1, "seen": 1, "loss": 1}\n'),
+        "bad-row": (GOOD,
                     '{"kind": "start", "epoch": 0}\n{"kind": "end"}\n'),
-        "odd-kind": ('{"format": "mnist-tui-run", "hparams": {}}', '{"kind": "what"}\n'),
-        "binary": ('{"format": "mnist-tui-run", "hparams": {}}', "\x00\xff\n{}\n"),
+        "odd-kind": (GOOD, '{"kind": "what"}\n'),
+        "binary": (GOOD, "\x00\xff\n{}\n"),
+        "bad-hparams": ('{"format": "mnist-tui-run", "dataset": "mnist", "hparams": {"lr": -1}}', None),
     }
     for name, (config, metrics) in cases.items():
         d = tmp_path / name
@@ -102,8 +102,10 @@ def test_every_kind_of_damage_is_a_row_never_an_exception(tmp_path):
         assert r.status == "damaged" and r.reason, name
         assert "\n" not in r.reason
     assert rs["no-start"].reason == "metrics.jsonl has no start row"
-    assert rs["only-checkpoint"].reason == "config.json missing"
-    assert rs["bad-row"].reason.startswith("metrics.jsonl line 1: not a run's row (KeyError")
+    assert rs["only-checkpoint"].reason.startswith("config.json: missing")
+    assert rs["bad-row"].reason == "metrics.jsonl line 1: not a run's row (a field missing or of the wrong type)"
+    assert rs["bad-hparams"].reason.startswith("config.json: hparams: ")
+    assert rs["binary"].reason == "metrics.jsonl line 1: not JSON"
 
 
 def test_an_unreadable_folder_is_damaged(tmp_path, monkeypatch):
@@ -142,14 +144,8 @@ def test_the_summary_file_is_used_only_while_it_is_current(runs_root, data, tmp_
     assert summarise(run) == before
     # a resume rewrites metrics.jsonl: the summary no longer holds until the run ends again
     monkeypatch.setattr(core_runs, "read_metrics", real)
-    from tui.headless import load_resume, run_headless
-
-    _config, state = load_resume(str(run))
     (run / "summary.json").rename(tmp_path / "old-summary.json")
-    assert run_headless(hparams=None, dataset="mnist", data_dir=str(data), device="cpu",
-                        limit_train=500, limit_test=200, run_dir=str(run), resume=state,
-                        changes={"epochs": 2}, plot=False, allow_download=False,
-                        out=io.StringIO()) == 0
+    real_run(run, data, resume=True, epochs=2)
     (tmp_path / "old-summary.json").rename(run / "summary.json")  # stale
     after = summarise(run)
     assert (after.epochs_done, after.epochs_planned) == (2, 2)
@@ -213,7 +209,7 @@ def test_json_output(runs_root):
     assert doc["differing"] == ["lr", "epochs", "activation"]
     runs = {r["name"]: r for r in doc["runs"]}
     assert runs["relu"]["status"] == "finished" and runs["relu"]["epochs_done"] == 3
-    assert runs["bad-config"]["reason"] == "config.json: not JSON"
+    assert runs["bad-config"]["reason"].startswith("config.json: not readable JSON")
     assert runs["relu"] == by_name(runs_root)["relu"].to_dict() | {"path": runs["relu"]["path"]}
 
 
