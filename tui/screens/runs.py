@@ -34,8 +34,7 @@ class RunsScreen(Screen[None]):
     DEFAULT_CSS = """
     RunsScreen > #runs-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
     RunsScreen > #runs-same { height: auto; padding: 0 1; color: $text-muted; }
-    RunsScreen > #runs-filter { height: 1; border: none; padding: 0 1; display: none; }
-    RunsScreen > #runs-filter.shown { display: block; }
+    RunsScreen > #runs-filter { height: 1; border: none; padding: 0 1; }
     RunsScreen > DataTable { height: 1fr; }
     RunsScreen > #runs-detail { height: auto; max-height: 3; padding: 0 1; background: $panel; }
     """
@@ -68,7 +67,7 @@ class RunsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(f"Runs in {self.root}: reading…", id="runs-title")
         yield Static("", id="runs-same")
-        yield Input(placeholder="filter: words that must appear in the row (Enter: done, Esc: clear)",
+        yield Input(placeholder="/ filter: the rows holding every word typed (Enter: keep, Esc: clear)",
                     id="runs-filter")
         table: DataTable = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         yield table
@@ -247,8 +246,7 @@ class RunsScreen(Screen[None]):
 
     def action_filter(self) -> None:
         field = self.query_one("#runs-filter", Input)
-        field.add_class("shown")
-        field.focus()
+        self.set_focus(field)  # now, not after a refresh: keys typed fast after / go to it
 
     @on(Input.Changed, "#runs-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -258,17 +256,32 @@ class RunsScreen(Screen[None]):
     @on(Input.Submitted, "#runs-filter")
     def _filter_done(self) -> None:
         field = self.query_one("#runs-filter", Input)
-        if not field.value:
-            field.remove_class("shown")
         self.query_one(DataTable).focus()
 
     def on_key(self, event) -> None:
+        """The filter's keys, handled here as they arrive: keys typed in one burst
+        after "/" (a paste, a fast typist, tmux send-keys) were queued for the table
+        before the focus moved, and reach this screen in order; a binding would act
+        on "/" only after them."""
         field = self.query_one("#runs-filter", Input)
-        if event.key == "escape" and self.focused is field:
+        if self.focused is not field:
+            if event.key == "slash":
+                event.stop()
+                self.action_filter()
+            return
+        if event.key == "escape":
             event.stop()
             field.value = ""
-            field.remove_class("shown")
             self.query_one(DataTable).focus()
+        elif event.key == "enter":
+            event.stop()
+            self._filter_done()
+        elif event.key == "backspace":
+            event.stop()
+            field.action_delete_left()
+        elif event.is_printable and event.character:
+            event.stop()
+            field.insert_text_at_cursor(event.character)
 
     def compare_runs(self) -> list[RunSummary]:
         chosen = [r for r in self.shown if r.path in self.selected] or \
@@ -351,6 +364,7 @@ class RunsApp(App[list[str] | None]):
     (``["watch", DIR]``); by default under App.suspend, coming back to the table."""
 
     TITLE = "mnist-tui runs"
+    ENABLE_COMMAND_PALETTE = False  # it would offer nothing here; its footer room shows "q Quit" at 80 columns
 
     def __init__(self, root: str | os.PathLike,
                  launcher: Callable[[list[str]], Any] | None = None) -> None:
