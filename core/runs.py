@@ -304,10 +304,29 @@ def _fill(s: RunSummary, d: Path, now: float) -> None:
         s.duration = max(st.st_mtime - s.started, 0.0)
 
 
-def scan(root: str | os.PathLike) -> list[RunSummary]:
-    """Every run folder under ``root``, summarised (sorted by path)."""
+def scan(root: str | os.PathLike,
+         previous: dict[str, RunSummary] | None = None) -> list[RunSummary]:
+    """Every run folder under ``root``, summarised (sorted by path). ``previous``
+    (summaries by path, from an earlier scan): those of ended runs whose config.json and
+    metrics.jsonl have not changed since, and which no process writes now, are reused."""
     now = time.time()
-    return [summarise(d, root, now=now) for d in find_run_dirs(root)]
+    out = []
+    for d in find_run_dirs(root):
+        old = previous.get(str(d)) if previous else None
+        out.append(old if old is not None and _unchanged(d, old) else summarise(d, root, now=now))
+    return out
+
+
+def _unchanged(d: Path, old: RunSummary) -> bool:
+    if old.status in ("running", "damaged") or old.updated is None:
+        return False
+    try:
+        if ((d / METRICS_JSONL).stat().st_mtime != old.updated
+                or (d / CONFIG).stat().st_mtime != old.started):
+            return False
+    except OSError:
+        return False
+    return writer_pid(d) is None
 
 
 def compare_settings(runs: list[RunSummary]) -> tuple[dict[str, str], list[str]]:

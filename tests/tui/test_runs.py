@@ -84,6 +84,17 @@ async def test_sorting_by_any_column(root):
         while s.sort_key != "name":
             await pilot.press("s")
         assert names(s) == sorted(names(s))
+        # a click on a header sorts by that column; a second click reverses
+        table = s.query_one(DataTable)
+        cols = list(table.columns.values())
+        i = next(n for n, c in enumerate(cols) if c.key.value == "test_loss")
+        x = sum(c.get_render_width(table) for c in cols[:i]) + 2
+        await pilot.click(DataTable, offset=(x, 0))
+        assert (s.sort_key, s.reverse) == ("test_loss", False)
+        losses = [float(v) for v in column(s, "test_loss") if v != "-"]
+        assert losses == sorted(losses) and len(losses) == 6
+        await pilot.click(DataTable, offset=(x, 0))
+        assert (s.sort_key, s.reverse) == ("test_loss", True)
 
 
 async def test_filter_by_typing_after_slash(root):

@@ -152,6 +152,26 @@ def test_the_summary_file_is_used_only_while_it_is_current(runs_root, data, tmp_
     assert after.settings["epochs"] == "1→2"
 
 
+def test_a_rescan_reads_only_what_changed(runs_root, tmp_path, monkeypatch):
+    import shutil
+
+    root = shutil.copytree(runs_root, tmp_path / "runs")
+    first = {r.path: r for r in scan(root)}
+    read = []
+    real = core_runs.summarise
+    monkeypatch.setattr(core_runs, "summarise", lambda d, *a, **k: read.append(Path(d).name) or real(d, *a, **k))
+    again = scan(root, first)
+    assert sorted(read) == ["bad-config", "bad-line", "no-metrics"]  # damaged: always read again
+    assert {r.path: r for r in again} == first
+    read.clear()
+    core_runs_path = root / "relu" / METRICS_JSONL
+    core_runs_path.write_text(core_runs_path.read_text())  # written since: read again
+    with live_writer(root / "base"):  # a writer now: read again
+        third = {r.name: r for r in scan(root, first)}
+    assert sorted(read) == ["bad-config", "bad-line", "base", "no-metrics", "relu"]
+    assert third["base"].status == "running" and third["relu"].status == "finished"
+
+
 def test_compare_settings_and_labels(runs_root):
     rs = scan(runs_root)
     same, differ = compare_settings(rs)

@@ -83,10 +83,10 @@ class RunsScreen(Screen[None]):
     # ---------------------------------------------------------------- reading (threads)
     @work(thread=True, exclusive=True, group="scan", exit_on_error=False)
     def load_all(self) -> None:
-        runs = scan(self.root)
+        runs = scan(self.root, dict(self.runs))  # ended, unchanged runs are not read again
         self.app.call_from_thread(self.set_runs, runs)
 
-    @work(thread=True, group="live", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="live", exit_on_error=False)
     def refresh_live(self) -> None:
         paths = [p for p, r in self.runs.items() if r.status == "running"]
         if not paths:
