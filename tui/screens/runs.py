@@ -97,19 +97,35 @@ class RunsScreen(Screen[None]):
 
     def set_runs(self, runs: list[RunSummary]) -> None:
         new = {r.path: r for r in runs}
-        if self.loaded and new == self.runs:
-            return
-        self.runs = new
-        self.selected &= set(new)
-        self.loaded = True
-        self.rebuild()
+        if not self.loaded or set(new) != set(self.runs):
+            self.runs = new
+            self.selected &= set(new)
+            self.loaded = True
+            self.rebuild()
+        else:
+            self.update_runs(runs)
 
     def update_runs(self, fresh: list[RunSummary]) -> None:
+        """Rows whose run changed: redrawn in place while the columns and statuses stay
+        (a running row changes every second: no re-sort, no jump of the view); else
+        the table is built again."""
         changed = [r for r in fresh if r.path in self.runs and self.runs[r.path] != r]
+        if not changed:
+            return
+        in_place = all(self.runs[r.path].status == r.status for r in changed)
         for r in changed:
             self.runs[r.path] = r
-        if changed:
+        if not in_place or compare_settings(list(self.runs.values()))[1] != self.differ:
             self.rebuild()
+            return
+        table = self.query_one(DataTable)
+        shown = {r.path for r in self.shown}
+        self.shown = [self.runs[r.path] for r in self.shown]
+        for r in changed:
+            if r.path in shown:
+                for key, cell in zip(["sel", *(c.key for c in self.cols)], self.cells(r)):
+                    table.update_cell(r.path, key, cell)
+        self.show_detail()
 
     # ---------------------------------------------------------------- the table
     def column(self, key: str) -> Column:
@@ -126,6 +142,7 @@ class RunsScreen(Screen[None]):
         self.shown = [r for r in sort_runs(runs, self.column(self.sort_key), self.reverse)
                       if matches(r, self.filter_text, self.cols)]
         table = self.query_one(DataTable)
+        scroll = table.scroll_offset
         with self.app.batch_update():
             table.clear(columns=True)
             table.add_column(" ", key="sel", width=1)
@@ -136,7 +153,8 @@ class RunsScreen(Screen[None]):
             for r in self.shown:
                 table.add_row(*self.cells(r), key=r.path)
             if keep is not None and keep in {r.path for r in self.shown}:
-                table.move_cursor(row=table.get_row_index(keep), animate=False)
+                table.move_cursor(row=table.get_row_index(keep), animate=False, scroll=False)
+            table.call_after_refresh(table.scroll_to, scroll.x, scroll.y, animate=False)
             self.show_header()
             self.show_detail()
         self.refresh_bindings()
