@@ -205,7 +205,7 @@ def write_summary(run_dir: str | os.PathLike) -> None:
         from core.checkpoint import atomic_write_bytes
 
         atomic_write_bytes(d / SUMMARY, lambda f: f.write(text.encode()))
-    except (_Damaged, OSError):
+    except (_Damaged, OSError, MnistTuiError):  # WriteError: a full or read-only disk
         pass
 
 

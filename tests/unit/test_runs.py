@@ -242,3 +242,22 @@ def test_bad_command_lines_are_one_line_and_exit_2(tmp_path):
         assert out.stderr.startswith("mnist-tui: error: ")
     empty = cli(str(tmp_path))
     assert empty.returncode == 0 and empty.stdout == "" and "no run folders" in empty.stderr
+
+
+def test_a_summary_that_cannot_be_written_never_stops_a_run(runs_root, tmp_path, monkeypatch):
+    import shutil
+
+    from core import checkpoint
+    from core.errors import WriteError
+    from core.runs import write_summary
+
+    run = shutil.copytree(runs_root / "relu", tmp_path / "r")
+    (run / "summary.json").unlink()
+
+    def full(path, write):
+        raise WriteError(f"{path}: no space left on device")
+
+    monkeypatch.setattr(checkpoint, "atomic_write_bytes", full)
+    write_summary(run)  # no exception
+    assert not (run / "summary.json").exists()
+    assert summarise(run).status == "finished"  # read from metrics.jsonl instead
