@@ -40,11 +40,20 @@ def write_error(path: Path, exc: BaseException) -> WriteError:
                  errno.ENOTDIR: "a file stands where a folder should be",
                  errno.EISDIR: "a folder stands where the file should be"}.get(
                      exc.errno, exc.strerror or str(exc))
-    else:  # torch.save reports a full disk as a RuntimeError from its zip writer
-        text = str(exc).lower()
-        cause = ("no space left on the device (or the write failed)" if "write" in text
-                 or "space" in text else str(exc).splitlines()[0][:120])
+    elif _nearly_full(path.parent):
+        # torch.save reports a full disk as a RuntimeError from its zip writer
+        cause = "no space left on the device"
+    else:
+        cause = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
     return WriteError(f"{path}: could not write ({cause}); what was saved before is unchanged")
+
+
+def _nearly_full(folder: Path) -> bool:
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 1 << 20
 
 
 def atomic_write_bytes(path: Path, write) -> None:

@@ -69,7 +69,9 @@ def _atomic_text(path: Path, text: str) -> None:
 #: For each kind of metrics row, its required fields and their types ("number" is an
 #: int or a float, never a bool). Rows of other kinds are passed through unchecked.
 ROW_FIELDS: dict[str, dict[str, str]] = {
-    "start": {"epoch": "int", "step": "int", "hparams": "dict"},
+    "start": {"epoch": "int", "step": "int", "hparams": "dict", "device": "str",
+              "n_train": "int", "n_test": "int", "n_params": "int", "architecture": "str",
+              "classes": "list"},
     "train": {"epoch": "int", "step": "int", "seen": "int", "loss": "number"},
     "test": {"epoch": "int", "step": "int", "seen": "int", "loss": "number",
              "accuracy": "number", "correct": "int", "total": "int"},
@@ -80,8 +82,6 @@ ROW_FIELDS: dict[str, dict[str, str]] = {
 }
 #: Optional fields, checked when present.
 ROW_OPTIONAL: dict[str, dict[str, str]] = {
-    "start": {"device": "str", "n_train": "int", "n_test": "int", "n_params": "int",
-              "architecture": "str", "classes": "list"},
     "train": {"batch": "int", "batches": "int", "batch_size": "int", "epoch_samples": "int",
               "n_train": "int", "samples_per_sec": "number"},
     "test": {"confusion": "list", "per_class_correct": "list", "per_class_total": "list"},

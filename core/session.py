@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from core import checkpoint
-from core import config as cfg
 from core.config import Hyperparameters
-from core.errors import ConfigError, RunFolderError
+from core.edits import resume_edits
+from core.errors import RunFolderError
 from core.runfolder import LAST, RUN_FILES, RunFolder, best_of, default_run_dir, read_config, read_rows
 
 HARDEST = 16  # hardest test examples kept with each test (for the views and test-last.json)
@@ -37,23 +37,6 @@ class RunSpec:
     resume: str | None = None      # a run folder to continue (its checkpoint-last.pt)
     resume_changes: dict[str, Any] = field(default_factory=dict)  # edits made on resuming
     overwrite: bool = False        # replace a run already in run_dir
-
-
-def resume_edits(saved: Hyperparameters, state: dict[str, Any],
-                 changes: dict[str, Any]) -> dict[str, Any]:
-    """Hyperparameters given with --resume are edits to the resumed run, checked as the
-    dashboard's edit form would check them: a resumed run keeps its network, activation,
-    optimizer and seed, and cannot end before the epoch it has reached. Returns the
-    changes that differ from the run's; ``ConfigError`` by field name otherwise."""
-    fixed = {n: "a resumed run keeps it; start a new run (without --resume) to change it"
-             for n in changes if cfg.effect_of(n) == cfg.RESTART and changes[n] != getattr(saved, n)}
-    if fixed:
-        raise ConfigError(fixed)
-    saved.with_changes(**changes)  # raises ConfigError
-    current = state["epoch"] + (1 if state.get("batch_in_epoch") else 0)
-    if "epochs" in changes and changes["epochs"] < max(current, 1):
-        raise ConfigError({"epochs": f"the run has reached epoch {current}; choose {current} or more"})
-    return {k: v for k, v in changes.items() if v != getattr(saved, k)}
 
 
 def read_resume(run_dir: str) -> tuple[dict[str, Any], dict[str, Any], Hyperparameters]:
@@ -162,7 +145,8 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
             except (KeyError, ValueError, TypeError, RuntimeError, IndexError) as exc:
                 raise checkpoint.CheckpointError(
                     f"{last}: cannot be restored ({str(exc).splitlines()[0][:120]})") from None
-            edits = resume_edits(hparams, state, spec.resume_changes)
+            edits = resume_edits(hparams, state["epoch"], bool(state["batch_in_epoch"]),
+                                 spec.resume_changes)
             if forked:
                 _fork(Path(spec.resume), target)
             rows, _ = read_rows(target)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Generator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -20,6 +20,7 @@ from torch import nn
 
 from core import config as cfg
 from core.config import Hyperparameters
+from core.edits import EditState, current_epoch, min_epochs
 from core.datasets import MNISTDataset
 from core.errors import ConfigError
 from core.events import (  # noqa: F401  (format_*: re-exported, defined beside the events)
@@ -235,7 +236,7 @@ class Run:
         hardest: int = 0,
         classes: Sequence[str] = tuple(str(i) for i in range(10)),
     ):
-        self.hp = hparams.validate()
+        self.edits = EditState(hparams.validate())
         self.device = torch.device(device)
         self.train_data = train.to(self.device)
         self.test_data = test.to(self.device)
@@ -245,7 +246,6 @@ class Run:
         torch.manual_seed(self.hp.seed)
         self.model = build_model(self.hp).to(self.device)
         self.optimizer = build_optimizer(self.model, self.hp)
-        self.pending: dict[str, Any] = {}  # next-epoch and restart edits not yet in force
         self.history = History()
         self.epoch = 0           # epochs completed
         self.batch_in_epoch = 0  # steps done in the epoch in progress
@@ -267,37 +267,31 @@ class Run:
         """End the run at the next event (the model keeps its last update)."""
         self._stop = True
 
+    @property
+    def hp(self) -> Hyperparameters:
+        """The hyperparameters in force."""
+        return self.edits.hp
+
+    @property
+    def pending(self) -> dict[str, Any]:
+        """Edits waiting for the next epoch or a restart."""
+        return dict(self.edits.pending)
+
     def restart_hparams(self) -> Hyperparameters:
         """The current hyperparameters with every waiting edit applied."""
-        return replace(self.hp, **self.pending)
+        return self.edits.target
 
     def apply(self, **changes: Any) -> list[HparamsChanged]:
         """Validate and apply an edit; raises ``ConfigError`` and changes nothing if
         any value is refused. Returns what happened to each group of changes."""
-        target = self.restart_hparams().with_changes(**changes)  # raises ConfigError
-        current_epoch = self.epoch + (1 if self._in_epoch else 0)
-        if "epochs" in changes and target.epochs < max(current_epoch, 1):
-            raise ConfigError({"epochs": f"the run is already in epoch {current_epoch}; "
-                                         f"choose {current_epoch} or more"})
-        by_effect: dict[str, dict[str, tuple[Any, Any]]] = {}
-        for name, new in changes.items():
-            old = getattr(self.hp, name) if name not in self.pending else self.pending[name]
-            new = getattr(target, name)
-            if new != old:
-                by_effect.setdefault(cfg.effect_of(name), {})[name] = (old, new)
+        plan = self.edits.plan(changes, minimum_epochs=min_epochs(self.epoch, self._in_epoch))
         results = []
-        for effect, diff in by_effect.items():
+        for effect, diff in plan.items():
             if effect == cfg.LIVE:
-                for name in diff:
-                    self.pending.pop(name, None)
-                self.hp = replace(self.hp, **{k: v for k, (_, v) in diff.items()})
+                self.edits = self.edits.applied(diff)
                 set_optimizer_values(self.optimizer, self.hp.lr, self.hp.momentum)
             else:
-                for name, (_, new) in diff.items():
-                    if new == getattr(self.hp, name):
-                        self.pending.pop(name, None)  # edited back to the value in force
-                    else:
-                        self.pending[name] = new
+                self.edits = self.edits.waiting(diff)
             results.append(self._record(diff, effect, applied=effect == cfg.LIVE, announce=False))
         return results
 
@@ -306,7 +300,7 @@ class Run:
         """Keep an edit in the history. An edit made through ``apply`` reaches the caller
         as its return value and nowhere else; one the run makes itself (a batch-size edit
         taking effect when the next epoch starts) comes out of ``events()``."""
-        ev = HparamsChanged(self.step, self.epoch + (1 if self._in_epoch else 0), self.seen,
+        ev = HparamsChanged(self.step, current_epoch(self.epoch, self._in_epoch), self.seen,
                             diff, effect, applied)
         self.history.edits.append({
             "step": ev.step, "epoch": ev.epoch, "seen": ev.seen, "effect": effect,
@@ -326,12 +320,9 @@ class Run:
             yield self._announce.pop(0)
 
     def _apply_next_epoch_edits(self) -> None:
-        due = {k: v for k, v in self.pending.items() if cfg.effect_of(k) == cfg.NEXT_EPOCH}
-        if due:
-            diff = {k: (getattr(self.hp, k), v) for k, v in due.items()}
-            for k in due:
-                del self.pending[k]
-            self.hp = replace(self.hp, **due)
+        diff = self.edits.due(cfg.NEXT_EPOCH)
+        if diff:
+            self.edits = self.edits.applied(diff)
             self._record(diff, cfg.NEXT_EPOCH, applied=True)
 
     def _test(self) -> Generator[Event, None, None]:
@@ -458,8 +449,8 @@ class Run:
         ``hparams`` (use ``Hyperparameters.from_dict(state['hparams'])``)."""
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.pending = {k: tuple(v) if isinstance(v, list) else v
-                        for k, v in state.get("pending", {}).items()}
+        self.edits = EditState(self.hp, {k: tuple(v) if isinstance(v, list) else v
+                                         for k, v in state.get("pending", {}).items()})
         self.epoch = state["epoch"]
         self.batch_in_epoch = state["batch_in_epoch"]
         self.step = state["step"]

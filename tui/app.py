@@ -28,8 +28,8 @@ from core.events import (
     RunStarted, TestEnd,
 )
 from tui.engine import (
-    Backfill, DataReady, EditResult, EngineFailed, EngineStopped, Loading, PauseChanged, ProcessEngine,
-    RunSpec, Saved, ThreadEngine, Tick,
+    Backfill, DataReady, Edit, EditResult, EngineFailed, EngineStopped, Loading, Pause, PauseChanged,
+    ProcessEngine, Resume, RunSpec, Save, Saved, ThreadEngine, Tick,
 )
 from tui.messages import EngineEvent
 from tui.screens.confirm import ConfirmScreen
@@ -543,9 +543,9 @@ class MnistTuiApp(App):
         if self.engine is None:
             return
         if self.state == "paused":
-            self.engine.send("resume")
+            self.engine.send(Resume())
         else:
-            self.engine.send("pause")
+            self.engine.send(Pause())
 
     def action_edit(self) -> None:
         restart_only = self.state in ENDED or self.engine is None
@@ -565,7 +565,7 @@ class MnistTuiApp(App):
                     f"{k} → {show_value(v)}" for k, v in changes.items()))
                 self._refresh_static()
             elif self.engine is not None:
-                self.engine.send("edit", changes)
+                self.engine.send(Edit(changes))
 
         form = self._edit_form()
         form.load(current, min_epochs=min_epochs, restart_only=restart_only)
@@ -625,7 +625,7 @@ class MnistTuiApp(App):
 
     def action_save(self) -> None:
         if self.engine is not None:
-            self.engine.send("save")
+            self.engine.send(Save())
 
     def action_help(self) -> None:
         # One instance, composed once and kept: opening it is then a restyle and a paint
@@ -663,7 +663,7 @@ class MnistTuiApp(App):
         engine = self.engine
         if engine is not None and self.watch_dir is None and self.state in ACTIVE:
             self._saved.clear()
-            engine.send("save")
+            engine.send(Save())
             self._saved.wait(SIGNAL_EXIT_SECONDS)
         # shutdown closes the engine; if the loop is stuck, the engine ends by itself
         # once this process is gone (it watches its parent).
@@ -679,7 +679,7 @@ class MnistTuiApp(App):
             then()
             return
         saved = self.next_event(Saved)
-        self.engine.send("save")
+        self.engine.send(Save())
 
         async def finish() -> None:
             try:

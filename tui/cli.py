@@ -119,12 +119,13 @@ def build_watch_parser() -> argparse.ArgumentParser:
 def watch_main(argv: list[str]) -> int:
     args = build_watch_parser().parse_args(argv)
     from core.runfolder import read_config
+    from tui.watch import waits_for_run
 
     try:
-        read_config(args.run_dir)
+        if not waits_for_run(args.run_dir):  # a folder yet to appear is waited for
+            read_config(args.run_dir)
     except MnistTuiError as exc:
-        sys.stderr.write(f"mnist-tui: error: {exc}\n")
-        return 2
+        return _error(exc)
     if not sys.stdout.isatty():
         sys.stderr.write(f"mnist-tui: error: watch needs a terminal; without one, follow "
                          f"{args.run_dir}/metrics.csv (tail -f)\n")
@@ -204,7 +205,8 @@ def _main(argv: list[str]) -> int:
 def _spec(args: argparse.Namespace, hp: Hyperparameters):
     """What to run, checked: a damaged run folder or checkpoint to resume, or edits it
     cannot take, are one line here, before any training or screen starts."""
-    from core.session import RunSpec, read_resume, resume_edits
+    from core.edits import resume_edits
+    from core.session import RunSpec, read_resume
 
     spec = RunSpec(hparams=hp, dataset=args.dataset, data_dir=args.data_dir, device=args.device,
                    limit_train=args.limit_train, limit_test=args.limit_test,
@@ -216,7 +218,8 @@ def _spec(args: argparse.Namespace, hp: Hyperparameters):
 
     _config, state, saved = read_resume(args.resume)
     try:
-        changes = resume_edits(saved, state, given_hparams(args, hp))
+        changes = resume_edits(saved, state["epoch"], bool(state["batch_in_epoch"]),
+                               given_hparams(args, hp))
     except ConfigError as exc:
         raise flagged(exc) from None
     return replace(spec, hparams=saved, resume=args.resume, resume_changes=changes)

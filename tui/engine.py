@@ -1,15 +1,18 @@
-"""What carries core's events to the screen.
+"""The bridge between core's events and the screen.
 
-``engine_loop`` pulls events from ``core.training.Run.events()`` and hands them to an
-``emit`` callback: every event as it is, except ``BatchEnd``, which is coalesced into
-at most ~10 ``Tick``s a second (the screen needs no more; the training loop makes
-1,000+ steps a second). Between two events it reads commands: pause (stop pulling),
-resume, edit, save, stop, quit.
+Data flows one way: ``core.session.Session.events()`` -> ``TrainingLoop`` (in the
+training process) -> a ``Transport`` -> the app's one worker -> a Textual message per
+kind of event (``tui.messages``) -> the widget or screen that shows it. Edits flow back
+the other way as typed commands (``Pause``, ``Resume``, ``Edit``, ``Save``, ``Stop``,
+``Quit``), applied between two events.
 
-It runs in a child process (``ProcessEngine``): training then never competes with the
-screen for the GIL — measured in bench/bench_tui.py. ``ThreadEngine`` runs the same
-loop in a thread, for tests. This module imports neither Textual nor (at import time)
-PyTorch, so the child starts as light as it can.
+``TrainingLoop`` hands every event on as it is, except ``BatchEnd``, coalesced into at
+most ~10 ``Tick``s a second (the screen needs no more; training makes 1,000+ steps a
+second). The loop runs in a child process (``ProcessEngine``): training then never
+competes with the screen for the GIL (bench/bench_tui.py). ``ThreadEngine`` runs the
+same loop in a thread, for tests; ``tui.watch.FolderEngine`` follows a run folder
+instead. All three are a ``Transport``. This module imports neither Textual nor (at
+import time) PyTorch, so the child starts as light as it can.
 """
 
 from __future__ import annotations
@@ -24,13 +27,61 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from core.errors import MnistTuiError, WriteError
-from core.session import RunSpec  # noqa: F401  (what the app and tests build)
+from core.session import RunSpec
 
 TICK_SECONDS = 0.1      # at most 10 progress updates a second
 COMMAND_POLL = 0.02     # look for a key's command at least every 20 ms
+PAUSED_WAIT = 0.5       # while paused, how long one wait for a command lasts
+
+
+# ------------------------------------------------------------------ screen -> engine
+
+@dataclass(frozen=True)
+class Pause:
+    """Stop pulling events (the screen shows exactly where training stopped)."""
+
+
+@dataclass(frozen=True)
+class Resume:
+    pass
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A hyperparameter edit: answered by the edit's HparamsChanged and an EditResult."""
+
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Save:
+    """Write checkpoint-last.pt now: answered by Saved (or a Notice when it fails)."""
+
+
+@dataclass(frozen=True)
+class Stop:
+    """End the run at the next event; the loop then waits for Save or Quit."""
+
+
+@dataclass(frozen=True)
+class Quit:
+    pass
+
+
+Command = Pause | Resume | Edit | Save | Stop | Quit
+
+
+class Transport(Protocol):
+    """What the app drives: the training process, a thread, or a followed run folder."""
+
+    def start(self) -> None: ...
+    def send(self, command: Command) -> None: ...
+    def get(self, timeout: float) -> Any: ...
+    def alive(self) -> bool: ...
+    def close(self, timeout: float = 5.0) -> None: ...
 
 
 # ------------------------------------------------------------- engine -> screen messages
@@ -125,20 +176,15 @@ class _Quit(Exception):
 def engine_loop(spec: RunSpec, emit: Callable[[Any], None], commands: Any,
                 parent_alive: Callable[[], bool] = lambda: True,
                 on_run: Callable[[Any], None] | None = None) -> None:
-    """Load the data, build the run and pull its events until it ends or is told to quit.
-    ``on_run`` receives the ``core.training.Run`` once built (tests inspect it)."""
+    """Open the session, then pull its events until told to quit. ``on_run`` receives
+    the ``core.training.Run`` once built (tests inspect it). Every failure is one line
+    for the screen (an internal error's traceback goes to a file)."""
     try:
-        _run(spec, emit, commands, parent_alive, on_run)
+        TrainingLoop(spec, emit, commands, parent_alive, on_run).run()
     except _Quit:
         pass
     except MnistTuiError as exc:
-        searched = tuple(getattr(exc, "searched", ()))
-        alternatives: tuple[str, ...] = ()
-        if searched:  # no data here: is another dataset on this machine?
-            from core.datafiles import available_locally
-
-            alternatives = tuple(n for n in available_locally() if n != spec.dataset)
-        emit(EngineFailed(str(exc), searched=searched, alternatives=alternatives))
+        emit(failure(exc, spec))
     except Exception as exc:  # an internal error: one line on screen, traceback in a file
         fd, path = tempfile.mkstemp(prefix="mnist-tui-error-", suffix=".txt")
         with os.fdopen(fd, "w") as f:
@@ -148,165 +194,213 @@ def engine_loop(spec: RunSpec, emit: Callable[[Any], None], commands: Any,
         emit(EngineStopped())
 
 
-def _run(spec: RunSpec, emit, commands, parent_alive, on_run) -> None:
-    from core import datafiles
-    from core.session import open_session
+def failure(exc: MnistTuiError, spec: RunSpec) -> EngineFailed:
+    """The screen's account of an error; for missing data, where the files were looked
+    for and which other datasets this machine has."""
+    searched = tuple(getattr(exc, "searched", ()))
+    alternatives: tuple[str, ...] = ()
+    if searched:
+        from core.datafiles import available_locally
 
-    spec_ds = datafiles.get_spec(spec.dataset)
-    emit(Loading(f"loading {spec_ds.title}"))
-    last_dl = [0.0]
-
-    def on_download(p: datafiles.DownloadProgress) -> None:
-        now = time.monotonic()
-        if now - last_dl[0] >= TICK_SECONDS or (p.total and p.done >= p.total):
-            last_dl[0] = now
-            emit(p)
-
-    session = open_session(spec, progress=on_download)
-    try:
-        _drive(session, spec, emit, commands, parent_alive, on_run)
-    finally:
-        session.close()
+        alternatives = tuple(n for n in available_locally() if n != spec.dataset)
+    return EngineFailed(str(exc), searched=searched, alternatives=alternatives)
 
 
-def _drive(session, spec: RunSpec, emit, commands, parent_alive, on_run) -> None:
-    """Pull the session's events, coalesce steps into Ticks, answer commands."""
-    import numpy as np
+class TrainingLoop:
+    """In the training process: the session's events to ``emit``, commands applied
+    between two events."""
 
-    from core.events import BatchEnd
-    from core.runfolder import LAST, LOG_INTERVAL
-    from core.training import format_train
+    def __init__(self, spec: RunSpec, emit: Callable[[Any], None], commands: Any,
+                 parent_alive: Callable[[], bool], on_run: Callable[[Any], None] | None):
+        self.spec, self.emit, self.commands = spec, emit, commands
+        self.parent_alive, self.on_run = parent_alive, on_run
+        self.session: Any = None
+        self.paused = False
+        self._last_poll = 0.0
+        self._last_tick = 0.0
+        self._latest: Any = None             # the newest BatchEnd not yet in a Tick
+        self._losses: list[Any] = []         # its loss tensors since the last Tick
+        self._seen: list[int] = []
+        self._lines: list[str] = []
 
-    run, folder, data = session.run, session.folder, session.data
-    train, test = run.train_data, run.test_data
-    emit(DataReady(data.spec.title, data.spec.classes, len(train), len(test),
-                   test.images.cpu().numpy().tobytes(),
-                   test.labels.cpu().numpy().astype(np.uint8).tobytes(),
-                   str(data.files["test_images"].parent)))
-    if on_run is not None:
-        on_run(run)
-    emit(Loading(f"run folder: {folder.path}"))
-    if session.resumed:
-        h = run.history
-        emit(Backfill(tuple(zip(h.train_seen, h.train_loss)),
-                      tuple(zip(h.test_epoch, h.test_seen, h.test_loss, h.test_accuracy)),
-                      tuple(e["seen"] for e in h.edits if e["applied"]),
-                      f"Resumed {spec.resume} at epoch {run.epoch}, step {run.step:,}"
-                      f" ({run.batch_in_epoch} steps into epoch {run.epoch + 1})"
-                      if run.batch_in_epoch else
-                      f"Resumed {spec.resume} at epoch {run.epoch}, step {run.step:,}"))
-    resume_events = session.apply(**session.pending_edits)
+    # -------------------------------------------------------------- the run
+    def run(self) -> None:
+        from core.session import open_session
 
-    state = {"paused": False, "last_poll": 0.0}
+        self.session = open_session(self.spec, progress=self._download_progress(),
+                                    on_stage=self._stage)
+        try:
+            self._announce_start()
+            self._train()
+            self._wait_after_the_end()
+        finally:
+            self.session.close()
 
-    def handle(cmd: tuple) -> None:
-        kind = cmd[0]
-        if kind == "quit":
-            raise _Quit
-        if kind == "pause" and not state["paused"]:
-            if latest is not None:
-                flush_tick()  # the screen shows exactly where training stopped
-            state["paused"] = True
-            emit(PauseChanged(True, run.step))
-        elif kind == "resume" and state["paused"]:
-            state["paused"] = False
-            emit(PauseChanged(False, run.step))
-        elif kind == "stop":
-            run.stop()
-            state["paused"] = False
-        elif kind == "edit":
-            if run.status != "running":
-                emit(EditResult(False, {"run": "the run has ended; press r to restart"}))
-                return
+    def _stage(self, stage: str) -> None:
+        from core.datafiles import get_spec
+
+        if stage == "folder":
+            self.emit(Loading(f"loading {get_spec(self.spec.dataset).title}"))
+
+    def _download_progress(self) -> Callable[[Any], None]:
+        last = [0.0]
+
+        def on_download(p: Any) -> None:
+            now = time.monotonic()
+            if now - last[0] >= TICK_SECONDS or (p.total and p.done >= p.total):
+                last[0] = now
+                self.emit(p)
+
+        return on_download
+
+    def _announce_start(self) -> None:
+        import numpy as np
+
+        session, run = self.session, self.session.run
+        data, test = session.data, run.test_data
+        self.emit(DataReady(data.spec.title, data.spec.classes, len(run.train_data), len(test),
+                            test.images.cpu().numpy().tobytes(),
+                            test.labels.cpu().numpy().astype(np.uint8).tobytes(),
+                            str(data.files["test_images"].parent)))
+        if self.on_run is not None:
+            self.on_run(run)
+        self.emit(Loading(f"run folder: {session.path}"))
+        if session.resumed:
+            self.emit(backfill(run, self.spec.resume))
+        for ev in session.apply(**session.pending_edits):
+            self.emit(ev)
+
+    def _train(self) -> None:
+        from core.events import BatchEnd
+
+        for ev in self.session.events():
             try:
-                for ev in session.apply(**cmd[1]):
-                    emit(ev)  # the edit's one announcement (the run does not yield it again)
+                self.session.record(ev)
             except WriteError as exc:
-                write_failed(exc)
-                emit(EditResult(True, {}))
-            except MnistTuiError as exc:
-                emit(EditResult(False, getattr(exc, "problems", {"edit": str(exc)})))
+                self._write_failed(exc)
+            now = time.monotonic()
+            if isinstance(ev, BatchEnd):
+                self._batch(ev)
+                if now - self._last_tick >= TICK_SECONDS:
+                    self._flush_tick()
             else:
-                emit(EditResult(True, {}))
-        elif kind == "save":
-            try:
-                session.save()
-            except WriteError as exc:
-                write_failed(exc)
-            else:
-                emit(Saved(str(folder.path / LAST)))
+                self._flush_tick()
+                self.emit(ev)
+            if now - self._last_poll >= COMMAND_POLL:
+                self._last_poll = now
+                self._poll()
+        self._flush_tick()
 
-    def write_failed(exc: WriteError) -> None:
-        """A write into the run folder failed: say so and pause; the run in memory and
-        the files written before are intact (free some space, then s or space)."""
-        emit(Notice(f"{exc}. Training is paused: free some space (or fix the folder), "
-                    f"then press space to go on or s to save."))
-        if not state["paused"]:
-            if latest is not None:
-                flush_tick()
-            state["paused"] = True
-            emit(PauseChanged(True, run.step))
-
-    def poll(block: bool) -> None:
-        """Handle waiting commands; while paused, wait for the next one."""
+    def _wait_after_the_end(self) -> None:
+        """The run has ended: keep answering (save a checkpoint, quit) until told to quit."""
         while True:
-            if not parent_alive():
+            self.paused = True
+            self._poll()
+
+    # -------------------------------------------------------------- ticks
+    def _batch(self, ev: Any) -> None:
+        from core.runfolder import LOG_INTERVAL
+        from core.training import format_train
+
+        self._latest = ev
+        self._losses.append(ev.loss_tensor)
+        self._seen.append(ev.seen)
+        if ev.batch % LOG_INTERVAL == 0:
+            self._lines.append(format_train(ev))
+
+    def _flush_tick(self) -> None:
+        """The steps since the last Tick, as one Tick (one device sync for their losses)."""
+        ev = self._latest
+        if ev is None:
+            return
+        import torch
+
+        losses = torch.stack(self._losses).tolist() if len(self._losses) > 1 else [
+            float(self._losses[0])]
+        self.emit(Tick(ev.epoch, ev.batch, ev.batches, ev.epoch_samples, ev.n_train, ev.seen,
+                       ev.step, ev.samples_per_sec, tuple(zip(self._seen, losses)),
+                       tuple(self._lines)))
+        self._latest = None
+        self._losses, self._seen, self._lines = [], [], []
+        self._last_tick = time.monotonic()
+
+    # -------------------------------------------------------------- commands
+    def _poll(self) -> None:
+        """Handle the waiting commands; while paused, wait for the next one."""
+        while True:
+            if not self.parent_alive():
                 raise _Quit
             try:
-                cmd = commands.get(timeout=0.5) if (block and state["paused"]) else commands.get_nowait()
+                cmd = (self.commands.get(timeout=PAUSED_WAIT) if self.paused
+                       else self.commands.get_nowait())
             except queue.Empty:
-                if block and state["paused"]:
+                if self.paused:
                     continue
                 return
-            handle(cmd)
+            self._handle(cmd)
 
-    points: list[tuple[int, float]] = []
-    lines: list[str] = []
-    latest: BatchEnd | None = None
-    last_tick = 0.0
-    flushed = 0  # entries of run.history.train_loss already sent
+    def _handle(self, cmd: Command) -> None:
+        if isinstance(cmd, Quit):
+            raise _Quit
+        if isinstance(cmd, Pause):
+            self._pause()
+        elif isinstance(cmd, Resume) and self.paused:
+            self.paused = False
+            self.emit(PauseChanged(False, self.session.run.step))
+        elif isinstance(cmd, Stop):
+            self.session.run.stop()
+            self.paused = False
+        elif isinstance(cmd, Edit):
+            self._edit(cmd.changes)
+        elif isinstance(cmd, Save):
+            self._save()
 
-    def flush_tick() -> None:
-        nonlocal latest, flushed, last_tick
-        h = run.history
-        n = min(len(h.train_loss), len(h.train_seen))
-        points.extend(zip(h.train_seen[flushed:n], h.train_loss[flushed:n]))
-        flushed = n
-        ev = latest
-        emit(Tick(ev.epoch, ev.batch, ev.batches, ev.epoch_samples, ev.n_train, ev.seen,
-                  ev.step, ev.samples_per_sec, tuple(points), tuple(lines)))
-        points.clear()
-        lines.clear()
-        latest = None
-        last_tick = time.monotonic()
+    def _pause(self) -> None:
+        if not self.paused:
+            self._flush_tick()  # the screen shows exactly where training stopped
+            self.paused = True
+            self.emit(PauseChanged(True, self.session.run.step))
 
-    for ev in resume_events:
-        emit(ev)
-    for ev in session.events():
-        now = time.monotonic()
+    def _edit(self, changes: dict[str, Any]) -> None:
+        if self.session.run.status != "running":
+            self.emit(EditResult(False, {"run": "the run has ended; press r to restart"}))
+            return
         try:
-            session.record(ev)
+            for ev in self.session.apply(**changes):
+                self.emit(ev)  # the edit's one announcement (the run does not yield it again)
         except WriteError as exc:
-            write_failed(exc)
-        if isinstance(ev, BatchEnd):
-            latest = ev
-            if ev.batch % LOG_INTERVAL == 0:
-                lines.append(format_train(ev))
-            if now - last_tick >= TICK_SECONDS:
-                flush_tick()
+            self._write_failed(exc)  # applied, but not logged in the folder
+            self.emit(EditResult(True, {}))
+        except MnistTuiError as exc:
+            self.emit(EditResult(False, getattr(exc, "problems", {"edit": str(exc)})))
         else:
-            if latest is not None:
-                flush_tick()
-            emit(ev)
-        if now - state["last_poll"] >= COMMAND_POLL:
-            state["last_poll"] = now
-            poll(block=True)
-    if latest is not None:
-        flush_tick()
-    # The run has ended: keep answering (save a checkpoint, quit) until told to quit.
-    while True:
-        state["paused"] = True
-        poll(block=True)
+            self.emit(EditResult(True, {}))
+
+    def _save(self) -> None:
+        try:
+            path = self.session.save()
+        except WriteError as exc:
+            self._write_failed(exc)
+        else:
+            self.emit(Saved(str(path)))
+
+    def _write_failed(self, exc: WriteError) -> None:
+        """A write into the run folder failed: say so and pause; the run in memory and
+        the files written before are intact (free some space, then space or s)."""
+        self.emit(Notice(f"{exc}. Training is paused: free some space (or fix the folder), "
+                         f"then press space to go on or s to save."))
+        self._pause()
+
+
+def backfill(run: Any, resumed_from: str | None) -> Backfill:
+    """A resumed run's past, for the plots and the log."""
+    h = run.history
+    where = f"Resumed {resumed_from} at epoch {run.epoch}, step {run.step:,}"
+    if run.batch_in_epoch:
+        where += f" ({run.batch_in_epoch} steps into epoch {run.epoch + 1})"
+    return Backfill(tuple(zip(h.train_seen, h.train_loss)),
+                    tuple(zip(h.test_epoch, h.test_seen, h.test_loss, h.test_accuracy)),
+                    tuple(e["seen"] for e in h.edits if e["applied"]), where)
 
 
 # ------------------------------------------------------------------------ transports
@@ -327,7 +421,7 @@ class ThreadEngine:
     def start(self) -> None:
         self._thread.start()
 
-    def send(self, *command: Any) -> None:
+    def send(self, command: Command) -> None:
         self._commands.put(command)
 
     def get(self, timeout: float) -> Any:
@@ -337,7 +431,7 @@ class ThreadEngine:
         return self._thread.is_alive()
 
     def close(self, timeout: float = 5.0) -> None:
-        self.send("quit")
+        self.send(Quit())
         if self._thread.is_alive():
             self._thread.join(timeout)
 
@@ -370,7 +464,7 @@ class ProcessEngine:
     def start(self) -> None:
         self._proc.start()
 
-    def send(self, *command: Any) -> None:
+    def send(self, command: Command) -> None:
         self._commands.put(command)
 
     def get(self, timeout: float) -> Any:
@@ -383,7 +477,7 @@ class ProcessEngine:
         if self._proc.pid is None:
             return
         if self._proc.is_alive():
-            self.send("quit")
+            self.send(Quit())
             self._proc.join(timeout)
         if self._proc.is_alive():
             self._proc.terminate()

@@ -19,16 +19,28 @@ from typing import Any
 
 import numpy as np
 
+from core.config import Hyperparameters
 from core.errors import MnistTuiError
 from core.events import (
     EpochEnd, EpochStarted, HparamsChanged, Prediction, RunFinished, RunStarted, TestEnd,
     train_line,
 )
-from core.runfolder import METRICS_JSONL, TEST_LAST, read_config
-from tui.engine import DataReady, EngineFailed, EngineStopped, Loading, Tick
+from core.runfolder import CONFIG, LOCK, METRICS_JSONL, TEST_LAST, parse_row, read_config
+from tui.engine import DataReady, EngineFailed, EngineStopped, Loading, Quit, Tick
 
 POLL_SECONDS = 0.25
 STALE_SECONDS = 60.0
+
+
+def waits_for_run(run_dir: Path) -> bool:
+    """True while ``run_dir`` may still become a run folder: it does not exist yet, or
+    it is empty or held by a starting run (a lock, no config.json yet)."""
+    run_dir = Path(run_dir)
+    if not run_dir.exists():
+        return True
+    if not run_dir.is_dir() or (run_dir / CONFIG).exists():
+        return False
+    return all(p.name == LOCK or p.name.startswith(".") for p in run_dir.iterdir())
 
 
 class WatchReset:
@@ -43,13 +55,14 @@ class FolderEngine:
         self._events: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="mnist-tui-watch", daemon=True)
+        self.skipped = 0  # damaged metrics lines passed over
 
     # the engine interface
     def start(self) -> None:
         self._thread.start()
 
-    def send(self, *command: Any) -> None:
-        if command and command[0] == "quit":
+    def send(self, command: Any) -> None:
+        if isinstance(command, Quit):
             self._stop.set()
 
     def get(self, timeout: float) -> Any:
@@ -67,7 +80,9 @@ class FolderEngine:
     def _follow(self) -> None:
         emit = self._events.put
         try:
-            config = read_config(self.run_dir)
+            config = self._wait_for_config(emit)
+            if config is None:
+                return
             emit(Loading(f"watching {self.run_dir} (read-only: the run is trained by another process)"))
             self._load_digits(config, emit)
             self._tail(config, emit)
@@ -78,8 +93,22 @@ class FolderEngine:
         finally:
             emit(EngineStopped())
 
+    def _wait_for_config(self, emit) -> dict[str, Any] | None:
+        """The run's config.json; while the folder does not exist yet, or is being set
+        up by its run (the data still loading), wait for it and say so."""
+        said = False
+        while not self._stop.is_set():
+            if not waits_for_run(self.run_dir):
+                return read_config(self.run_dir)
+            if not said:
+                emit(Loading(f"waiting for the run folder {self.run_dir} to appear "
+                             f"(a run creates it when it starts) ..."))
+                said = True
+            self._stop.wait(POLL_SECONDS)
+        return None
+
     def _load_digits(self, config: dict[str, Any], emit) -> None:
-        from core.datasets import get_spec, test_arrays
+        from core.datafiles import get_spec, test_arrays
 
         spec = get_spec(config.get("dataset", "mnist"))
         try:
@@ -112,19 +141,31 @@ class FolderEngine:
                 emit(WatchReset())
                 emit(Loading("the run folder was rewritten (the run was resumed): reading it again"))
             if size > offset:
-                with open(path, "rb") as f:
-                    f.seek(offset)
-                    chunk = f.read(size - offset)
+                try:
+                    with open(path, "rb") as f:
+                        f.seek(offset)
+                        chunk = f.read(size - offset)
+                except OSError as exc:
+                    raise MnistTuiError(f"{path}: cannot be read ({exc.strerror or exc})") from None
                 offset += len(chunk)
                 buffer += chunk
                 *complete, buffer = buffer.split(b"\n")
                 rows = []
+                bad = 0
                 for line in complete:
-                    try:
-                        rows.append(json.loads(line))
-                    except ValueError:
-                        continue  # a line cut short by a kill
-                for ev in state.translate(rows):
+                    row = parse_row(line) if line.strip() else None
+                    if row is not None:
+                        rows.append(row)
+                    elif line.strip():
+                        bad += 1  # damaged, or cut short by a kill: skipped, counted
+                before = state.bad
+                events = list(state.translate(rows))
+                bad += state.bad - before
+                if bad:  # said before the events, so that it is in the log when they show
+                    self.skipped += bad
+                    emit(Loading(f"skipped {self.skipped:,} damaged line"
+                                 f"{'s' if self.skipped > 1 else ''} of {METRICS_JSONL}"))
+                for ev in events:
                     emit(ev)
                 last_change, warned = time.monotonic(), False
             elif (not warned and not state.ended
@@ -143,6 +184,7 @@ class _Translator:
         self.epochs = int(config.get("hparams", {}).get("epochs", 0))
         self.epoch = 0
         self.ended = False
+        self.bad = 0
 
     def translate(self, rows: list[dict[str, Any]]):
         points: list[tuple[int, float]] = []
@@ -159,45 +201,48 @@ class _Translator:
             return ev
 
         for r in rows:
-            kind = r.get("kind")
-            if kind == "train":
-                if r["epoch"] != self.epoch:
-                    if last is not None:
-                        yield tick()
-                    self.epoch = r["epoch"]
-                    yield EpochStarted(r["epoch"], self.epochs, r.get("batches", 1),
-                                       r.get("batch_size", 0), r.get("n_train", 0))
-                points.append((r["seen"], r["loss"]))
-                if "batch_size" in r:
-                    lines.append(train_line(r["epoch"], r["batch"], r["batches"],
-                                            r["batch_size"], r["n_train"], r["loss"]))
-                last = r
-                continue
-            if last is not None:
-                yield tick()
-            if kind == "start":
-                self.ended = False
-                self.epochs = int(r["hparams"].get("epochs", self.epochs))
-                yield RunStarted(r["hparams"], r["device"], r["n_train"], r["n_test"],
-                                 r["n_params"], r["architecture"], tuple(r["classes"]),
-                                 r["epoch"], r["step"])
-            elif kind == "test":
-                yield self._test(r)
-            elif kind == "edit":
-                changes = {k: (tuple(o) if isinstance(o, list) else o,
-                               tuple(n) if isinstance(n, list) else n)
-                           for k, (o, n) in r["changes"].items()}
-                if r["applied"] and "epochs" in changes:
-                    self.epochs = changes["epochs"][1]
-                yield HparamsChanged(r["step"], r["epoch"], r["seen"], changes, r["effect"],
-                                     r["applied"])
-            elif kind == "epoch":
-                yield EpochEnd(r["epoch"], r["seen"], r["step"], r["loss"], r.get("seconds", 0.0))
-            elif kind == "end":
-                self.ended = True
-                status = r["status"] if r["status"] != "interrupted" else "stopped"
-                yield RunFinished(status, r["epoch"], r["step"], r.get("best_accuracy", 0.0),
-                                  r.get("best_epoch", -1))
+            try:
+                kind = r.get("kind")
+                if kind == "train":
+                    if r["epoch"] != self.epoch:
+                        if last is not None:
+                            yield tick()
+                        self.epoch = r["epoch"]
+                        yield EpochStarted(r["epoch"], self.epochs, r.get("batches", 1),
+                                           r.get("batch_size", 0), r.get("n_train", 0))
+                    points.append((r["seen"], r["loss"]))
+                    if "batch_size" in r:
+                        lines.append(train_line(r["epoch"], r["batch"], r["batches"],
+                                                r["batch_size"], r["n_train"], r["loss"]))
+                    last = r
+                    continue
+                if last is not None:
+                    yield tick()
+                if kind == "start":
+                    self.ended = False
+                    self.epochs = Hyperparameters.from_dict(r["hparams"]).epochs
+                    yield RunStarted(r["hparams"], r["device"], r["n_train"], r["n_test"],
+                                     r["n_params"], r["architecture"], tuple(r["classes"]),
+                                     r["epoch"], r["step"])
+                elif kind == "test":
+                    yield self._test(r)
+                elif kind == "edit":
+                    changes = {k: (tuple(o) if isinstance(o, list) else o,
+                                   tuple(n) if isinstance(n, list) else n)
+                               for k, (o, n) in r["changes"].items()}
+                    if r["applied"] and "epochs" in changes:
+                        self.epochs = Hyperparameters().with_changes(epochs=changes["epochs"][1]).epochs
+                    yield HparamsChanged(r["step"], r["epoch"], r["seen"], changes, r["effect"],
+                                         r["applied"])
+                elif kind == "epoch":
+                    yield EpochEnd(r["epoch"], r["seen"], r["step"], r["loss"], r.get("seconds", 0.0))
+                elif kind == "end":
+                    self.ended = True
+                    status = r["status"] if r["status"] != "interrupted" else "stopped"
+                    yield RunFinished(status, r["epoch"], r["step"], r.get("best_accuracy", 0.0),
+                                      r.get("best_epoch", -1))
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError, MnistTuiError):
+                self.bad += 1  # well-formed but not what a run writes: skipped, counted
         if last is not None:
             yield tick()
 
@@ -209,8 +254,16 @@ class _Translator:
                 preds = saved
         except (OSError, ValueError):
             pass
-        hardest = tuple(Prediction(h["index"], h["label"], h["pred"], h["confidence"],
-                                   tuple(h["probs"]), h["loss"]) for h in preds.get("hardest", ()))
+        try:
+            hardest = tuple(Prediction(int(h["index"]), int(h["label"]), int(h["pred"]),
+                                       float(h["confidence"]), tuple(map(float, h["probs"])),
+                                       float(h["loss"])) for h in preds.get("hardest", ()))
+            predictions = tuple(int(p) for p in preds.get("predictions", ()))
+            confidences = tuple(float(c) for c in preds.get("confidences", ()))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            hardest, predictions, confidences = (), (), ()  # a damaged test-last.json
+        if len(predictions) != r["total"] or len(confidences) != len(predictions):
+            predictions, confidences = (), ()
         n = len(r.get("confusion", ()))
         return TestEnd(
             epoch=r["epoch"], seen=r["seen"], avg_loss=r["loss"], correct=r["correct"],
@@ -218,6 +271,5 @@ class _Translator:
             per_class_correct=tuple(r.get("per_class_correct", (0,) * n)),
             per_class_total=tuple(r.get("per_class_total", (0,) * n)),
             confusion=tuple(tuple(row) for row in r.get("confusion", ())),
-            hardest=hardest, predictions=tuple(preds.get("predictions", ())),
-            confidences=tuple(preds.get("confidences", ())))
+            hardest=hardest, predictions=predictions, confidences=confidences)
 

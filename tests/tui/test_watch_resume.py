@@ -113,11 +113,12 @@ async def test_watch_of_a_finished_run_has_its_digits_and_analysis(tui_data, tmp
 
 
 @pytest.mark.parametrize("args, problem", [
-    (["/nonexistent/run"], "no such run folder"),
-    (["{empty}"], "config.json: missing"),
+    (["/etc/passwd"], "/etc/passwd: not a folder"),
+    (["{other}"], "config.json: missing"),
 ])
 def test_watch_refuses_a_folder_that_is_not_a_run(tmp_path, args, problem):
-    args = [a.format(empty=tmp_path) for a in args]
+    (tmp_path / "notes.txt").write_text("not a run")
+    args = [a.format(other=tmp_path) for a in args]
     out = subprocess.run([sys.executable, "-m", "tui.cli", "watch", *args], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and problem in out.stderr and out.stderr.count("\n") == 1
@@ -175,7 +176,7 @@ def test_folder_engine_reads_rows_as_events_and_starts_over_when_the_file_is_rew
     import json
 
     from core.runfolder import CONFIG, METRICS_JSONL
-    from tui.engine import EngineStopped
+    from tui.engine import EngineStopped, Pause
     from tui.watch import FolderEngine, WatchReset
 
     hp = {"lr": 0.2, "momentum": 0.9, "batch_size": 50, "test_batch_size": 1000, "epochs": 2,
@@ -218,7 +219,7 @@ def test_folder_engine_reads_rows_as_events_and_starts_over_when_the_file_is_rew
         path.write_text(json.dumps(start) + "\n")
         assert isinstance(next_of(WatchReset), WatchReset)
         assert next_of(RunStarted).step == 0
-        engine.send("pause")  # read-only: refused silently, nothing written
+        engine.send(Pause())  # read-only: refused silently, nothing written
         assert sorted(p.name for p in tmp_path.iterdir()) == [CONFIG, METRICS_JSONL]
     finally:
         engine.close()
@@ -237,3 +238,25 @@ async def test_resume_in_the_dashboard_with_more_epochs(tui_data, tmp_path):
         assert app.test_epochs == [0, 1, 2] and app.hp.epochs == 2
         assert "Applied at step 20 (epoch 1): epochs 1 → 2" in log_text(app)
     assert checkpoint.load(tmp_path / "r" / "checkpoint-last.pt")["epoch"] == 2
+
+
+def test_watch_waits_for_a_run_folder_that_does_not_exist_yet(tui_data, tmp_path):
+    """`nohup mnist-tui --headless --run-dir runs/big &` then `mnist-tui watch runs/big`
+    at once: the folder appears only once the run starts; watch waits for it."""
+    from core.events import RunStarted
+    from tui.engine import Loading
+    from tui.watch import FolderEngine
+
+    engine = FolderEngine(tmp_path / "later")
+    engine.start()
+    try:
+        first = engine.get(timeout=30)
+        assert isinstance(first, Loading) and first.text.startswith(
+            f"waiting for the run folder {tmp_path / 'later'} to appear")
+        run = Headless("--data-dir", str(tui_data), "--epochs", "1", "--run-dir", str(tmp_path / "later"))
+        while not isinstance(ev := engine.get(timeout=120), RunStarted):
+            pass
+        assert ev.n_train == 1000
+        assert run.proc.wait(300) == 0
+    finally:
+        engine.close()

@@ -183,3 +183,11 @@ def test_resume_refuses_what_a_run_cannot_change(data, tmp_path, flags, problem)
     assert first.returncode == 0
     out = run("--headless", "--resume", str(tmp_path / "r"), *flags)
     assert out.returncode == 2 and problem in out.stderr and out.stderr.count("\n") == 1
+
+
+def test_the_text_plot_tells_train_from_test_without_colour(data, tmp_path):
+    import re
+
+    out = run("--data-dir", str(data), "--epochs", "1", "--run-dir", str(tmp_path / "r"))
+    legend = {m.group(2): m.group(1) for m in re.finditer(r"(\S\S) (train|test)\b", out.stdout)}
+    assert set(legend) == {"train", "test"} and legend["train"] != legend["test"], out.stdout

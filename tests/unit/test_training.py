@@ -166,8 +166,24 @@ def test_batch_size_edit_waits_for_the_next_epoch(data):
     starts = [e for e in events if isinstance(e, EpochStarted)]
     assert [s.batch_size for s in starts] == [50, 100]
     assert [s.batches for s in starts] == [12, 6]
+    # The edit's own event came back from apply; the run announces the change it makes
+    # itself when the next epoch starts.
     changed = [e for e in events if isinstance(e, HparamsChanged)]
-    assert [(c.applied, c.step) for c in changed] == [(False, 1), (True, 12)]
+    assert [(c.applied, c.step) for c in changed] == [(True, 12)]
+
+
+def test_an_edit_is_announced_once(data):
+    """apply returns the edit's event; events() does not yield it again (the bridge
+    forwarded both, and the dashboard logged every edit twice)."""
+    run = run_for(data)
+    events, returned = [], []
+    for ev in run.events():
+        events.append(ev)
+        if isinstance(ev, BatchEnd) and ev.step == 3:
+            returned += run.apply(lr=0.05, hidden=(32,))
+    assert [(e.effect, e.changes) for e in returned] == [
+        (cfg.LIVE, {"lr": (0.2, 0.05)}), (cfg.RESTART, {"hidden": ((100, 50), (32,))})]
+    assert not [e for e in events if isinstance(e, HparamsChanged)]
 
 
 def test_restart_edit_stays_pending(data):
