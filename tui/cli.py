@@ -181,6 +181,10 @@ def _error(exc: MnistTuiError) -> int:
 def _main(argv: list[str]) -> int:
     if argv[:1] == ["watch"]:
         return watch_main(argv[1:])
+    if argv[:1] == ["runs"]:
+        from tui.runs import runs_main
+
+        return runs_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         hp = hparams_from_args(args)
