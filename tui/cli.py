@@ -160,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["watch"]:
         return watch_main(argv[1:])
+    if argv[:1] == ["draw"]:
+        from tui.draw import draw_main
+
+        return draw_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         hp = hparams_from_args(args)
