@@ -48,8 +48,8 @@ def stamp(canvas: np.ndarray, y: float, x: float, radius: float, *, erase: bool 
     """Press a soft round brush on ``canvas`` (in place) at ``(y, x)``, in continuous
     pixel coordinates (pixel ``i`` spans ``[i, i+1)``). Full ink within ``radius / 2``
     of the centre, fading linearly to none at ``radius``: grey edges, as pen strokes
-    scanned for MNIST have. Painting keeps the darker of old and new; erasing removes
-    as much ink as painting would add."""
+    scanned for MNIST have. Painting keeps the darker of old and new; erasing takes
+    away as much ink as painting would put there."""
     h, w = canvas.shape
     r = float(radius)
     y0, y1 = max(0, int(np.floor(y - r))), min(h, int(np.ceil(y + r)) + 1)
@@ -63,7 +63,7 @@ def stamp(canvas: np.ndarray, y: float, x: float, radius: float, *, erase: bool 
     v = np.clip((r - d) / soft, 0.0, 1.0).astype(canvas.dtype)
     region = canvas[y0:y1, x0:x1]
     if erase:
-        np.minimum(region, 1 - v, out=region)
+        np.maximum(region - v, 0, out=region)
     else:
         np.maximum(region, v, out=region)
 
