@@ -63,6 +63,7 @@ class MnistTuiApp(App):
         Binding("m", "misclassified", "Wrong"),
         Binding("c", "confusion", "Matrix"),
         Binding("h", "hardest", "Hard"),
+        Binding("d", "draw", "Draw"),
         Binding("s", "save", "Save"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit_app", "Quit"),
@@ -537,6 +538,8 @@ class MnistTuiApp(App):
             return self.last_test is not None and self.test_images is not None
         if action == "edit":
             return self.state not in ("starting",)
+        if action == "draw":  # asks the live network: not while watching, not on another view
+            return self.watch_dir is None and self.engine is not None and len(self.screen_stack) == 1
         return True
 
     def action_toggle_pause(self) -> None:
@@ -622,6 +625,25 @@ class MnistTuiApp(App):
         from tui.screens.hardest import HardestScreen
 
         self.push_screen(HardestScreen())
+
+    _draw_predictor: Any = None  # the open DrawScreen's link to the training process
+
+    def action_draw(self) -> None:
+        from tui.screens.draw import DrawScreen, EnginePredictor
+
+        def send(*command: Any) -> bool:
+            if self.engine is None:
+                return False
+            self.engine.send(*command)
+            return True
+
+        self._draw_predictor = EnginePredictor(send)
+        self.push_screen(DrawScreen(self._draw_predictor, classes=self.class_names,
+                                    run_dir=self.run_dir, ascii=self.ascii))
+
+    def _on_ImagePredicted(self, ev: Any) -> None:  # the live network's answer to a drawing
+        if self._draw_predictor is not None:
+            self._draw_predictor.deliver(ev)
 
     def action_save(self) -> None:
         if self.engine is not None:

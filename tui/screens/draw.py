@@ -64,6 +64,30 @@ class Predictor(Protocol):
         the order asked; a newer request may make older ones go unanswered."""
 
 
+class EnginePredictor:
+    """Asks the training process: ``send(*command)`` puts ("predict_image", id, 784
+    bytes) on the engine's command queue (and returns False when there is no engine);
+    the app hands each ``ImagePredicted`` reply to ``deliver``. Only the answer to the
+    newest request is shown: a stroke sends many, the training process answers them
+    all, between two training steps."""
+
+    def __init__(self, send) -> None:
+        self.send = send
+        self.latest = 0
+        self.reply_to: MessagePump | None = None
+
+    def request(self, image: np.ndarray, reply_to: MessagePump) -> None:
+        self.latest += 1
+        self.reply_to = reply_to
+        if self.send("predict_image", self.latest, np.ascontiguousarray(image, np.uint8).tobytes()) is False:
+            reply_to.post_message(ModelStatus(error="no training process to ask"))
+
+    def deliver(self, reply) -> None:
+        """An ``ImagePredicted`` (tui.engine) from the training process."""
+        if self.reply_to is not None and reply.request_id == self.latest:
+            self.reply_to.post_message(DrawingPredicted(reply.probs, reply.epoch, reply.step))
+
+
 # --------------------------------------------------------------------------- the form
 
 def parse_label(text: str, classes: Sequence[str]) -> int | None:
@@ -178,6 +202,7 @@ class DrawScreen(Screen[None]):
         self.image: np.ndarray | None = None  # what the network sees, None: nothing drawn
         self.answer: DrawingPredicted | None = None
         self.answers = 0  # answers shown (tests wait on it)
+        self._ready = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="draw-body"):
@@ -191,6 +216,7 @@ class DrawScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._ready = True  # (is_mounted is not yet True here)
         self.query_one(DrawingCanvas).focus()
         self._show()
 
@@ -219,6 +245,11 @@ class DrawScreen(Screen[None]):
         if self.image is not None and not self.error:
             self.predictor.request(self.image, self)
 
+    def show_test(self, ev) -> None:
+        """After each test (the dashboard calls this on its open views): the network has
+        learnt an epoch more; ask again about the same drawing."""
+        self.ask()
+
     @on(DrawingPredicted)
     def _predicted(self, event: DrawingPredicted) -> None:
         event.stop()
@@ -244,14 +275,14 @@ class DrawScreen(Screen[None]):
         self._show_answer()
 
     def _show_seen(self) -> None:
-        if not self.is_mounted:
+        if not self._ready:
             return
         scale = 2 if self.has_class("-compact") else 1
         pixels = self.image if self.image is not None else np.zeros((28, 28), np.uint8)
         self.query_one("#draw-seen", Static).update(render(pixels, ascii=self.ascii, scale=scale))
 
     def _show_answer(self) -> None:
-        if not self.is_mounted:
+        if not self._ready:
             return
         classes = self.class_names or DIGITS
         probs = self.answer.probs if self.answer is not None else None
@@ -269,7 +300,9 @@ class DrawScreen(Screen[None]):
         self.query_one("#draw-answer", Static).update(line)
         model = []
         if self.answer is not None:
-            model.append(f"network at epoch {self.answer.epoch}, step {self.answer.step:,}")
+            e = self.answer.epoch
+            model.append(f"the network after {e} epoch{'' if e == 1 else 's'} "
+                         f"(step {self.answer.step:,})")
         if self.note:
             model.append(self.note)
         self.query_one("#draw-model", Static).update(Text("\n".join(model), overflow="fold"))

@@ -19,6 +19,7 @@ KEYS = (
     ("m", "show only misclassified digits (again: all)"),
     ("c", "confusion matrix, per-class accuracy, most confused pairs (Enter: a cell's digits)"),
     ("h", "hardest examples: highest loss, with their softmax probabilities"),
+    ("d", "draw a digit and ask the network, live (Esc: back)"),
     ("s", "save a checkpoint"),
     ("?", "this help"),
     ("q", "quit (asks first while a run is in progress)"),
