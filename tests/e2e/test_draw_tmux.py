@@ -56,11 +56,11 @@ def test_a_keyboard_stroke_is_answered_and_saved(tmp_path, tmux):
     marker = tmp_path / "exited"
     cmd = f"env -u COLUMNS -u LINES {EXE} draw --checkpoint {run}; echo $? > {marker}; sleep 60"
     tmux("new-session", "-d", "-s", "draw", "-x", "80", "-y", "24", cmd)
-    wait_for_screen(tmux, lambda s: "nothing drawn" in s and "the network after" not in s
+    wait_for_screen(tmux, lambda s: "nothing drawn" in s and "network after" not in s
                     and "checkpoint" in s and "loading" not in s)
     tmux("send-keys", "-t", "draw", *["Up"] * 6, "p", *["Down"] * 12, "p")
     screen = wait_for_screen(tmux, lambda s: re.search(r"prediction: \d \(\d+\.\d%\)", s) is not None)
-    assert "the network after 2 epochs" in screen
+    assert "network after 2 epochs" in screen
     tmux("send-keys", "-t", "draw", "s")
     wait_for_screen(tmux, lambda s: "Save this drawing as" in s)
     tmux("send-keys", "-t", "draw", "1", "Enter")

@@ -59,7 +59,7 @@ async def test_d_asks_the_live_network_and_again_after_each_epoch(make):
         await pilot.pause()
         assert screen.answer.epoch >= first.epoch + 2 and screen.answer.step > first.step
         e = screen.answer.epoch
-        assert f"the network after {e} epochs" in str(screen.query_one("#draw-model").content)
+        assert f"network after {e} epochs" in str(screen.query_one("#draw-model").content)
         # asked now, the answer is what core's predict says of it with the paused network
         screen.ask()
         await _until(app, ImagePredicted, lambda: screen.predictor.latest in answered)

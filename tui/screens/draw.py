@@ -301,8 +301,8 @@ class DrawScreen(Screen[None]):
         model = []
         if self.answer is not None:
             e = self.answer.epoch
-            model.append(f"the network after {e} epoch{'' if e == 1 else 's'} "
-                         f"(step {self.answer.step:,})")
+            model.append(f"network after {e} epoch{'' if e == 1 else 's'}, "
+                         f"step {self.answer.step:,}")
         if self.note:
             model.append(self.note)
         self.query_one("#draw-model", Static).update(Text("\n".join(model), overflow="fold"))
