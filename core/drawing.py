@@ -154,12 +154,6 @@ def preprocess(canvas: np.ndarray) -> np.ndarray | None:
     return np.rint(field * 255).astype(np.uint8)
 
 
-def as_input(image: np.ndarray) -> np.ndarray:
-    """A 28x28 uint8 image as the network's input row: (1, 784) float32 in [0, 1], as
-    ``MNISTDataset`` gives its images."""
-    return (np.asarray(image, dtype=np.float32).reshape(1, SIZE * SIZE) / 255.0)
-
-
 # ------------------------------------------------------------------ the drawings
 
 def drawings_paths(run_dir: str | os.PathLike) -> tuple[Path, Path]:

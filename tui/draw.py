@@ -81,21 +81,11 @@ class LocalPredictor:
     def _predict(self, image: np.ndarray, reply_to: MessagePump) -> None:
         from textual.worker import get_current_worker
 
-        probs = predict_probs(self.model, image)
+        from core.training import image_probabilities  # as the training process answers
+
+        probs = image_probabilities(self.model, np.ascontiguousarray(image, np.uint8).tobytes())
         if not get_current_worker().is_cancelled:
             reply_to.post_message(DrawingPredicted(probs, self.epoch, self.step))
-
-
-def predict_probs(model, image: np.ndarray) -> list[float]:
-    """Softmax probabilities of ``model`` (eval mode, no gradients) for one 28x28 image."""
-    import torch
-
-    from core.drawing import as_input
-
-    x = torch.from_numpy(as_input(image))
-    with torch.no_grad():
-        device = next(model.parameters()).device
-        return torch.softmax(model(x.to(device)).float(), dim=1)[0].cpu().tolist()
 
 
 def load_model(checkpoint: Path):

@@ -246,7 +246,9 @@ def _run(spec: RunSpec, emit, commands, parent_alive, on_run) -> None:
             else:
                 emit(EditResult(True, {}))
         elif kind == "predict_image":  # a drawing: the model as it is now, training untouched
-            emit(ImagePredicted(cmd[1], _probabilities(run.model, cmd[2]), run.epoch, run.step))
+            from core.training import image_probabilities
+
+            emit(ImagePredicted(cmd[1], image_probabilities(run.model, cmd[2]), run.epoch, run.step))
         elif kind == "save":
             target = folder.path / LAST
             try:
@@ -313,22 +315,6 @@ def _run(spec: RunSpec, emit, commands, parent_alive, on_run) -> None:
     while True:
         state["paused"] = True
         poll(block=True)
-
-
-def _probabilities(model: Any, image: bytes) -> tuple[float, ...]:
-    """Softmax of ``model`` for one 28x28 uint8 image: eval mode, no gradients, its mode
-    restored after; no random numbers, no optimizer state: training goes on as before."""
-    import torch
-
-    x = torch.frombuffer(bytearray(image), dtype=torch.uint8).to(torch.float32).div_(255.0)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            logits = model(x.view(1, 784).to(next(model.parameters()).device))
-            return tuple(torch.softmax(logits.float(), dim=1)[0].cpu().tolist())
-    finally:
-        model.train(was_training)
 
 
 # ------------------------------------------------------------------------ transports

@@ -196,3 +196,24 @@ def test_drawing_imports_no_torch():
     code = "import sys, core.drawing; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_image_probabilities_are_predicts_and_leave_the_model_as_it_was(t10k):
+    import torch
+
+    from core.config import Hyperparameters
+    from core.network import build_model
+    from core.training import image_probabilities, predict
+
+    images, labels = t10k
+    torch.manual_seed(3)
+    model = build_model(Hyperparameters())
+    model.train()
+    rng = torch.get_rng_state()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    probs = image_probabilities(model, images[5].tobytes())
+    ds = MNISTDataset.from_tensors(torch.from_numpy(images[:10].copy()), torch.from_numpy(labels[:10].astype(np.int64)))
+    np.testing.assert_allclose(probs, predict(model, ds, [5])[0].probs, atol=1e-6)
+    assert model.training and torch.equal(torch.get_rng_state(), rng)
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters())
