@@ -228,6 +228,12 @@ async def test_s_saves_the_drawing_with_the_label_typed(run_copy):
         await pilot.press("s", "7", "enter")
         await pilot.pause()
         assert MNISTDataset(*drawings_paths(run_copy)).labels.tolist() == [1, 7]
+        await pilot.press("c")
+        await pilot.pause()
+        screen.canvas.action_paint()  # s straight after a stroke, before its Changed arrives
+        screen.action_save()
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, LabelScreen)
 
 
 async def test_escape_leaves(draw_run):

@@ -312,13 +312,14 @@ class DrawScreen(Screen[None]):
         self.dismiss(None)
 
     def action_save(self) -> None:
-        if self.image is None:
+        # from the canvas itself: a stroke's Changed may still be on its way here
+        image = preprocess(self.canvas.pixels)
+        if image is None:
             self.notify("nothing drawn to save", severity="warning")
             return
         if self.run_dir is None:
             self.notify("no run folder to save drawings into", severity="warning")
             return
-        image = self.image.copy()
         self.app.push_screen(LabelScreen(self.class_names or DIGITS),
                              lambda label: self._save(image, label))
 
