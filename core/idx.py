@@ -149,6 +149,14 @@ def _parse_gzip(path: Path, raw: bytes, max_bytes: int) -> np.ndarray:
 def write_idx(path: str | os.PathLike, array: np.ndarray, *, compress: bool | None = None) -> Path:
     """Write ``array`` as an IDX file; gzip it when ``compress`` (default: name ends in .gz)."""
     path = Path(path)
+    if compress is None:
+        compress = path.suffix == ".gz"
+    path.write_bytes(encode_idx(array, compress=compress))
+    return path
+
+
+def encode_idx(array: np.ndarray, *, compress: bool = False) -> bytes:
+    """The bytes of ``array`` as an IDX file (gzipped when ``compress``)."""
     array = np.asarray(array)
     big = array.dtype.newbyteorder(">") if array.dtype.itemsize > 1 else array.dtype
     code = _CODES.get(np.dtype(big))
@@ -156,9 +164,30 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, *, compress: bool | No
         raise ValueError(f"IDX cannot store dtype {array.dtype}")
     header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     data = header + array.astype(big, copy=False).tobytes()
-    if compress is None:
-        compress = path.suffix == ".gz"
     if compress:
         data = gzip.compress(data, compresslevel=6, mtime=0)
-    path.write_bytes(data)
-    return path
+    return data
+
+
+def append_idx(path: str | os.PathLike, rows: np.ndarray, *, keep: int | None = None) -> int:
+    """Append ``rows`` (items along the first axis) to the IDX file at ``path``, creating
+    it when absent, and return the new item count. The file is rewritten whole, under a
+    temporary name, fsynced and renamed over the old one: a kill at any moment leaves
+    the previous file or the new one, never half of either. ``keep``: use only the
+    first ``keep`` items already there (to drop the unpaired tail a crash between the
+    two files of a pair can leave). A file of another item shape or type: DatasetError."""
+    from core.checkpoint import atomic_write_bytes  # the one atomic writer in core
+
+    path = Path(path)
+    rows = np.asarray(rows)
+    if path.exists():
+        old = read_idx(path)
+        if old.shape[1:] != rows.shape[1:] or old.dtype.kind != rows.dtype.kind \
+                or old.dtype.itemsize != rows.dtype.itemsize:
+            raise DatasetError(
+                f"{path}: holds items of shape {old.shape[1:]} ({old.dtype}), cannot append "
+                f"items of shape {rows.shape[1:]} ({rows.dtype})")
+        rows = np.concatenate([old[:keep], rows.astype(old.dtype)])
+    data = encode_idx(rows, compress=path.suffix == ".gz")
+    atomic_write_bytes(path, lambda f: f.write(data))
+    return len(rows)

@@ -119,6 +119,22 @@ def predict(model: nn.Module, data: MNISTDataset, indices: Sequence[int]) -> tup
     return tuple(_prediction(i, int(lbl), lg) for i, lbl, lg in zip(indices, y.tolist(), logits))
 
 
+def image_probabilities(model: nn.Module, image: bytes | Sequence[int]) -> tuple[float, ...]:
+    """Softmax probabilities of ``model`` for one 28x28 uint8 image (784 bytes, as
+    ``MNISTDataset`` holds them): eval mode, no gradients, its mode restored after; no
+    random numbers, no optimizer state: a run asked this mid-epoch trains on exactly as
+    it would have (tests/tui/test_draw_live.py)."""
+    x = torch.frombuffer(bytearray(image), dtype=torch.uint8).to(torch.float32).div_(255.0)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            logits = model(x.view(1, 784).to(next(model.parameters()).device))
+            return tuple(torch.softmax(logits.float(), dim=1)[0].cpu().tolist())
+    finally:
+        model.train(was_training)
+
+
 @torch.no_grad()
 def evaluate(
     model: nn.Module,

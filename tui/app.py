@@ -30,7 +30,7 @@ from core.events import (
 )
 from tui.engine import (
     Backfill, DataReady, Edit, EditResult, EngineFailed, EngineStopped, Loading, Pause, PauseChanged,
-    ProcessEngine, Resume, RunSpec, Save, Saved, ThreadEngine, Tick, Trace,
+    PredictImage, ProcessEngine, Resume, RunSpec, Save, Saved, ThreadEngine, Tick, Trace,
 )
 from tui.messages import EngineEvent
 from tui.screens.confirm import ConfirmScreen
@@ -71,6 +71,7 @@ class MnistTuiApp(App):
         Binding("h", "hardest", "Hard"),
         # Not in the footer: at 80 columns its keys fill the line already (listed under ?).
         Binding("w", "inside", "Inside", show=False),
+        Binding("d", "draw", "Draw"),
         Binding("s", "save", "Save"),
         # The plots' keys: the plot titles say what they show (the footer has no room).
         Binding("z", "zoom", "Zoom", show=False),
@@ -570,6 +571,9 @@ class MnistTuiApp(App):
             return self.state not in ("starting",)
         if action == "other_dataset":
             return bool(self.alternatives) and self.watch_dir is None
+        if action == "draw":  # asks the live network: not while watching, not on another view
+            return (self.watch_dir is None and self.engine is not None
+                    and self.test_images is not None and len(self.screen_stack) == 1)
         return True
 
     def action_toggle_pause(self) -> None:
@@ -747,6 +751,26 @@ class MnistTuiApp(App):
     def _want_digit(self, index: int) -> None:
         if self.engine is not None and self.test_labels:
             self.engine.send(Trace(index % len(self.test_labels)))
+
+    # ------------------------------------------- draw a digit (tui/screens/draw.py)
+    _draw_predictor: Any = None  # the open DrawScreen's link to the training process
+
+    def action_draw(self) -> None:
+        from tui.screens.draw import DrawScreen, EnginePredictor
+
+        def send(request_id: int, image: bytes) -> bool:
+            if self.engine is None:
+                return False
+            self.engine.send(PredictImage(request_id, image))
+            return True
+
+        self._draw_predictor = EnginePredictor(send)
+        self.push_screen(DrawScreen(self._draw_predictor, classes=self.class_names,
+                                    run_dir=self.run_dir, ascii=self.ascii))
+
+    def _on_ImagePredicted(self, ev: Any) -> None:  # the live network's answer to a drawing
+        if self._draw_predictor is not None:
+            self._draw_predictor.deliver(ev)
 
     def action_save(self) -> None:
         if self.engine is not None:

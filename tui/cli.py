@@ -185,6 +185,11 @@ def _main(argv: list[str]) -> int:
         from tui.runs import runs_main
 
         return runs_main(argv[1:])
+
+    if argv[:1] == ["draw"]:
+        from tui.draw import draw_main
+
+        return draw_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         hp = hparams_from_args(args)

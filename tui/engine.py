@@ -78,7 +78,16 @@ class Trace:
     index: int
 
 
-Command = Pause | Resume | Edit | Save | Stop | Quit | Trace
+@dataclass(frozen=True)
+class PredictImage:
+    """A drawing (784 bytes, 28x28 uint8): answered by ImagePredicted, from the model as it
+    is now; training is untouched (eval mode, no gradients)."""
+
+    request_id: int
+    image: bytes
+
+
+Command = Pause | Resume | Edit | Save | Stop | Quit | Trace | PredictImage
 
 
 class Transport(Protocol):
@@ -149,6 +158,17 @@ class Saved:
 @dataclass(frozen=True)
 class PauseChanged:
     paused: bool
+    step: int
+
+
+@dataclass(frozen=True)
+class ImagePredicted:
+    """The live network's answer to a PredictImage (request_id, 784 bytes): softmax
+    probabilities, and the epochs completed and step it had reached."""
+
+    request_id: int
+    probs: tuple[float, ...]
+    epoch: int
     step: int
 
 
@@ -374,6 +394,8 @@ class TrainingLoop:
             self._save()
         elif isinstance(cmd, Trace):
             self._trace(cmd.index)
+        elif isinstance(cmd, PredictImage):
+            self._predict_image(cmd)
 
     def _pause(self) -> None:
         if not self.paused:
@@ -407,6 +429,13 @@ class TrainingLoop:
         run = self.session.run
         if 0 <= index < len(run.test_data):
             self.emit(trace_test_digit(run.model, run.test_data, index))
+
+    def _predict_image(self, cmd: PredictImage) -> None:
+        from core.training import image_probabilities
+
+        run = self.session.run
+        self.emit(ImagePredicted(cmd.request_id, image_probabilities(run.model, cmd.image),
+                                 run.epoch, run.step))
 
     def _save(self) -> None:
         try:

@@ -24,6 +24,7 @@ KEYS = (
     ("c", "confusion matrix, per-class accuracy, most confused pairs (Enter: a cell's digits)"),
     ("h", "hardest examples: highest loss, with their softmax probabilities"),
     ("w", "inside the network: first-layer weights, layer health, one digit traced"),
+    ("d", "draw a digit and ask the network, live (Esc: back)"),
     ("s", "save a checkpoint"),
     ("?", "this help"),
     ("q", "quit (asks first while a run is in progress)"),
