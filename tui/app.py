@@ -9,7 +9,6 @@ import signal
 import threading
 import time
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +23,14 @@ from textual.worker import get_current_worker
 
 from core import config as cfg
 from core.config import Hyperparameters
+from core.runfolder import default_run_dir
 from core.events import (
     DownloadProgress, EpochEnd, EpochStarted, EvalProgress, HparamsChanged, NonFiniteLoss, RunFinished,
     RunStarted, TestEnd,
 )
 from tui.engine import (
     Backfill, DataReady, Edit, EditResult, EngineFailed, EngineStopped, Loading, Pause, PauseChanged,
-    PredictImage, ProcessEngine, Resume, RunSpec, Save, Saved, ThreadEngine, Tick, Trace,
+    Notice, PredictImage, ProcessEngine, Resume, RunSpec, Save, Saved, ThreadEngine, Tick, Trace,
 )
 from tui.messages import EngineEvent
 from tui.screens.confirm import ConfirmScreen
@@ -91,7 +91,7 @@ class MnistTuiApp(App):
         self.engine_kind = engine
         self.show_eta = show_eta
         self.ascii = ascii
-        self.run_dir = Path(run_dir or spec.run_dir or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S"))
+        self.run_dir = Path(run_dir or spec.run_dir or spec.resume or default_run_dir())
         self._base_run_dir = self.run_dir
         self.restarts = 0
         self.generation = 0
@@ -169,6 +169,8 @@ class MnistTuiApp(App):
         # interruptible). The handler only starts a thread; see _after_signal.
         self._signals: dict[signal.Signals, Any] = {}
         for sig in (signal.SIGTERM, signal.SIGHUP):
+            if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
+                continue  # started under nohup: a hang-up stays ignored, as nohup asks
             try:
                 self._signals[sig] = signal.signal(sig, self._on_signal)
             except (ValueError, OSError, AttributeError):  # not the main thread; Windows
@@ -435,6 +437,11 @@ class MnistTuiApp(App):
         if ev.paused:
             self._redraw_plots_if_dirty(everything=True)
 
+    def _on_Notice(self, ev: Notice) -> None:
+        """Something that does not end the run (a failed write: the engine has paused)."""
+        self.log_line(ev.message)
+        self.notify(ev.message, severity=ev.severity, timeout=15)
+
     def _on_Saved(self, ev: Saved) -> None:
         self.saved_paths.append(ev.path)
         self.log_line(f"Checkpoint saved: {ev.path}")
@@ -663,6 +670,9 @@ class MnistTuiApp(App):
         self.pending = {}
         self.restarts += 1
         self.run_dir = Path(f"{self._base_run_dir}-restart{self.restarts}")
+        while self.run_dir.exists():  # left by an earlier session: never written over
+            self.restarts += 1
+            self.run_dir = Path(f"{self._base_run_dir}-restart{self.restarts}")
         self.log_line(f"Restarting: {self.hp.architecture()}, seed {self.hp.seed}")
         self.stop_engine()
         self._reset_data()

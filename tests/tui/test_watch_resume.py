@@ -282,3 +282,50 @@ def test_watch_without_a_folder_follows_the_newest_run_under_runs(tmp_path):
             os.utime(folder / "config.json", (1000 + i, 1000 + i))
     out = watch()  # (a made-up config, and no terminal: refused, naming the folder it chose)
     assert out.returncode == 2 and "runs/new/" in out.stderr and "old" not in out.stderr
+
+
+async def test_a_full_disk_in_the_dashboard_pauses_with_a_message_and_loses_nothing(make, monkeypatch):
+    """A write into the run folder fails mid-run (ENOSPC injected): a message on screen,
+    the run paused, the keys live, the last test's checkpoint still readable."""
+    import errno
+
+    from core.runfolder import RunFolder
+    from tests.tui.test_app import LONG
+    from tui.engine import Notice
+
+    real_write = RunFolder._write
+    rows = []
+
+    def write(self, row):
+        rows.append(row["kind"])
+        if row["kind"] == "train" and rows.count("train") >= 3:
+            def full():
+                raise OSError(errno.ENOSPC, "No space left on device")
+            self._guard("metrics.jsonl", full)
+        real_write(self, row)
+
+    monkeypatch.setattr(RunFolder, "_write", write)
+    app = make(epochs=LONG)
+    async with app.run_test(size=(120, 40)) as pilot:
+        notice = app.next_event(Notice)
+        paused = app.next_event(PauseChanged)
+        ev = await asyncio.wait_for(notice, 120)
+        assert "metrics.jsonl: could not write (no space left on the device)" in ev.message
+        assert (await asyncio.wait_for(paused, 60)).paused
+        await pilot.pause()
+        assert app.state == "paused" and ev.message in log_text(app)
+        checkpoint.load(app.run_dir / "checkpoint-last.pt")  # the last test's, intact
+        await pilot.press("question_mark")  # the keys are live
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HelpScreen"
+
+
+async def test_a_dashboard_started_with_hangups_ignored_keeps_them_ignored(make):
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        app = make(epochs=1)
+        async with app.run_test(size=(120, 40)):
+            await finished(app)
+            assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, previous)
