@@ -30,7 +30,7 @@ from core.events import (
 )
 from tui.engine import (
     Backfill, DataReady, Edit, EditResult, EngineFailed, EngineStopped, Loading, Pause, PauseChanged,
-    Notice, PredictImage, ProcessEngine, Resume, RunSpec, Save, Saved, ThreadEngine, Tick, Trace,
+    Notice, PredictImage, ProcessEngine, ReadProgress, Resume, RunSpec, Save, Saved, ThreadEngine, Tick, Trace,
 )
 from tui.messages import EngineEvent
 from tui.screens.confirm import ConfirmScreen
@@ -278,6 +278,13 @@ class MnistTuiApp(App):
         total = f"{ev.total / 1e6:.1f} MB" if ev.total else "? MB"
         prog.row("download").set(f"Download {ev.file_index}/{ev.file_count}", ev.done,
                                  ev.total or None, f"{ev.filename} {mb:.1f}/{total}")
+
+    def _on_ReadProgress(self, ev: ReadProgress) -> None:
+        """watch: a long run's metrics being read; the bar goes once it is all in."""
+        prog = self._main.query_one(TrainingProgress)
+        prog.set_class(ev.done < ev.total, "-downloading")
+        prog.row("download").set("Reading", ev.done, ev.total or None,
+                                 f"{ev.name} {ev.done / 1e6:.1f}/{ev.total / 1e6:.1f} MB")
 
     def _on_DataReady(self, ev: DataReady) -> None:
         self._main.query_one(TrainingProgress).remove_class("-downloading")

@@ -190,6 +190,15 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class ReadProgress:
+    """`watch` reading a long run's backlog: ``done`` of ``total`` bytes of ``name``."""
+
+    name: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
 class FirstWeights:
     """The first layer's weights as they are now (sent on pausing: "Inside the network"
     shows the exact weights training stopped at)."""

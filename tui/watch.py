@@ -26,9 +26,10 @@ from core.events import (
     TestEnd, train_line,
 )
 from core.runfolder import CONFIG, LOCK, METRICS_JSONL, TEST_LAST, parse_row, read_config
-from tui.engine import DataReady, EngineFailed, EngineStopped, Loading, Quit, Tick
+from tui.engine import DataReady, EngineFailed, EngineStopped, Loading, Quit, ReadProgress, Tick
 
 POLL_SECONDS = 0.25
+READ_CHUNK = 1 << 20  # a backlog is read a megabyte at a time, with a progress bar
 STALE_SECONDS = 60.0
 
 
@@ -144,10 +145,12 @@ class FolderEngine:
                 try:
                     with open(path, "rb") as f:
                         f.seek(offset)
-                        chunk = f.read(size - offset)
+                        chunk = f.read(min(size - offset, READ_CHUNK))
                 except OSError as exc:
                     raise MnistTuiError(f"{path}: cannot be read ({exc.strerror or exc})") from None
                 offset += len(chunk)
+                if size > READ_CHUNK:  # a long run's backlog: say how far the reading is
+                    emit(ReadProgress(METRICS_JSONL, offset, size))
                 buffer += chunk
                 *complete, buffer = buffer.split(b"\n")
                 rows = []
@@ -168,6 +171,8 @@ class FolderEngine:
                 for ev in events:
                     emit(ev)
                 last_change, warned = time.monotonic(), False
+                if offset < size:
+                    continue  # more of the backlog: no pause between chunks
             elif (not warned and not state.ended
                   and time.monotonic() - last_change > STALE_SECONDS):
                 warned = True
