@@ -197,11 +197,12 @@ def _main(argv: list[str]) -> int:
             v = getattr(args, flag)
             if v is not None and v < 1:
                 raise ConfigError({"--" + flag.replace("_", "-"): "must be 1 or more"})
-        spec = _spec(args, hp)
+        headless = args.headless or sys.stdout is None or not sys.stdout.isatty()
+        spec = _spec(args, hp, in_this_process=headless)
     except MnistTuiError as exc:
         return _error(exc)
 
-    if args.headless or sys.stdout is None or not sys.stdout.isatty():
+    if headless:
         from tui.headless import run_headless
 
         return run_headless(spec, plot=not args.no_plot, report=args.report, out=sys.stdout)
@@ -222,9 +223,13 @@ def _main(argv: list[str]) -> int:
     return 1 if app.state == "error" else 0
 
 
-def _spec(args: argparse.Namespace, hp: Hyperparameters):
+def _spec(args: argparse.Namespace, hp: Hyperparameters, *, in_this_process: bool):
     """What to run, checked: a damaged run folder or checkpoint to resume, or edits it
-    cannot take, are one line here, before any training or screen starts."""
+    cannot take, are one line here, before any training or screen starts.
+
+    For the dashboard (not ``in_this_process``) the checkpoint is checked by the
+    training process instead: the dashboard's own process never imports PyTorch, and
+    shows that check's answer on screen (exit 2 on leaving)."""
     from core.edits import resume_edits
     from core.session import RunSpec, read_resume
 
@@ -236,6 +241,12 @@ def _spec(args: argparse.Namespace, hp: Hyperparameters):
         return spec
     from dataclasses import replace
 
+    if not in_this_process:
+        from core.runfolder import read_config
+
+        config = read_config(args.resume)  # no PyTorch needed for this one
+        return replace(spec, hparams=Hyperparameters.from_dict(config["hparams"]),
+                       resume=args.resume, resume_changes=given_hparams(args, hp))
     _config, state, saved = read_resume(args.resume)
     try:
         changes = resume_edits(saved, state["epoch"], bool(state["batch_in_epoch"]),

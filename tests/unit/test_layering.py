@@ -48,3 +48,49 @@ def test_the_dashboard_process_never_imports_pytorch():
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+ENTRY = """
+import sys, tui.app
+def run(self, *args, **kwargs):  # instead of the screen: what this process has imported
+    open(sys.argv[1], "w").write(str("torch" in sys.modules))
+    if getattr(self, "engine", None) is not None:
+        self.engine.close()
+tui.app.MnistTuiApp.run = run
+from tui.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("args", [
+    ["--data-dir", "{data}", "--epochs", "1", "--run-dir", "{tmp}/a"],
+    ["--resume", "{tmp}/done"],
+    ["watch", "{tmp}/done"],
+], ids=["dashboard", "dashboard --resume", "watch"])
+def test_the_dashboard_process_never_imports_pytorch_from_the_command(args, tmp_path, small_data):
+    """From the command line's own entry point, on a terminal (a pty), up to the moment
+    the screen would start: the dashboard and watch never load PyTorch themselves."""
+    import os
+    import pty
+
+    from tui.cli import main as cli_main
+
+    assert cli_main(["--headless", "--no-plot", "--data-dir", str(small_data), "--epochs", "1",
+                     "--limit-train", "100", "--run-dir", str(tmp_path / "done")]) == 0
+    argv = [a.format(data=small_data, tmp=tmp_path) for a in args]
+    out = tmp_path / "torch.txt"
+    pid, fd = pty.fork()
+    if pid == 0:  # on the pty: stdout is a terminal, as for a user
+        os.chdir(Path(__file__).parents[2])
+        os.execv(sys.executable, [sys.executable, "-c", ENTRY, str(out), *argv])
+    try:
+        while True:
+            try:
+                if not os.read(fd, 4096):
+                    break
+            except OSError:
+                break
+    finally:
+        os.close(fd)
+        os.waitpid(pid, 0)
+    assert out.read_text() == "False"
