@@ -93,18 +93,38 @@ def save(state: dict[str, Any], path: str | os.PathLike) -> Path:
     return path
 
 
-def load(path: str | os.PathLike) -> dict[str, Any]:
-    """A checkpoint's dict, checked for format and version (``check`` checks the rest)."""
+def check_file(path: str | os.PathLike) -> Path:
+    """That ``path`` is a whole checkpoint file, without PyTorch: torch.save writes a zip
+    archive, so a file cut short or overwritten fails the archive's own checks. (The
+    dashboard's process, which never imports PyTorch, asks this before a resume.)"""
+    import zipfile
+
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError):
+        damaged, names = "", []
+    if damaged is not None or not any(n.endswith("data.pkl") for n in names):
+        raise CheckpointError(f"{path}: not a readable checkpoint (the file is cut short or "
+                              f"damaged, or is not a PyTorch checkpoint)")
+    return path
+
+
+def load(path: str | os.PathLike) -> dict[str, Any]:
+    """A checkpoint's dict, checked for format and version (``check`` checks the rest)."""
+    path = check_file(path)
     try:
         import torch
 
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for a damaged file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: not a readable checkpoint ({first[:120]})") from None
+        why = ("it holds objects other than plain data" if "weights_only" in str(exc)
+               else f"{type(exc).__name__} while reading it")
+        raise CheckpointError(f"{path}: not a readable checkpoint ({why})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an mnist-tui checkpoint")
     if state.get("version") != VERSION:

@@ -145,7 +145,10 @@ def parse_field(name: str, text: str) -> Any:
         elif kind == "int":
             value = int(text)
         elif name == "hidden":
-            value = tuple(int(part) for part in text.replace(" ", "").split(",") if part) if text else ()
+            parts = text.replace(" ", "").split(",") if text else []
+            if any(not part for part in parts):  # "100,,50" or "100,": a typo, not a layer
+                raise ValueError
+            value = tuple(int(part) for part in parts)
         else:
             value = text.lower()
     except ValueError:

@@ -232,9 +232,8 @@ def download(
             break
         else:
             raise DatasetError(
-                f"could not download {filename} for {spec.title}; tried: {'; '.join(tried)}. "
-                f"Put the four files ({', '.join(spec.files.values())}) in {dest} "
-                f"or pass --data-dir"
+                f"could not download {filename}; tried: {'; '.join(tried)}; "
+                f"put the four files in {dest} or pass --data-dir"
             )
     return result
 

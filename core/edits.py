@@ -118,5 +118,9 @@ def resume_edits(saved: Hyperparameters, epochs_done: int, in_epoch: bool,
              for n, v in changes.items() if cfg.effect_of(n) == cfg.RESTART and v != getattr(saved, n)}
     if fixed:
         raise ConfigError(fixed)
+    finished = epochs_done >= saved.epochs and not in_epoch
+    if finished and "epochs" in changes and changes["epochs"] <= epochs_done:
+        raise ConfigError({"epochs": f"the run has finished its {epochs_done} epochs; choose "
+                                     f"more than {epochs_done} to train it further"})
     EditState(saved).plan(changes, minimum_epochs=min_epochs(epochs_done, in_epoch))
     return {k: v for k, v in changes.items() if v != getattr(saved, k)}

@@ -467,6 +467,16 @@ class RunFolder:
         if best:
             self.best_accuracy = accuracy
 
+    def discard_if_empty(self) -> None:
+        """Remove the folder when it holds nothing but its lock (a run that never
+        started); after ``close``."""
+        try:
+            if all(p.name == LOCK for p in self.path.iterdir()):
+                (self.path / LOCK).unlink(missing_ok=True)
+                self.path.rmdir()
+        except OSError:
+            pass
+
     def close(self) -> None:
         for f in (self._jsonl, self._csv_file):
             if f is not None:

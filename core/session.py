@@ -115,6 +115,7 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
         config, state, hparams = read_resume(spec.resume)
     target = Path(spec.run_dir or spec.resume or default_run_dir())
     forked = bool(spec.resume) and target.resolve() != Path(spec.resume).resolve()
+    created = not target.exists()
     folder = RunFolder(target)
     try:
         if state is not None and forked:
@@ -154,7 +155,8 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
                                                       if run.history.test_accuracy else -1.0))
         else:
             edits = {}
-            folder.start({"dataset": dataset, "data_dir": str(data.files["test_images"].parent),
+            folder.start({"dataset": dataset,  # absolute: a resume from another folder finds it
+                          "data_dir": str(data.files["test_images"].parent.resolve()),
                           "device": spec.device, "limit_train": limit_train,
                           "limit_test": limit_test, "hparams": hparams.to_dict()},
                          overwrite=spec.overwrite)
@@ -163,4 +165,6 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
         return session
     except BaseException:
         folder.close()
+        if created:
+            folder.discard_if_empty()  # a run that could not start leaves no folder behind
         raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from core import __version__
 from core.config import ACTIVATIONS, OPTIMIZERS, Hyperparameters
@@ -20,8 +21,9 @@ examples:
   mnist-tui watch runs/a                     follow that run live in the dashboard, read-only
   mnist-tui --resume runs/a                  continue a stopped run where it stopped
 
-keys: space pause · e edit · r restart · n next digits · m misclassified · c confusion matrix
-      h hardest examples · s save · ? help · q quit
+keys: space pause · e edit · r restart · n next digits · m misclassified · z zoom
+      o smooth · l log scale · c confusion matrix · h hardest · w inside the network
+      d draw a digit · s save · ? help · q quit
 data: files are looked for in --data-dir, then $MNIST_TUI_CACHE/<dataset> (default
 ~/.cache/mnist-tui/<dataset>), then /usr/share/datasets/<dataset> (Debian); else downloaded.
 """
@@ -120,8 +122,6 @@ def build_watch_parser() -> argparse.ArgumentParser:
 def watch_main(argv: list[str]) -> int:
     args = build_watch_parser().parse_args(argv)
     if args.run_dir is None:  # the newest run folder under ./runs
-        from pathlib import Path
-
         runs = sorted(Path("runs").glob("*/config.json"), key=lambda p: p.stat().st_mtime)
         if not runs:
             sys.stderr.write("mnist-tui: error: no run folder under ./runs; pass RUN_DIR\n")
@@ -242,9 +242,11 @@ def _spec(args: argparse.Namespace, hp: Hyperparameters, *, in_this_process: boo
     from dataclasses import replace
 
     if not in_this_process:
-        from core.runfolder import read_config
+        from core.checkpoint import check_file
+        from core.runfolder import LAST, read_config
 
-        config = read_config(args.resume)  # no PyTorch needed for this one
+        config = read_config(args.resume)  # no PyTorch needed for these two
+        check_file(Path(args.resume) / LAST)
         return replace(spec, hparams=Hyperparameters.from_dict(config["hparams"]),
                        resume=args.resume, resume_changes=given_hparams(args, hp))
     _config, state, saved = read_resume(args.resume)

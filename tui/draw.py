@@ -46,6 +46,9 @@ def resolve(path: str | os.PathLike) -> Source:
         checkpoint, run_dir = p, p.parent
     else:
         raise DrawArgumentError(f"{p}: no such checkpoint file or run folder")
+    from core.checkpoint import check_file
+
+    check_file(checkpoint)  # a file cut short or damaged: one line, before any screen
     dataset = "mnist"
     if (run_dir / CONFIG).exists():
         dataset = str(read_config(run_dir).get("dataset", "mnist"))
@@ -114,6 +117,7 @@ class DrawApp(App[None]):
         self.ascii = ascii
         self.predictor = LocalPredictor()
         self.failed = False
+        self.error = ""
 
     def on_mount(self) -> None:
         self.draw_screen = DrawScreen(self.predictor, run_dir=self.source.run_dir, ascii=self.ascii,
@@ -130,7 +134,7 @@ class DrawApp(App[None]):
             classes = get_spec(self.source.dataset).classes
             model, epoch, step = load_model(self.source.checkpoint)
         except MnistTuiError as exc:
-            self.failed = True
+            self.failed, self.error = True, str(exc)
             screen.post_message(ModelStatus(error=str(exc)))
             return
         screen.post_message(ModelStatus(classes=classes, note=f"checkpoint {self.source.checkpoint}"))
@@ -164,4 +168,6 @@ def draw_main(argv: list[str]) -> int:
         return 2
     app = DrawApp(source, ascii=args.ascii)
     app.run()
+    if app.failed and app.error:
+        sys.stderr.write(f"mnist-tui: error: {app.error}\n")  # also said on screen
     return app.return_code or 0

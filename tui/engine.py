@@ -68,7 +68,10 @@ class Stop:
 
 @dataclass(frozen=True)
 class Quit:
-    pass
+    """Leave. A run still in progress gets an end row saying why (``reason``: what the
+    user did, e.g. "quit", "SIGTERM")."""
+
+    reason: str = "quit"
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,9 @@ class EngineStopped:
 # ------------------------------------------------------------------------- the loop
 
 class _Quit(Exception):
-    pass
+    def __init__(self, reason: str = "quit"):
+        super().__init__(reason)
+        self.reason = reason
 
 
 def engine_loop(spec: RunSpec, emit: Callable[[Any], None], commands: Any,
@@ -280,8 +285,22 @@ class TrainingLoop:
             self._announce_start()
             self._train()
             self._wait_after_the_end()
+        except _Quit as quit:
+            self._record_the_end(quit.reason)
+            raise
         finally:
             self.session.close()
+
+    def _record_the_end(self, reason: str) -> None:
+        """Quit with the run in progress: an end row, as a headless run writes when it is
+        interrupted, so that `watch` and `runs` can say how it stopped."""
+        run = self.session.run
+        if run.status != "running":
+            return  # finished, stopped or diverged: its end row is written already
+        try:
+            self.session.folder.end("interrupted", epoch=run.epoch, signal=reason)
+        except WriteError:
+            pass  # a full disk: the checkpoint of the last test (or of s) is what there is
 
     def _stage(self, stage: str) -> None:
         from core.datafiles import get_spec
@@ -376,7 +395,7 @@ class TrainingLoop:
         """Handle the waiting commands; while paused, wait for the next one."""
         while True:
             if not self.parent_alive():
-                raise _Quit
+                raise _Quit("the dashboard went away")
             try:
                 cmd = (self.commands.get(timeout=PAUSED_WAIT) if self.paused
                        else self.commands.get_nowait())
@@ -388,7 +407,7 @@ class TrainingLoop:
 
     def _handle(self, cmd: Command) -> None:
         if isinstance(cmd, Quit):
-            raise _Quit
+            raise _Quit(cmd.reason)
         if isinstance(cmd, Pause):
             self._pause()
         elif isinstance(cmd, Resume) and self.paused:

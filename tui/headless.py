@@ -132,6 +132,7 @@ def _loop(session: Session, got: list[int], out: Output, plot: bool, report: boo
     from core.training import format_max_accuracy, format_test, format_train
 
     run = session.run
+    start_step = run.step
     for ev in session.events():
         session.record(ev)
         if isinstance(ev, BatchEnd):
@@ -144,6 +145,9 @@ def _loop(session: Session, got: list[int], out: Output, plot: bool, report: boo
                 say_error("Training stopped: the loss is no longer a finite number; lower the "
                           "learning rate (--lr).")
             out.line(f"Total epochs: {ev.epochs_done}")
+            if session.resumed and ev.step == start_step and ev.status == "finished":
+                out.line(f"The run had already finished its {ev.epochs_done} epochs: "
+                         f"--resume {session.path} --epochs {ev.epochs_done + 10} trains it further.")
             if ev.best_epoch >= 0:
                 out.line(format_max_accuracy(ev.best_accuracy))
             if plot:

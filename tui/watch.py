@@ -26,7 +26,9 @@ from core.events import (
     TestEnd, train_line,
 )
 from core.runfolder import CONFIG, LOCK, METRICS_JSONL, TEST_LAST, parse_row, read_config
-from tui.engine import DataReady, EngineFailed, EngineStopped, Loading, Quit, ReadProgress, Tick
+from tui.engine import (
+    DataReady, EngineFailed, EngineStopped, Loading, Notice, Quit, ReadProgress, Tick,
+)
 
 POLL_SECONDS = 0.25
 READ_CHUNK = 1 << 20  # a backlog is read a megabyte at a time, with a progress bar
@@ -166,8 +168,9 @@ class FolderEngine:
                 bad += state.bad - before
                 if bad:  # said before the events, so that it is in the log when they show
                     self.skipped += bad
-                    emit(Loading(f"skipped {self.skipped:,} damaged line"
-                                 f"{'s' if self.skipped > 1 else ''} of {METRICS_JSONL}"))
+                    emit(Notice(f"skipped {self.skipped:,} damaged line"
+                                f"{'s' if self.skipped > 1 else ''} of {METRICS_JSONL}",
+                                severity="warning"))
                 for ev in events:
                     emit(ev)
                 last_change, warned = time.monotonic(), False

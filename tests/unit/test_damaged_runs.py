@@ -189,7 +189,7 @@ def test_resume_of_a_damaged_folder_is_one_line_or_goes_on(base, tmp_path, capsy
 @pytest.mark.parametrize("name, damage, says", CORPUS, ids=[c[0] for c in CORPUS])
 def test_watch_follows_a_damaged_folder_without_an_internal_error(base, tmp_path, name, damage, says):
     from core.events import RunFinished
-    from tui.engine import EngineFailed, EngineStopped, Loading
+    from tui.engine import EngineFailed, EngineStopped, Loading, Notice
     from tui.watch import FolderEngine
 
     folder = tmp_path / "run"
@@ -214,4 +214,4 @@ def test_watch_follows_a_damaged_folder_without_an_internal_error(base, tmp_path
     if (folder / METRICS_JSONL).is_file() and (folder / CONFIG).is_file() and not failures:
         assert isinstance(seen[-1], RunFinished)  # it read past every bad line to the end
     if ("line" in name or "row" in name) and "cut" not in name:  # a cut last line may still grow
-        assert any(isinstance(e, Loading) and "skipped 1 damaged line" in e.text for e in seen)
+        assert any(isinstance(e, Notice) and "skipped 1 damaged line" in e.message for e in seen)
