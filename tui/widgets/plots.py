@@ -39,8 +39,8 @@ def ansi_lines(canvas: str) -> SegmentLines:
     plotext writes every run of cells as ``reset? codes text reset``, so each run's
     escapes set its whole style: they decode alone, and only a few dozen distinct ones
     occur. Parsing that way costs a fraction of ``Text.from_ansi`` followed by Textual's
-    conversion of the Text (a 58x15 loss plot drew in ~18 ms, ~8 ms of it those two
-    steps). tests/unit/test_plotdata.py checks it against ``Text.from_ansi``.
+    conversion of the Text (those two steps were nearly half a plot's drawing time).
+    tests/unit/test_plotdata.py checks it against ``Text.from_ansi``.
     """
     lines: list[list[Segment]] = []
     for raw in canvas.rstrip("\n").split("\n"):
