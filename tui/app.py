@@ -50,7 +50,7 @@ class MnistTuiApp(App):
         Binding("space", "toggle_pause", "Pause"),
         Binding("space", "resume", "Resume"),
         Binding("e", "edit", "Edit"),
-        Binding("s", "save", "Save"),
+        Binding("s", "save", "Save", show=False),  # (as on the dashboard)
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit_app", "Quit"),
         Binding("ctrl+c", "quit_app", "Quit", show=False, priority=True),
