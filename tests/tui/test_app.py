@@ -783,3 +783,25 @@ async def test_a_transport_started_before_the_app_is_the_first_runs_and_a_restar
         await asyncio.wait_for(started, 60)
         assert app.engine is not early and isinstance(app.engine, ThreadEngine)
         assert not early.alive() and app.restarts == 1
+
+
+async def test_the_edit_form_mounting_needs_none_of_its_widgets(make):
+    """The app composes the form off-screen while the data loads; the app can close
+    meanwhile, its widgets removed before the form's Mount is handled (NoMatches '#f-lr',
+    now and then under load). Its on_mount queries nothing, so an app closed at once,
+    its form half built, closes cleanly, and the form still opens focused on lr."""
+    from core.config import Hyperparameters
+
+    form = EditScreen(Hyperparameters())
+    form.on_mount()  # no children at all: nothing to find, nothing raised
+    for _ in range(3):
+        app = make(epochs=LONG)
+        async with app.run_test(size=SIZE):
+            pass  # closed at once: the form may be composing
+    app = make(epochs=LONG)
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(app.wait_for_state("training"), 60)
+        screen = await edit(pilot, app)
+        assert screen.focused is screen.query_one("#f-lr", Input)
+        assert not any(e.display for e in screen.query(".error"))
+        await pilot.press("escape")
