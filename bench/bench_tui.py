@@ -47,9 +47,10 @@ async def tui(args) -> float:
     seconds: list[float] = []
 
     class Measured(MnistTuiApp):
-        def _on_EpochEnd(self, ev: EpochEnd) -> None:
-            seconds.append(ev.seconds)
-            super()._on_EpochEnd(ev)
+        def event_handled(self, ev) -> None:  # each engine event, once the dashboard showed it
+            if isinstance(ev, EpochEnd):
+                seconds.append(ev.seconds)
+            super().event_handled(ev)
 
     app = Measured(spec, engine="process", run_dir="/tmp/mnist-tui-bench")
     async with app.run_test(size=(120, 40)):

@@ -144,7 +144,7 @@ def watch_main(argv: list[str]) -> int:
 
     app = MnistTuiApp(RunSpec(), ascii=args.ascii, watch=args.run_dir)
     app.run()
-    from tui.app import print_receipt
+    from tui.receipt import print_receipt
 
     print_receipt(app)  # never raises (a terminal gone after a hang-up)
     return 1 if app.state == "error" else 0
@@ -207,20 +207,37 @@ def _main(argv: list[str]) -> int:
 
         return run_headless(spec, plot=not args.no_plot, report=args.report, out=sys.stdout)
 
-    import multiprocessing.resource_tracker
+    return _dashboard(spec, args)
 
-    from tui.app import MnistTuiApp
+
+def _dashboard(spec, args: argparse.Namespace) -> int:
+    """The training process starts first, and imports PyTorch and loads the data while
+    this process imports Textual and paints the first frame."""
+    import multiprocessing.resource_tracker
+    from dataclasses import replace
+
+    from core.runfolder import default_run_dir
+    from tui.engine import ProcessEngine
 
     # Textual replaces stderr; the resource tracker must start before it does.
     multiprocessing.resource_tracker.ensure_running()
-    app = MnistTuiApp(spec, ascii=args.ascii)
-    app.run()
-    from tui.app import print_receipt
+    spec = replace(spec, run_dir=spec.run_dir or spec.resume or str(default_run_dir()))
+    transport = ProcessEngine(spec)
+    transport.start()
+    from tui.app import MnistTuiApp
+    from tui.receipt import print_receipt
 
+    app = MnistTuiApp(spec, ascii=args.ascii, transport=transport)
+    try:
+        app.run()
+    finally:
+        transport.close()  # (a no-op once the app has closed it)
     print_receipt(app)  # never raises (a terminal gone after a hang-up)
     if app.exit_signal:
         return app.exit_signal
-    return 1 if app.state == "error" else 0
+    if app.state == "error":
+        return 1 if app.error_internal else 2
+    return 0
 
 
 def _spec(args: argparse.Namespace, hp: Hyperparameters, *, in_this_process: bool):

@@ -37,13 +37,13 @@ def cards(screen) -> list[str]:
 async def test_confusion_matrix_shows_the_latest_test_and_drills_into_a_cell(make):
     app = make(epochs=2)
     async with app.run_test(size=(120, 40)) as pilot:
-        assert not app.check_action("confusion", ())  # nothing to show before a test
+        assert not app.dashboard.check_action("confusion", ())  # nothing to show before a test
         await finished(app)
         await pilot.press("c")
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, ConfusionScreen)
-        test = app.last_test
+        test = app.view.last_test
         rows, accs = matrix_rows(screen.query_one(ConfusionMatrix))
         assert rows == [list(r) for r in test.confusion]
         expected = class_accuracy(test.per_class_correct, test.per_class_total)
@@ -63,7 +63,7 @@ async def test_confusion_matrix_shows_the_latest_test_and_drills_into_a_cell(mak
         await pilot.pause()
         pair = app.screen
         assert isinstance(pair, PairScreen) and (pair.true, pair.pred) == (t, p)
-        members = [i for i, (y, q) in enumerate(zip(app.test_labels, test.predictions))
+        members = [i for i, (y, q) in enumerate(zip(app.view.test_labels, test.predictions))
                    if y == t and q == p]
         assert sorted(pair.indices) == members and len(members) == n
         confs = [test.confidences[i] for i in pair.indices]
@@ -75,7 +75,7 @@ async def test_confusion_matrix_shows_the_latest_test_and_drills_into_a_cell(mak
         await pilot.press("escape")
         await pilot.press("escape")
         await pilot.pause()
-        assert app.screen is app._main
+        assert app.screen is app.dashboard
 
 
 async def test_open_views_follow_each_new_test(make):
@@ -89,7 +89,7 @@ async def test_open_views_follow_each_new_test(make):
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, ConfusionScreen)
-        first = app.last_test
+        first = app.view.last_test
         when = "before training" if first.epoch == 0 else f"after epoch {first.epoch}"
         assert when in shown(screen.query_one("#cm-title"))
         new_test = app.next_event(TestEnd)
@@ -98,12 +98,13 @@ async def test_open_views_follow_each_new_test(make):
         assert (await asyncio.wait_for(new_test, 60)).epoch == first.epoch + 1
         await pilot.press("space")
         await asyncio.wait_for(paused, 30)
-        later = app.last_test  # the latest test handled (training is fast: maybe a later one)
+        later = app.view.last_test  # the latest test handled (training is fast: maybe a later one)
         assert later.epoch > first.epoch
         assert f"after epoch {later.epoch}:" in shown(screen.query_one("#cm-title"))
         assert matrix_rows(screen.query_one(ConfusionMatrix))[0] == [list(r) for r in later.confusion]
         # keys that act on the dashboard are not offered here
-        assert not app.check_action("next_digits", ()) and not app.check_action("restart", ())
+        offered = {b.action for _, b, _, _ in screen.active_bindings.values()}
+        assert not {"next_digits", "restart"} & offered and "edit" in offered  # the run's keys are
 
 
 async def test_hardest_examples_show_their_softmax_probabilities(make):
@@ -113,7 +114,7 @@ async def test_hardest_examples_show_their_softmax_probabilities(make):
         await pilot.press("h")
         await pilot.pause()
         assert isinstance(app.screen, HardestScreen)
-        hardest = app.last_test.hardest
+        hardest = app.view.last_test.hardest
         shown_cards = cards(app.screen)
         assert len(hardest) == 4 and len(shown_cards) == 4
         losses = [p.loss for p in hardest]
@@ -128,7 +129,7 @@ async def test_hardest_examples_show_their_softmax_probabilities(make):
                 mark = ("t" if c == p.label else " ") + ("p" if c == p.pred else " ")
                 assert line[29:34] == f"{mark} {c} "  # after the 28-cell digit and a space
         await pilot.press("escape")
-        assert app.screen is app._main
+        assert app.screen is app.dashboard
 
 
 async def test_the_views_are_usable_at_80x24(make):
@@ -142,8 +143,8 @@ async def test_the_views_are_usable_at_80x24(make):
         assert matrix.region.right <= 80 and matrix.region.height == 12
         pairs = screen.query_one("#cm-pairs")
         assert pairs.region.bottom <= 23  # above the footer
-        assert matrix_rows(matrix)[0] == [list(r) for r in app.last_test.confusion]
-        cm = app.last_test.confusion
+        assert matrix_rows(matrix)[0] == [list(r) for r in app.view.last_test.confusion]
+        cm = app.view.last_test.confusion
         t, p = max(((t, p) for t in range(10) for p in range(10)), key=lambda c: cm[c[0]][c[1]])
         assert cm[t][p] >= 10
         await pilot.press(*["down"] * t, *["right"] * p, "enter")

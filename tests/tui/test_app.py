@@ -40,6 +40,13 @@ def log_text(app) -> str:
     return "\n".join(app.log_lines)
 
 
+def msg_of(app, ev):
+    """``ev`` as the app's worker would post it (from the engine now running)."""
+    from tui.messages import message_for
+
+    return message_for(ev, app.generation)
+
+
 async def finished(app):
     return await asyncio.wait_for(app.wait_for_state("finished", "error", "diverged"), 120)
 
@@ -55,10 +62,10 @@ async def test_a_short_run_shows_the_tutorials_lines_and_finishes(make):
         assert "Total epochs: 2" in text and "Max Accuracy is: " in text
         status = app.query_one(StatusBar)
         assert status.dataset == "MNIST" and status.network.startswith("784-100-50-10 sigmoid · 84,060")
-        assert len(app.test_acc) == 3 and len(app.train_x) == 40
+        assert len(app.view.test_acc) == 3 and len(app.view.train.xs) == 40
         cards = [c for c in app.query(DigitCard) if c.display]
         assert len(cards) == app.query_one(DigitGallery).capacity() == 3
-        assert not app.check_action("toggle_pause", ())  # nothing to pause any more
+        assert not app.dashboard.check_action("toggle_pause", ())  # nothing to pause any more
 
 
 async def test_space_pauses_and_resumes(make):
@@ -74,7 +81,7 @@ async def test_space_pauses_and_resumes(make):
         await pilot.press("s")
         await asyncio.wait_for(saved, 30)
         assert app.engine.run.step == ev.step
-        assert app._last_tick is None or app._last_tick.step <= ev.step
+        assert app.dashboard._last_tick is None or app.dashboard._last_tick.step <= ev.step
         resumed = app.next_event(PauseChanged)
         tick = app.next_event(Tick)
         await pilot.press("space")
@@ -92,7 +99,7 @@ async def test_progress_rows_show_a_tick(make):
         await pilot.press("space")  # nothing else moves the rows from here
         await asyncio.wait_for(paused, 30)
         n = tick.n_train
-        app._on_Tick(replace(tick, epoch=3, epoch_samples=n // 4, step=12_345, points=[], lines=[]))
+        app.dashboard.on_tick(msg_of(app, replace(tick, epoch=3, epoch_samples=n // 4, step=12_345, points=[], lines=[])))
         await pilot.pause()
         epoch, run = (app.query_one(f"#{name}", ProgressRow).plain for name in ("epoch", "run"))
         assert epoch.startswith(f"Epoch 3/{LONG}") and f" 25% {n // 4:,}/{n:,}" in epoch
@@ -132,9 +139,9 @@ async def test_live_learning_rate_edit_reaches_the_optimizer(make):
         assert (await asyncio.wait_for(result, 30)).ok
         assert not isinstance(app.screen, EditScreen)
         assert app.engine.run.optimizer.param_groups[0]["lr"] == 0.05
-        assert app.hp.lr == 0.05
+        assert app.view.hp.lr == 0.05
         assert f"Applied at step {step:,}" in log_text(app) and "lr 0.2 → 0.05" in log_text(app)
-        assert app.marks  # a mark on the loss plot
+        assert app.view.marks  # a mark on the loss plot
         assert app.engine.run.history.edits[-1]["step"] == step
 
 
@@ -151,7 +158,7 @@ async def test_invalid_edit_is_refused_at_its_field(make):
         assert "not whole numbers" in errors["err-hidden"]
         await pilot.press("escape")
         await pilot.pause()
-        assert app.hp.lr == 0.2 and app.engine.run.optimizer.param_groups[0]["lr"] == 0.2
+        assert app.view.hp.lr == 0.2 and app.engine.run.optimizer.param_groups[0]["lr"] == 0.2
         assert app.engine.run.history.edits == []
 
 
@@ -174,7 +181,7 @@ async def test_the_form_opens_afresh_each_time(make):
         await pilot.pause()
         await pilot.press("enter")  # the run has ended: waits for a restart
         await pilot.pause()
-        assert app.pending == {"lr": 0.05}
+        assert app.view.pending == {"lr": 0.05}
         screen = await edit(pilot, app)
         assert screen.query_one("#f-lr", Input).value == "0.05"  # the waiting value
         await pilot.press("escape")
@@ -201,7 +208,7 @@ async def test_batch_size_waits_for_the_next_epoch_and_network_for_restart(make)
         result = app.next_event(EditResult)
         await pilot.press("enter")
         assert (await asyncio.wait_for(result, 30)).ok
-        assert app.pending == {"batch_size": 100, "hidden": (32,)}
+        assert app.view.pending == {"batch_size": 100, "hidden": (32,)}
         pane = shown(app.query_one(HparamsPane))
         assert "(next epoch)" in pane and "(on restart)" in pane
         # r: restart with the waiting edits.
@@ -211,7 +218,7 @@ async def test_batch_size_waits_for_the_next_epoch_and_network_for_restart(make)
         await pilot.press("y")
         await asyncio.wait_for(started, 60)
         await pilot.pause()
-        assert app.hp.hidden == (32,) and app.hp.batch_size == 100 and app.pending == {}
+        assert app.view.hp.hidden == (32,) and app.view.hp.batch_size == 100 and app.view.pending == {}
         assert app.query_one(StatusBar).network.startswith("784-32-10 sigmoid")
         assert "Restarting: 784-32-10 sigmoid" in log_text(app)
 
@@ -221,16 +228,16 @@ async def test_digit_pages_and_misclassified_only(make):
     async with app.run_test(size=SIZE) as pilot:
         await finished(app)
         await pilot.pause()
-        first = app.digit_indices()
+        first = app.dashboard.digit_indices()
         await pilot.press("n")
-        assert app.digit_indices() == [i + len(first) for i in first]
+        assert app.dashboard.digit_indices() == [i + len(first) for i in first]
         await pilot.press("m")
-        wrong = app.digit_indices()
-        assert wrong and all(app.predictions[i] != app.test_labels[i] for i in wrong)
+        wrong = app.dashboard.digit_indices()
+        assert wrong and all(app.view.predictions[i] != app.view.test_labels[i] for i in wrong)
         captions = [shown(c).splitlines()[-1] for c in app.query(DigitCard) if c.display]
         assert all("✗" in c for c in captions)
         await pilot.press("m")
-        assert app.digit_indices() == list(range(len(first)))
+        assert app.dashboard.digit_indices() == list(range(len(first)))
 
 
 async def test_save_writes_a_loadable_checkpoint(make, tmp_path):
@@ -316,41 +323,57 @@ async def test_plots_are_redrawn_one_per_timer_tick_after_a_test(make):
         await finished(app)
         drawn: list[str] = []
         for plot in (app.query_one(LossPlot), app.query_one(AccuracyPlot)):
-            plot.replot = lambda *a, _name=type(plot).__name__: drawn.append(_name)
-        app._plots_dirty.update(("loss", "accuracy"))
-        app._redraw_plots_if_dirty()
+            plot.replot = lambda *a, _name=type(plot).__name__, **kw: drawn.append(_name)
+        app.dashboard.plots.dirty.update(("loss", "accuracy"))
+        app.dashboard.plots.redraw()
         assert len(drawn) == 1
-        app._redraw_plots_if_dirty()
-        assert sorted(drawn) == ["AccuracyPlot", "LossPlot"] and not app._plots_dirty
-        app._plots_dirty.update(("loss", "accuracy"))
-        app._redraw_plots_if_dirty(everything=True)  # a pause or the end: all at once
-        assert len(drawn) == 4 and not app._plots_dirty
+        app.dashboard.plots.redraw()
+        assert sorted(drawn) == ["AccuracyPlot", "LossPlot"] and not app.dashboard.plots.dirty
+        app.dashboard.plots.dirty.update(("loss", "accuracy"))
+        app.dashboard.plots.redraw(everything=True)  # a pause or the end: all at once
+        assert len(drawn) == 4 and not app.dashboard.plots.dirty
+
+
+async def footer_caught_up(pilot, footer, checks: int = 0):
+    """Yield to the app until ``footer`` has compared its keys more than ``checks``
+    times and shows what the screen's bindings say. Its rebuild comes a few callbacks
+    after a change (on idle, then after a refresh): one pause is not always enough on
+    a busy machine (these tests failed now and then, reading the keys too early)."""
+    from textual.widgets._footer import FooterKey
+
+    for _ in range(500):
+        await pilot.pause()
+        shown = [k.action for k in footer.query(FooterKey)]
+        if footer.checks > checks and shown == [key[2] for key in footer.shown_keys()]:
+            return list(footer.query(FooterKey))
+    raise AssertionError(f"the footer shows {shown}, not {footer.shown_keys()}")
 
 
 async def test_footer_rebuilds_only_when_its_keys_change(make):
     """Opening and closing a view leaves the dashboard's keys as they were: the footer
-    keeps its key widgets (rebuilding them held up the next key press 20-30 ms)."""
-    from textual.widgets._footer import FooterKey
+    keeps its key widgets (rebuilding them held up the next key press)."""
+    from tui.widgets.footer import KeyFooter
 
     app = make(epochs=1)
     async with app.run_test(size=SIZE) as pilot:
         await finished(app)
-        await pilot.pause()
-        keys = list(app.screen.query(FooterKey))
+        footer = app.dashboard.query_one(KeyFooter)
+        keys = await footer_caught_up(pilot, footer)
         by_action = {k.action: k for k in keys}
         assert "toggle_pause" not in by_action and "help" in by_action  # the run is over
         for view in ("question_mark", "c", "h"):
             await pilot.press(view)
-            assert app.screen is not app.screen_stack[0]
+            assert app.screen is not app.dashboard
+            checks, rebuilds = footer.checks, footer.rebuilds
             await pilot.press("escape")
-            await pilot.pause()
-            assert app.screen is app.screen_stack[0]
-            now = list(app.screen.query(FooterKey))
+            now = await footer_caught_up(pilot, footer, checks)  # it has looked again ...
+            assert app.screen is app.dashboard
+            assert footer.rebuilds == rebuilds  # ... and kept its keys
             assert len(now) == len(keys) and all(a is b for a, b in zip(now, keys))
 
 
 async def test_footer_catches_up_with_keys_that_changed_under_a_view(make):
-    from textual.widgets._footer import FooterKey
+    from tui.widgets.footer import KeyFooter
 
     app = make(epochs=LONG)
     async with app.run_test(size=SIZE) as pilot:
@@ -358,9 +381,10 @@ async def test_footer_catches_up_with_keys_that_changed_under_a_view(make):
         assert isinstance(app.screen, HelpScreen)
         await asyncio.wait_for(app.wait_for_state("training"), 60)
         await asyncio.wait_for(app.next_event(Tick), 30)
+        footer = app.dashboard.query_one(KeyFooter)
+        checks = footer.checks
         await pilot.press("escape")
-        await pilot.pause()
-        actions = {k.action for k in app.screen.query(FooterKey)}
+        actions = {k.action for k in await footer_caught_up(pilot, footer, checks)}
         assert {"toggle_pause", "next_digits", "misclassified", "confusion"} <= actions
 
 
@@ -384,16 +408,16 @@ async def test_a_training_process_that_cannot_start_is_an_error_on_screen(make, 
 async def test_engine_events_and_the_plot_timer_after_shutdown_are_ignored(make):
     """The engine and the plot timer can still deliver while the app closes (its
     widgets going): they must not raise."""
-    from tui.app import PLOTS
-    from tui.messages import EngineEvent
+    from tui.widgets.plotsrow import PLOTS
 
     app = make(epochs=LONG)
     async with app.run_test(size=SIZE):
         tick = await asyncio.wait_for(app.next_event(Tick), 60)
-    app._plots_dirty.update(PLOTS)
-    app._redraw_plots_if_dirty()
-    app.on_engine_event(EngineEvent(tick, app.generation))
-    assert app._plots_dirty  # nothing was drawn
+    app.dashboard.plots.dirty.update(PLOTS)
+    app.dashboard.plots.redraw()
+    before = app.view.train.count
+    app.dashboard.on_tick(msg_of(app, tick))
+    assert app.dashboard.plots.dirty and app.view.train.count == before  # nothing drawn or added
 
 
 async def test_resize_storm_while_training(make):
@@ -505,7 +529,7 @@ async def test_an_edit_while_training_is_announced_once_and_marked_once(make):
         await pilot.pause()
         applied = [line for line in app.log_lines if line.startswith("Applied at step")]
         assert len(applied) == 1 and applied[0].endswith("lr 0.2 → 0.05"), applied
-        assert app.marks == [Mark(app.engine.run.history.edits[-1]["seen"], "lr 0.05")]
+        assert app.view.marks == [Mark(app.engine.run.history.edits[-1]["seen"], "lr 0.05")]
         await pilot.press("z")  # the whole run: training went on, the edit may be out of the recent part
         plot = app.query_one(LossPlot)
         assert plot.whole and plot.render().plain.count("lr 0.05") == 1
@@ -519,14 +543,14 @@ async def test_plots_zoom_on_the_recent_tests_and_switch_to_the_whole_run(make):
     async with app.run_test(size=SIZE) as pilot:
         await finished(app)
         accs = [10.0, 83.0, 86.0, 87.5, 88.0, 88.6, 89.0, 94.0, 95.0, 94.5, 94.8, 94.9, 94.7]
-        app._reset_data()
-        app.test_epochs = list(range(len(accs)))
-        app.test_x = [e * 1000 for e in app.test_epochs]
-        app.test_acc = accs
-        app.test_loss = [2.36, *(0.5 - 0.02 * e for e in range(1, len(accs)))]
-        app.train_x = list(range(10, app.test_x[-1] + 1, 10))
-        app.train_y = [2.3 if x < 1000 else 0.5 - x / 60000 + 0.05 * (x % 30 == 0) for x in app.train_x]
-        app._replot_now()
+        view = app.view
+        view.reset_run()
+        losses = [2.36, *(0.5 - 0.02 * e for e in range(1, len(accs)))]
+        for epoch, (acc, loss) in enumerate(zip(accs, losses)):
+            view.add_test(epoch, epoch * 1000, loss, acc)
+        view.train.extend((x, 2.3 if x < 1000 else 0.5 - x / 60000 + 0.05 * (x % 30 == 0))
+                          for x in range(10, view.test_x[-1] + 1, 10))
+        app.dashboard.plots.now()
         loss, acc = app.query_one(LossPlot), app.query_one(AccuracyPlot)
         x_lo, x_hi, y_lo, y_hi = acc.shown_range
         assert x_lo == 3000 and x_hi == 12000  # the last ten tests
@@ -563,22 +587,26 @@ async def test_restart_asks_first_during_a_run(make):
 
 
 async def test_paused_the_footer_offers_resume_and_the_rows_say_paused(make):
-    from textual.widgets._footer import FooterKey
+    from tui.widgets.footer import KeyFooter
 
     app = make(epochs=LONG)  # show_eta is off in tests: turn it on to see it go
     app.show_eta = True
     async with app.run_test(size=SIZE) as pilot:
         await asyncio.wait_for(app.wait_for_state("training"), 60)
+        footer = app.dashboard.query_one(KeyFooter)
+        rows, handled = [], app.event_handled
+        # The epoch row as each Tick leaves it (an EpochStarted may come in before a
+        # check after an await: its row has no rate yet).
+        app.event_handled = lambda ev: (isinstance(ev, Tick) and rows.append(
+            app.dashboard.query_one("#epoch", ProgressRow).plain), handled(ev))
         await asyncio.wait_for(app.next_event(Tick), 30)
-        await pilot.pause()
-        keys = {k.action: k.description for k in app.screen.query(FooterKey)}
+        assert "samples/s" in rows[-1]
+        keys = {k.action: k.description for k in await footer_caught_up(pilot, footer)}
         assert keys.get("toggle_pause") == "Pause" and "resume" not in keys
-        assert "samples/s" in app.query_one("#epoch", ProgressRow).plain
         paused = app.next_event(PauseChanged)
         await pilot.press("space")
         await asyncio.wait_for(paused, 30)
-        await pilot.pause()
-        keys = {k.action: k.description for k in app.screen.query(FooterKey)}
+        keys = {k.action: k.description for k in await footer_caught_up(pilot, footer)}
         assert keys.get("resume") == "Resume" and "toggle_pause" not in keys
         epoch, run = (app.query_one(f"#{n}", ProgressRow).plain for n in ("epoch", "run"))
         assert epoch.endswith("· paused") and "samples/s" not in epoch and "ETA" not in epoch
@@ -610,7 +638,7 @@ async def test_space_while_loading_starts_training_paused(make, monkeypatch):
         assert ev.paused and ev.step == 0 and app.state == "paused"
         assert "Training will start paused" in log_text(app)
         await pilot.pause()
-        assert app.page == 1 and app.digit_indices()[0] == len(app.digit_indices())
+        assert app.view.page == 1 and app.dashboard.digit_indices()[0] == len(app.dashboard.digit_indices())
         assert app.engine.run.step == 0
 
 
@@ -621,7 +649,6 @@ async def test_missing_data_shows_where_it_looked_and_switches_to_a_dataset_foun
 
     from tests.helpers import FASHION
     from tui.engine import DataReady, EngineFailed
-    from tui.messages import EngineEvent
     from tui.widgets.nodata import NoDataPanel
 
     empty = tmp_path / "empty"
@@ -632,9 +659,9 @@ async def test_missing_data_shows_where_it_looked_and_switches_to_a_dataset_foun
                f"and downloading is off; copy the four files there or pass --data-dir")
     async with app.run_test(size=(80, 24)) as pilot:
         assert await finished(app) == "error"
-        app.post_message(EngineEvent(EngineFailed(
+        app.dashboard.post_message(msg_of(app, EngineFailed(
             message, searched=(str(empty), str(tmp_path / "cache" / "mnist")),
-            alternatives=("fashion-mnist",)), app.generation))
+            alternatives=("fashion-mnist",))))
         await pilot.pause()
         panel = app.query_one(NoDataPanel)
         text = shown(panel)
@@ -643,7 +670,7 @@ async def test_missing_data_shows_where_it_looked_and_switches_to_a_dataset_foun
         assert "Looked in:" in text and str(empty) in text
         assert "--data-dir DIR" in text and f"copy them into {tmp_path / 'cache' / 'mnist'}" in text
         assert "d: train on fashion-mnist instead" in text
-        assert app.check_action("other_dataset", ())
+        assert app.dashboard.check_action("other_dataset", ())
         if not (FASHION / "t10k-labels-idx1-ubyte.gz").exists():
             pytest.skip("Debian's dataset-fashion-mnist is not installed")
         ready = app.next_event(DataReady)
@@ -652,7 +679,7 @@ async def test_missing_data_shows_where_it_looked_and_switches_to_a_dataset_foun
         await pilot.pause()
         assert app.spec.dataset == "fashion-mnist" and app.spec.data_dir is None
         assert not panel.display and app.query_one("#plots").display
-        assert not app.check_action("other_dataset", ())
+        assert not app.dashboard.check_action("other_dataset", ())
 
 
 async def test_leaving_prints_a_receipt(make, tmp_path, capsys):
@@ -663,21 +690,22 @@ async def test_leaving_prints_a_receipt(make, tmp_path, capsys):
         await finished(app)
         await pilot.press("q")
     run = tmp_path / "run"
-    best, epoch = max(zip(app.test_acc, app.test_epochs), key=lambda t: (t[0], -t[1]))
+    best, epoch = max(zip(app.view.test_acc, app.view.test_epochs), key=lambda t: (t[0], -t[1]))
+    assert app.view.best == (best, epoch)  # kept as the tests came
     print_receipt(app)
     lines = capsys.readouterr().out.splitlines()
     assert lines == [f"run folder: {run}",
                      f"2/2 epochs · best accuracy {best:.2f}% (epoch {epoch})",
-                     f"continue it: mnist-tui --resume {run}",
+                     f"train it further: mnist-tui --resume {run} --epochs 12",
                      f"watch it:    mnist-tui watch {run}"]
 
 
 def test_the_receipt_of_a_run_that_never_started_is_its_error(tmp_path):
     from tui.app import receipt_text
 
-    assert receipt_text(tmp_path / "none", [], [], 25, "no data") == "mnist-tui: error: no data"
+    assert receipt_text(tmp_path / "none", 0, 25, error="no data") == "mnist-tui: error: no data"
     (tmp_path / "config.json").write_text("{}")
-    text = receipt_text(tmp_path, [0], [9.8], 25)
+    text = receipt_text(tmp_path, 0, 25, (9.8, 0))
     assert "0/25 epochs · best accuracy 9.80% (epoch 0)" in text and "--resume" not in text
 
 
@@ -694,7 +722,7 @@ async def test_narrow_rows_header_and_captions_keep_what_matters_and_end_in_an_e
         await pilot.press("space")
         await asyncio.wait_for(paused, 30)
         n = tick.n_train
-        app._on_Tick(replace(tick, epoch=3, epoch_samples=n * 82 // 100, points=[], lines=[]))
+        app.dashboard.on_tick(msg_of(app, replace(tick, epoch=3, epoch_samples=n * 82 // 100, points=[], lines=[])))
         row = app.query_one("#epoch", ProgressRow)
         for width in (58, 38):
             row.styles.width = width
@@ -733,4 +761,47 @@ async def test_keys_typed_in_a_burst_into_the_form_after_a_refused_apply_all_cou
             if app.screen is not screen:
                 break
             await pilot.pause()
-        assert app.screen is not screen and app.pending == {"lr": 0.4}
+        assert app.screen is not screen and app.view.pending == {"lr": 0.4}
+
+
+async def test_a_transport_started_before_the_app_is_the_first_runs_and_a_restart_builds_a_new_one(
+        make, tmp_path):
+    """The command line can start the training process before it imports Textual: the
+    app takes it as its first run's; a restart starts a fresh one (the old is closed)."""
+    from tui.engine import ThreadEngine
+
+    app = make(epochs=1)
+    spec = replace(app.spec, run_dir=str(tmp_path / "early"))
+    early = ThreadEngine(spec)
+    early.start()
+    app = type(app)(spec, engine="thread", show_eta=False, run_dir=spec.run_dir, transport=early)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await finished(app) == "finished"
+        assert app.engine is early and (tmp_path / "early" / "config.json").exists()
+        started = app.next_event(Tick)
+        await pilot.press("r")  # the run is over: no question asked
+        await asyncio.wait_for(started, 60)
+        assert app.engine is not early and isinstance(app.engine, ThreadEngine)
+        assert not early.alive() and app.restarts == 1
+
+
+async def test_the_edit_form_mounting_needs_none_of_its_widgets(make):
+    """The app composes the form off-screen while the data loads; the app can close
+    meanwhile, its widgets removed before the form's Mount is handled (NoMatches '#f-lr',
+    now and then under load). Its on_mount queries nothing, so an app closed at once,
+    its form half built, closes cleanly, and the form still opens focused on lr."""
+    from core.config import Hyperparameters
+
+    form = EditScreen(Hyperparameters())
+    form.on_mount()  # no children at all: nothing to find, nothing raised
+    for _ in range(3):
+        app = make(epochs=LONG)
+        async with app.run_test(size=SIZE):
+            pass  # closed at once: the form may be composing
+    app = make(epochs=LONG)
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(app.wait_for_state("training"), 60)
+        screen = await edit(pilot, app)
+        assert screen.focused is screen.query_one("#f-lr", Input)
+        assert not any(e.display for e in screen.query(".error"))
+        await pilot.press("escape")

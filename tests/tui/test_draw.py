@@ -245,8 +245,21 @@ async def test_escape_leaves(draw_run):
     assert app.return_code == 0
 
 
-async def test_a_damaged_checkpoint_is_a_message_on_screen(tmp_path):
+def test_a_checkpoint_cut_short_is_refused_before_any_screen(tmp_path):
+    from core.checkpoint import CheckpointError
+
     (tmp_path / "checkpoint-last.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        resolve(tmp_path)
+
+
+async def test_a_damaged_checkpoint_is_a_message_on_screen(tmp_path):
+    """A whole archive whose contents PyTorch cannot read: found out while loading, in
+    the screen's worker, and said there."""
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "checkpoint-last.pt", "w") as z:
+        z.writestr("archive/data.pkl", b"not a pickle")
     app = DrawApp(resolve(tmp_path))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)

@@ -38,7 +38,7 @@ async def test_d_asks_the_live_network_and_again_after_each_epoch(make):
         answered: list[int] = []  # request ids answered
         deliver = screen.predictor.deliver
         screen.predictor.deliver = lambda r: (answered.append(r.request_id), deliver(r))
-        digit = app.test_images[0].reshape(28, 28)
+        digit = app.view.test_images[0].reshape(28, 28)
         paint_digit(screen.canvas, digit)
         await _until(app, ImagePredicted, lambda: answered)
         await pilot.pause()
@@ -47,8 +47,8 @@ async def test_d_asks_the_live_network_and_again_after_each_epoch(make):
         assert (first.epoch, first.step) == (run.epoch, run.step)  # the paused network
 
         asked, tests = screen.predictor.latest, []
-        original = app._on_TestEnd
-        app._on_TestEnd = lambda ev: (tests.append(ev), original(ev))
+        original = app.event_handled
+        app.event_handled = lambda ev: (isinstance(ev, TestEnd) and tests.append(ev), original(ev))
         app.action_toggle_pause()  # (space on this screen paints)
         await _until(app, TestEnd, lambda: len(tests) >= 2)
         paused = app.next_event(PauseChanged)

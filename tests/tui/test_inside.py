@@ -186,7 +186,7 @@ async def test_w_opens_the_view_on_the_live_dashboard_and_it_follows_training(ma
         assert trace.index == screen.digit and len(trace.probs) == 10
         for _ in range(3):  # a few epochs with the view open
             await asyncio.wait_for(app.next_event(TestEnd), 60)
-        tests = [s for s in app.layer_stats if s.after_test]
+        tests = [s for s in app.view.layer_stats if s.after_test]
         assert len(tests) >= 4 and tests[-1].epoch >= 3
         tiles = screen.query_one(WeightTiles)
         assert np.array_equal(tiles.weights, first_weights(tests[-1]))  # after each test
@@ -198,8 +198,8 @@ async def test_w_opens_the_view_on_the_live_dashboard_and_it_follows_training(ma
         now = app.engine.run.model.layers[0].weight.detach().numpy()
         assert np.array_equal(tiles.weights, now) and tiles.weights.shape == (100, 784)
         health = screen.query_one(LayerHealth)
-        assert list(health.history["layers.0"]) == [s.layers[0] for s in app.layer_stats]
-        assert str(screen.query_one("#in-title").render()).endswith(when(app.layer_stats[-1]))
+        assert list(health.history["layers.0"]) == [s.layers[0] for s in app.view.layer_stats]
+        assert str(screen.query_one("#in-title").render()).endswith(when(app.view.layer_stats[-1]))
         run = app.engine.run
         assert f"paused at epoch {run.epoch + 1}, step {run.step:,}" in tiles.heading().plain
         nxt = app.next_event(DigitTrace)

@@ -73,13 +73,13 @@ async def test_watch_follows_a_headless_run_that_is_still_writing(tui_data, tmp_
             later = await asyncio.wait_for(app.next_event(Tick), 60)
             assert later.step > first.step and later.seen > first.seen  # following, live
             await pilot.pause()
-            assert app.train_x and app.test_x and first_test.total == 500
+            assert app.view.train.xs and app.view.test_x and first_test.total == 500
             assert app.query_one(StatusBar).mode == f"watching {run_dir} (read-only)"
             assert app.state in ("training", "testing")
             text = log_text(app)
             assert "Train Epoch: " in text and "Test set: Avg. loss: " in text
             for action in ("toggle_pause", "edit", "restart", "save"):
-                assert not app.check_action(action, ())  # read-only
+                assert not app.dashboard.check_action(action, ())  # read-only
             # The writer is stopped (SIGTERM, as a dropped session would): watch shows it.
             ended = app.next_event(RunFinished)
             writer.proc.send_signal(signal.SIGTERM)
@@ -102,8 +102,8 @@ async def test_watch_of_a_finished_run_has_its_digits_and_analysis(tui_data, tmp
     async with app.run_test(size=SIZE) as pilot:
         assert await finished(app) == "finished"
         await pilot.pause()
-        assert app.test_epochs == [0, 1, 2] and len(app.train_x) == 2  # 20 steps: rows at 0, 20
-        test = app.last_test
+        assert app.view.test_epochs == [0, 1, 2] and len(app.view.train.xs) == 2  # 20 steps: rows at 0, 20
+        test = app.view.last_test
         assert len(test.predictions) == 500 and len(test.hardest) == 16
         assert sum(map(sum, test.confusion)) == 500
         assert "Max Accuracy is: " in log_text(app)
@@ -143,12 +143,12 @@ async def test_resume_in_the_dashboard_equals_an_uninterrupted_run(tui_data, tmp
         assert await finished(app) == "finished"
         await pilot.pause()
         assert f"Resumed {tmp_path / 'b'} at epoch " in log_text(app)
-        assert app.test_epochs == list(range(31))  # the past, backfilled, then the new tests
+        assert app.view.test_epochs == list(range(31))  # the past, backfilled, then the new tests
     a = checkpoint.load(tmp_path / "a" / "checkpoint-last.pt")["history"]
     b = checkpoint.load(tmp_path / "b" / "checkpoint-last.pt")["history"]
     assert stopped_at > 0 and len(b["train_loss"]) == len(a["train_loss"])
     assert a["train_loss"] == b["train_loss"] and a["test_accuracy"] == b["test_accuracy"]
-    assert app.test_acc == a["test_accuracy"]
+    assert app.view.test_acc == a["test_accuracy"]
 
 
 async def test_sigterm_in_the_dashboard_saves_a_checkpoint_and_quits(make, tmp_path):
@@ -156,7 +156,7 @@ async def test_sigterm_in_the_dashboard_saves_a_checkpoint_and_quits(make, tmp_p
     app = make(epochs=500)
     async with app.run_test(size=SIZE) as pilot:
         await asyncio.wait_for(app.wait_for_state("training"), 60)
-        assert signal.SIGTERM in app._signals  # else the signal below would end pytest
+        assert signal.SIGTERM in app.signals.installed  # else the signal below would end pytest
         paused = app.next_event(PauseChanged)
         await pilot.press("space")  # a known step to compare with
         step = (await asyncio.wait_for(paused, 30)).step
@@ -235,7 +235,7 @@ async def test_resume_in_the_dashboard_with_more_epochs(tui_data, tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         assert await finished(app) == "finished"
         await pilot.pause()
-        assert app.test_epochs == [0, 1, 2] and app.hp.epochs == 2
+        assert app.view.test_epochs == [0, 1, 2] and app.view.hp.epochs == 2
         assert "Applied at step 20 (epoch 1): epochs 1 → 2" in log_text(app)
     assert checkpoint.load(tmp_path / "r" / "checkpoint-last.pt")["epoch"] == 2
 

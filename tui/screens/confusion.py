@@ -11,24 +11,14 @@ from textual.widgets import Static
 
 from core.events import TestEnd
 from core.report import bar, most_confused
+from tui.screens.common import is_compact, test_title
+from tui.screens.hardest import HardestScreen
 from tui.screens.paged import PagedCardsScreen
 from tui.widgets.confusion import ConfusionMatrix
 from tui.widgets.footer import KeyFooter
 from tui.widgets.gallery import digit_card
 
 PAIRS = 5
-
-
-def is_compact(app) -> bool:
-    w, h = app.size
-    return w < 100 or h < 34
-
-
-def test_title(test: TestEnd | None) -> str:
-    if test is None:
-        return "no test yet"
-    when = "before training" if test.epoch == 0 else f"after epoch {test.epoch}"
-    return f"test {when}: {test.accuracy:.2f}% ({test.correct:,}/{test.total:,})"
 
 
 class ConfusionScreen(Screen):
@@ -57,19 +47,19 @@ class ConfusionScreen(Screen):
     def on_mount(self) -> None:
         self.query_one(ConfusionMatrix).focus()
         self.on_resize()
-        self.show_test(self.app.last_test)
+        self.show_test(self.app.view.last_test)
 
     def on_resize(self) -> None:
-        compact = is_compact(self.app)
+        compact = is_compact(self.app.size)
         self.set_class(compact, "-compact")
         self.query_one(ConfusionMatrix).set_compact(compact)
 
     def show_test(self, test: TestEnd | None) -> None:
         """Called by the app after every test while this screen is open."""
-        classes = self.app.class_names
+        classes = self.app.view.class_names
         self.query_one("#cm-title", Static).update(Text.assemble(
             ("Confusion matrix", "bold"), f" · {test_title(test)}",
-            "" if is_compact(self.app) else " · rows: true class, columns: predicted"))
+            "" if is_compact(self.app.size) else " · rows: true class, columns: predicted"))
         if test is None or not test.confusion:
             return
         self.query_one(ConfusionMatrix).show(test.confusion, classes)
@@ -88,10 +78,10 @@ class ConfusionScreen(Screen):
         self.query_one("#cm-pairs", Static).update(text)
 
     def _describe_cell(self, t: int, p: int) -> None:
-        test = self.app.last_test
+        test = self.app.view.last_test
         if test is None or not test.confusion:
             return
-        classes = self.app.class_names
+        classes = self.app.view.class_names
         count, row = test.confusion[t][p], sum(test.confusion[t])
         share = f" ({100 * count / row:.1f}% of true {classes[t]})" if row else ""
         what = "correct" if t == p else "wrong"
@@ -104,7 +94,7 @@ class ConfusionScreen(Screen):
         self._describe_cell(message.true, message.pred)
 
     def on_confusion_matrix_selected(self, message: ConfusionMatrix.Selected) -> None:
-        test = self.app.last_test
+        test = self.app.view.last_test
         if test is not None and test.confusion and test.confusion[message.true][message.pred]:
             self.app.push_screen(PairScreen(message.true, message.pred))
         else:
@@ -114,8 +104,6 @@ class ConfusionScreen(Screen):
         self.dismiss()
 
     def action_hardest(self) -> None:
-        from tui.screens.hardest import HardestScreen
-
         self.app.push_screen(HardestScreen())
 
 
@@ -133,7 +121,7 @@ class PairScreen(PagedCardsScreen):
         app = self.app
         self.indices = []
         if test is not None and test.predictions:
-            members = [i for i, (y, p) in enumerate(zip(app.test_labels, test.predictions))
+            members = [i for i, (y, p) in enumerate(zip(app.view.test_labels, test.predictions))
                        if y == self.true and p == self.pred]
             self.indices = sorted(members, key=lambda i: -test.confidences[i])
 
@@ -141,17 +129,17 @@ class PairScreen(PagedCardsScreen):
         return self.indices
 
     def card_size(self) -> tuple[int, int]:
-        return (15, 8) if is_compact(self.app) else (29, 16)
+        return (15, 8) if is_compact(self.app.size) else (29, 16)
 
     def card(self, i: int, rank: int):
-        app, test, names = self.app, self.app.last_test, self.app.class_names
-        return digit_card(app.test_images[i].reshape(28, 28), names[app.test_labels[i]],
+        app, test, names = self.app, self.app.view.last_test, self.app.view.class_names
+        return digit_card(app.view.test_images[i].reshape(28, 28), names[app.view.test_labels[i]],
                           names[test.predictions[i]], test.confidences[i], ascii=app.ascii,
-                          scale=2 if is_compact(app) else 1, index=i)
+                          scale=2 if is_compact(app.size) else 1, index=i)
 
     def heading(self) -> Text:
-        names = self.app.class_names
+        names = self.app.view.class_names
         what = "correct" if self.true == self.pred else f"predicted as {names[self.pred]}"
         return Text.assemble((f"true {names[self.true]} {what}", "bold"),
                              f": {len(self.indices):,} digits, most confident first · "
-                             f"{test_title(self.app.last_test)}")
+                             f"{test_title(self.app.view.last_test)}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from textual import events
@@ -15,24 +14,10 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from core import config as cfg
 from core.config import Hyperparameters
-from core.errors import ConfigError
-from tui.widgets.hparams import show_value
+from core.edits import field_problem
+from tui.viewmodel import show_value
 
 CHOICES = {"activation": cfg.ACTIVATIONS, "optimizer": cfg.OPTIMIZERS}
-
-
-def field_problem(name: str, text: str, min_epochs: int = 1) -> str | None:
-    """Why ``text`` is refused for ``name``, or None when it is acceptable."""
-    try:
-        value = cfg.parse_field(name, text)
-    except ConfigError as exc:
-        return exc.problems[name]
-    problem = replace(Hyperparameters(), **{name: value}).problems().get(name)
-    if problem:
-        return problem
-    if name == "epochs" and value < min_epochs:
-        return f"the run is already in epoch {min_epochs}; choose {min_epochs} or more"
-    return None
 
 
 class FieldValidator(Validator):
@@ -66,8 +51,11 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
     """Dismisses with the changed fields (parsed values), or None when cancelled.
 
     The app keeps one and calls ``load`` before each opening: building the form (some
-    fifty widgets and their CSS) took 180-420 ms on this machine, filling it in takes
-    a few.
+    fifty widgets and their CSS) costs far more than filling it in.
+
+    Nothing here queries the form before it is opened: the app composes it off-screen
+    while the data loads, and that can still be under way when the app shuts down
+    (a query in ``on_mount`` then found its widgets already gone: NoMatches '#f-lr').
     """
 
     DEFAULT_CSS = """
@@ -85,6 +73,7 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
     EditScreen Button { margin-left: 1; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "apply", "Apply")]
+    AUTO_FOCUS = "#f-lr"  # Textual focuses it each time the form is shown
 
     def __init__(self, hp: Hyperparameters, *, min_epochs: int = 1, restart_only: bool = False):
         super().__init__()
@@ -143,23 +132,25 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
                                 validators=[FieldValidator(name, self.min_epochs)],
                                 validate_on=["changed", "submitted"])
                         yield Label(self._when(name), classes="when", id=f"when-{name}")
-                    yield Static("", classes="error", id=f"err-{name}")
+                    error = Static("", classes="error", id=f"err-{name}")
+                    error.display = False
+                    yield error
             with Horizontal(id="buttons"):
                 yield Button("Apply", variant="primary", id="apply")
                 yield Button("Cancel", id="cancel")
 
     def _on_screen_resume(self, event: events.ScreenResume) -> None:
-        """Reopened: the widgets keep their styles (Textual would restyle all of them on
-        every push, ~40 ms here; the form's CSS and classes do not change)."""
-        if self._styled and event.refresh_styles:
+        """Reopened: the widgets keep their styles (Textual would restyle all fifty of
+        them on every push; the form's CSS and classes do not change). Screen's own
+        handler is private: if another Textual lacks it, the form restyles as usual
+        (pyproject.toml bounds textual below 9)."""
+        resume = getattr(Screen, "_on_screen_resume", None)
+        if self._styled and event.refresh_styles and resume is not None:
             event.prevent_default()  # instead of Screen's handler, the same without restyling
-            Screen._on_screen_resume(self, events.ScreenResume(refresh_styles=False))
+            resume(self, events.ScreenResume(refresh_styles=False))
 
     def on_mount(self) -> None:
         self._styled = True  # mounting styled every widget (the app composes it off-screen)
-        for err in self.query(".error"):
-            err.display = False
-        self.query_one("#f-lr", Input).focus()
 
     def _show_error(self, name: str, message: str | None) -> None:
         err = self.query_one(f"#err-{name}", Static)

@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.binding import Binding
 
 from core.events import Prediction
-from tui.screens.confusion import is_compact, test_title
+from tui.screens.common import is_compact, test_title
 from tui.screens.paged import PagedCardsScreen
 from tui.widgets.probcard import card_size, prob_card
 
@@ -17,21 +17,21 @@ class HardestScreen(PagedCardsScreen):
     EMPTY = "The hardest examples appear after the first test."
 
     def _scale(self) -> int:
-        return 2 if is_compact(self.app) else 1
+        return 2 if is_compact(self.app.size) else 1
 
     def items(self) -> tuple[Prediction, ...]:
-        test = self.app.last_test
+        test = self.app.view.last_test
         return test.hardest if test is not None else ()
 
     def card_size(self) -> tuple[int, int]:
-        return card_size(self.app.class_names, self._scale())
+        return card_size(self.app.view.class_names, self._scale())
 
     def card(self, p: Prediction, rank: int):
         app = self.app
-        return prob_card(app.test_images[p.index].reshape(28, 28), p, app.class_names,
+        return prob_card(app.view.test_images[p.index].reshape(28, 28), p, app.view.class_names,
                          ascii=app.ascii, scale=self._scale(), rank=rank)
 
     def heading(self) -> Text:
         return Text.assemble(("Hardest examples", "bold"),
-                             f" (highest loss) · {test_title(self.app.last_test)}"
+                             f" (highest loss) · {test_title(self.app.view.last_test)}"
                              " · t: true class, p: predicted")

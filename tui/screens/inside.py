@@ -19,15 +19,11 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from core.events import DigitTrace, LayerStats
+from tui.screens.common import is_compact
 from tui.widgets.digittrace import DigitTraceView
 from tui.widgets.footer import KeyFooter
 from tui.widgets.layerhealth import LayerHealth
 from tui.widgets.weights import WeightTiles
-
-
-def is_compact(size) -> bool:
-    w, h = size
-    return w < 100 or h < 34
 
 
 def first_weights(ev: LayerStats) -> np.ndarray | None:

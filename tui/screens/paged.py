@@ -57,7 +57,7 @@ class PagedCardsScreen(Screen):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.show_test(self.app.last_test)
+        self.show_test(self.app.view.last_test)
 
     def on_resize(self) -> None:
         self._draw()

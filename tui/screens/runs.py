@@ -123,7 +123,8 @@ class RunsScreen(Screen[None]):
         self.shown = [self.runs[r.path] for r in self.shown]
         for r in changed:
             if r.path in shown:
-                for key, cell in zip(["sel", *(c.key for c in self.cols)], self.cells(r)):
+                cells = row_cells(r, self.cols, r.path in self.selected)
+                for key, cell in zip(["sel", *(c.key for c in self.cols)], cells):
                     table.update_cell(r.path, key, cell)
         self.show_detail()
 
@@ -151,7 +152,7 @@ class RunsScreen(Screen[None]):
                 table.add_column(Text(c.title + arrow, justify="right" if c.right else "left"),
                                  key=c.key)
             for r in self.shown:
-                table.add_row(*self.cells(r), key=r.path)
+                table.add_row(*row_cells(r, self.cols, r.path in self.selected), key=r.path)
             if keep is not None and keep in {r.path for r in self.shown}:
                 table.move_cursor(row=table.get_row_index(keep), animate=False, scroll=False)
             table.call_after_refresh(table.scroll_to, scroll.x, scroll.y, animate=False)
@@ -159,29 +160,11 @@ class RunsScreen(Screen[None]):
             self.show_detail()
         self.refresh_bindings()
 
-    def cells(self, r: RunSummary) -> list[Any]:
-        out: list[Any] = [Text("●", style="bold cyan") if r.path in self.selected else ""]
-        for c in self.cols:
-            value = c.text(r)
-            style = STATUS_STYLE.get(r.status, "") if c.key == "status" else ""
-            out.append(Text(value, style=style, justify="right" if c.right else "left"))
-        return out
-
     def show_header(self) -> None:
-        n = len(self.runs)
-        counts = {}
-        for r in self.runs.values():
-            counts[r.status] = counts.get(r.status, 0) + 1
-        parts = ", ".join(f"{v} {k}" for k, v in counts.items())
-        shown = f" (showing {len(self.shown)} matching “{self.filter_text}”)" if self.filter_text else ""
-        sel = f" · {len(self.selected)} selected" if self.selected else ""
-        self.query_one("#runs-title", Static).update(
-            f"Runs in {self.root}: {n}{' — ' + parts if parts else ''}{shown}{sel}"
-            if n else f"Runs in {self.root}: no run folders yet (mnist-tui --run-dir "
-                      f"{self.root}/NAME writes one)")
-        self.query_one("#runs-same", Static).update(
-            f"same in all: {same_line(self.same)}" if self.same and n > 1 else
-            (f"settings: {same_line(self.same)}" if self.same else ""))
+        title, same = header_texts(self.root, self.runs, len(self.shown), self.filter_text,
+                                   len(self.selected), self.same)
+        self.query_one("#runs-title", Static).update(title)
+        self.query_one("#runs-same", Static).update(same)
 
     def current(self) -> RunSummary | None:
         table = self.query_one(DataTable)
@@ -194,16 +177,7 @@ class RunsScreen(Screen[None]):
         return self.runs.get(key)
 
     def show_detail(self) -> None:
-        r = self.current()
-        if r is None:
-            text = ""
-        else:
-            text = f"{r.path} · {r.status}"
-            if r.pid is not None and r.pid > 0:
-                text += f" (pid {r.pid})"
-            if r.reason:
-                text += f": {r.reason}"
-        self.query_one("#runs-detail", Static).update(text)
+        self.query_one("#runs-detail", Static).update(detail_text(self.current()))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:  # one line, never a traceback
@@ -247,7 +221,7 @@ class RunsScreen(Screen[None]):
             return
         self.selected ^= {r.path}
         table = self.query_one(DataTable)
-        table.update_cell(r.path, "sel", self.cells(r)[0])
+        table.update_cell(r.path, "sel", row_cells(r, self.cols, r.path in self.selected)[0])
         table.action_cursor_down()
         self.show_header()
         self.refresh_bindings()
@@ -302,21 +276,14 @@ class RunsScreen(Screen[None]):
             field.insert_text_at_cursor(event.character)
 
     def compare_runs(self) -> list[RunSummary]:
-        chosen = [r for r in self.shown if r.path in self.selected] or \
-                 [r for r in self.runs.values() if r.path in self.selected]
-        if not chosen and (r := self.current()) is not None:
-            chosen = [r]
-        return [r for r in chosen if r.status != "damaged"]
+        return runs_to_compare(self.shown, self.runs, self.selected, self.current())
 
     def action_compare(self) -> None:
         chosen = self.compare_runs()
         if not chosen:
             self.notify("Select runs with space first (damaged ones have no curves).")
             return
-        _same, differ = compare_settings(chosen)
-        names = [label(r, differ) for r in chosen]
-        if len(set(names)) < len(names):  # the same settings: tell them apart by name
-            names = [f"{r.name}" + (f" ({n})" if differ else "") for r, n in zip(chosen, names)]
+        names = compare_names(chosen)
         self.app.push_screen(CompareScreen([(n, load_curves(r.path)) for n, r in zip(names, chosen)]))
 
     def action_watch(self) -> None:
@@ -338,13 +305,9 @@ class RunsScreen(Screen[None]):
         r = self.current()
         if r is None:
             return
-        fresh = summarise(r.path, self.root)
-        if fresh.status == "running":
-            self.notify(f"{r.name} is running (pid {fresh.pid}); stop it before deleting it.",
-                        severity="error")
-            return
-        if find_run_dirs_below(Path(r.path)):
-            self.notify(f"{r.name} holds other folders; delete those first.", severity="error")
+        refused = delete_refused(r, self.root)
+        if refused:
+            self.notify(refused, severity="error")
             return
         self.app.push_screen(
             ConfirmScreen(f"Delete the run folder {r.path} ({fmt_size(r.size)})? Its metrics "
@@ -367,6 +330,75 @@ class RunsScreen(Screen[None]):
 
     def action_quit(self) -> None:
         self.app.exit()
+
+
+def header_texts(root: Path, runs: dict[str, RunSummary], shown: int, filter_text: str,
+                 selected: int, same: Any) -> tuple[str, str]:
+    """The table's title (how many runs, by status; the filter; the selection) and the
+    line of settings all runs share."""
+    n = len(runs)
+    counts: dict[str, int] = {}
+    for r in runs.values():
+        counts[r.status] = counts.get(r.status, 0) + 1
+    parts = ", ".join(f"{v} {k}" for k, v in counts.items())
+    matching = f" (showing {shown} matching “{filter_text}”)" if filter_text else ""
+    sel = f" · {selected} selected" if selected else ""
+    title = (f"Runs in {root}: {n}{' — ' + parts if parts else ''}{matching}{sel}" if n else
+             f"Runs in {root}: no run folders yet (mnist-tui --run-dir {root}/NAME writes one)")
+    line = (f"same in all: {same_line(same)}" if same and n > 1 else
+            (f"settings: {same_line(same)}" if same else ""))
+    return title, line
+
+
+def detail_text(r: RunSummary | None) -> str:
+    """The line under the table: the highlighted run's folder and status."""
+    if r is None:
+        return ""
+    text = f"{r.path} · {r.status}"
+    if r.pid is not None and r.pid > 0:
+        text += f" (pid {r.pid})"
+    if r.reason:
+        text += f": {r.reason}"
+    return text
+
+
+def compare_names(chosen: list[RunSummary]) -> list[str]:
+    """The runs' names on the overlay: what differs between them, else their names."""
+    _same, differ = compare_settings(chosen)
+    names = [label(r, differ) for r in chosen]
+    if len(set(names)) < len(names):  # the same settings: tell them apart by name
+        names = [f"{r.name}" + (f" ({n})" if differ else "") for r, n in zip(chosen, names)]
+    return names
+
+
+def row_cells(r: RunSummary, cols: list[Column], selected: bool) -> list[Any]:
+    """The table's cells of run ``r``: the selection mark, then each column's text."""
+    out: list[Any] = [Text("●", style="bold cyan") if selected else ""]
+    for c in cols:
+        style = STATUS_STYLE.get(r.status, "") if c.key == "status" else ""
+        out.append(Text(c.text(r), style=style, justify="right" if c.right else "left"))
+    return out
+
+
+def runs_to_compare(shown: list[RunSummary], runs: dict[str, RunSummary], selected: set[str],
+                    current: RunSummary | None) -> list[RunSummary]:
+    """The selected runs (as shown, else all selected), else the highlighted one; never
+    a damaged one (it has no curves)."""
+    chosen = [r for r in shown if r.path in selected] or \
+             [r for r in runs.values() if r.path in selected]
+    if not chosen and current is not None:
+        chosen = [current]
+    return [r for r in chosen if r.status != "damaged"]
+
+
+def delete_refused(r: RunSummary, root: Path) -> str | None:
+    """Why the run folder ``r`` may not be deleted now, or None."""
+    fresh = summarise(r.path, root)
+    if fresh.status == "running":
+        return f"{r.name} is running (pid {fresh.pid}); stop it before deleting it."
+    if find_run_dirs_below(Path(r.path)):
+        return f"{r.name} holds other folders; delete those first."
+    return None
 
 
 def find_run_dirs_below(path: Path) -> list[Path]:

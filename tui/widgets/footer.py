@@ -7,13 +7,20 @@ from textual.widgets import Footer
 
 
 class KeyFooter(Footer):
-    """The footer recomposes all its keys (a widget each, ~1 ms apiece here) whenever
-    the screen's bindings are refreshed: on every state change and every time a view
-    opens or closes, although the keys mostly stay the same. Measured in the running
-    dashboard: a key pressed after closing the help screen waited 25-60 ms behind
-    that rebuild. This one compares what it would show with what it shows."""
+    """The footer recomposes all its keys (a widget each) whenever the screen's
+    bindings are refreshed: on every state change and every time a view opens or
+    closes, although the keys mostly stay the same; a key pressed just after closing a
+    view waited behind that rebuild. This one compares what it would show with what it
+    shows.
+
+    The rebuild comes a few callbacks after the change (Textual publishes the new
+    bindings when the screen is idle; the footer recomposes after the next refresh):
+    ``checks`` counts the comparisons made, ``rebuilds`` those that asked for a new
+    set of keys (tests wait on them instead of assuming one frame is enough)."""
 
     _shown: tuple | None = None
+    checks = 0
+    rebuilds = 0
 
     def shown_keys(self) -> tuple:
         return tuple((binding.key, binding.description, binding.action, enabled, tooltip)
@@ -24,8 +31,10 @@ class KeyFooter(Footer):
         if screen.app.app_focus and self.is_attached and screen is self.screen:
             if screen is not screen.app.screen:
                 return  # under another screen: nothing to show until it is back on top
+            self.checks += 1
             keys = self.shown_keys()
             if keys == self._shown:
                 return
             self._shown = keys
+            self.rebuilds += 1
         super().bindings_changed(screen)

@@ -10,14 +10,9 @@ from textual.widgets import Static
 
 from core import config as cfg
 from core.config import Hyperparameters
+from tui.viewmodel import show_value
 
-
-def show_value(v: Any) -> str:
-    if isinstance(v, tuple):
-        return ",".join(map(str, v)) or "(none)"
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
+__all__ = ["HparamsPane", "show_value"]
 
 
 class HparamsPane(Static):

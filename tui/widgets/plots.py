@@ -6,7 +6,6 @@ import math
 import re
 from bisect import bisect_left
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style
@@ -15,6 +14,9 @@ from textual_plotext import PlotextPlot
 
 from tui.plotdata import downsample, fit_range, log_ticks, nice_ticks, recent_start, smooth
 from tui.segments import SegmentLines
+from tui.viewmodel import Mark
+
+__all__ = ["AccuracyPlot", "LossPlot", "Mark", "X_LABEL", "ansi_lines", "fit_title"]
 
 X_LABEL = "number of training examples seen"
 
@@ -37,8 +39,8 @@ def ansi_lines(canvas: str) -> SegmentLines:
     plotext writes every run of cells as ``reset? codes text reset``, so each run's
     escapes set its whole style: they decode alone, and only a few dozen distinct ones
     occur. Parsing that way costs a fraction of ``Text.from_ansi`` followed by Textual's
-    conversion of the Text (a 58x15 loss plot drew in ~18 ms, ~8 ms of it those two
-    steps). tests/unit/test_plotdata.py checks it against ``Text.from_ansi``.
+    conversion of the Text (those two steps were nearly half a plot's drawing time).
+    tests/unit/test_plotdata.py checks it against ``Text.from_ansi``.
     """
     lines: list[list[Segment]] = []
     for raw in canvas.rstrip("\n").split("\n"):
@@ -70,13 +72,6 @@ def fit_title(width: int, *titles: str) -> str:
     """The first (longest) of ``titles`` that fits: plotext leaves out a title that
     does not."""
     return next((t for t in titles if len(t) <= width - 2), titles[-1][:max(width - 2, 0)])
-
-
-class Mark(NamedTuple):
-    """An applied edit on the loss plot: where (examples seen) and what changed."""
-
-    seen: int
-    label: str  # "lr 0.05"
 
 
 MARK_COLOR = "orange"
@@ -123,7 +118,7 @@ class LossPlot(_Plot):
     smoothing = 0.0
     log = False
     shown_range: tuple[float, float, float, float] | None = None  # x lo, x hi, y lo, y hi
-    _smoothed: tuple[float, list[float]] = (0.0, [])  # (weight, the train loss smoothed)
+    _smoothed: tuple[float, int, list[float]] = (0.0, 0, [])  # (weight, version, smoothed)
 
     def title(self) -> str:
         parts = ["Loss", "whole run" if self.whole else "recent"]
@@ -135,17 +130,20 @@ class LossPlot(_Plot):
                  "log" if self.log else ""]
         return fit_title(self.size.width, " · ".join(parts), " ".join(p for p in short if p), "Loss")
 
-    def _smooth(self, ys: Sequence[float]) -> list[float]:
-        """The smoothed train loss, extended from what was computed at the last draw."""
-        weight, done = self._smoothed
-        if weight != self.smoothing or len(done) > len(ys):
+    def _smooth(self, ys: Sequence[float], version: int) -> list[float]:
+        """The smoothed train loss, extended from what was computed at the last draw
+        (all of it again once the series' points have merged: a new ``version``; its
+        last point again always, as the newest point can change in place)."""
+        weight, seen_version, done = self._smoothed
+        if weight != self.smoothing or seen_version != version or len(done) > len(ys):
             done = []
-        done = smooth(ys, self.smoothing, done)
-        self._smoothed = (self.smoothing, done)
+        done = smooth(ys, self.smoothing, done[:-1])
+        self._smoothed = (self.smoothing, version, done)
         return done
 
     def replot(self, train_x: Sequence[int], train_y: Sequence[float],
-               test_x: Sequence[int], test_y: Sequence[float], marks: Sequence[Mark]) -> None:
+               test_x: Sequence[int], test_y: Sequence[float], marks: Sequence[Mark],
+               version: int = 0) -> None:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
@@ -154,7 +152,7 @@ class LossPlot(_Plot):
             plt.xlabel(X_LABEL)
         width = max(self.size.width, 20)
         start = 0 if self.whole else recent_start(test_x)
-        ys = self._smooth(train_y) if self.smoothing else train_y
+        ys = self._smooth(train_y, version) if self.smoothing else train_y
         tx, ty = _window(train_x, ys, start)
         sx, sy = _window(test_x, test_y, start)
         if self.log:

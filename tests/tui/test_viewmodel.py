@@ -1,0 +1,93 @@
+"""The dashboard's model without a screen: the bounded train-loss series, the best test,
+edits waiting and applied, digit paging."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from core import config as cfg
+from core.config import Hyperparameters
+from core.edits import EditState
+from core.events import HparamsChanged
+from tui.viewmodel import BoundedSeries, DashboardModel, Mark
+
+
+def test_a_short_series_is_kept_as_it_came():
+    s = BoundedSeries(limit=100)
+    points = [(i * 50, 2.3 - i / 100) for i in range(60)]
+    s.extend(points)
+    assert list(zip(s.xs, s.ys)) == points and s.stride == 1 and s.version == 0
+
+
+@pytest.mark.parametrize("n", [101, 257, 1000, 360_000])  # 360,000: 300 epochs of 1,200 steps
+def test_a_long_series_stays_bounded_and_keeps_its_ends_and_its_mean(n):
+    rng = random.Random(n)
+    ys = [2.3 * 0.999 ** i + rng.random() * 0.1 for i in range(n)]
+    xs = [50 * (i + 1) for i in range(n)]
+    s = BoundedSeries(limit=100)
+    for x, y in zip(xs, ys):
+        s.append(x, y)
+        assert len(s) <= 100
+    assert s.count == n and len(s) > 25  # bounded, not emptied: at least a quarter used
+    assert (s.xs[0], s.ys[0]) == (xs[0], ys[0])  # the loss before training moved
+    assert s.xs[-1] == xs[-1]                   # it reaches the newest step
+    assert s.xs == sorted(s.xs)
+    # Every kept point after the first is the mean of `stride` steps (the last one, if
+    # its run is incomplete, the newest step itself): the whole mean is kept.
+    complete = (n - 1) // s.stride
+    kept = s.ys[1:1 + complete]
+    assert sum(kept) / complete == pytest.approx(sum(ys[1:1 + complete * s.stride]) / (complete * s.stride))
+    if (n - 1) % s.stride:
+        assert s.ys[-1] == ys[-1]
+    # The shape: each kept point is the mean of its own run of steps.
+    for k in (0, complete // 2, complete - 1):
+        lo = 1 + k * s.stride
+        assert kept[k] == pytest.approx(sum(ys[lo:lo + s.stride]) / s.stride)
+        assert s.xs[1 + k] == xs[lo + s.stride - 1]
+
+
+def test_merging_tells_caches_to_start_again():
+    s = BoundedSeries(limit=8)
+    s.extend((i, float(i)) for i in range(8))
+    assert s.version == 0
+    s.append(8, 8.0)
+    assert s.version == 1 and s.stride == 2
+    s.clear()
+    assert len(s) == 0 and s.version == 2  # never an old version again
+
+
+def test_the_best_test_is_the_earliest_of_the_highest():
+    m = DashboardModel()
+    assert m.best == (0.0, -1)
+    for epoch, acc in enumerate([10.0, 90.0, 95.0, 95.0, 94.0]):
+        m.add_test(epoch, epoch * 1000, 0.5, acc)
+    assert m.best == (95.0, 2)
+    m.reset_run()
+    assert m.best == (0.0, -1) and m.test_acc == []
+
+
+def test_edits_wait_then_apply_through_the_edit_state():
+    m = DashboardModel(EditState(Hyperparameters()))
+    line = m.hparams_changed(HparamsChanged(10, 1, 500, {"batch_size": (50, 100)}, cfg.NEXT_EPOCH, False))
+    assert line.startswith("Waiting (") and m.pending == {"batch_size": 100}
+    line = m.hparams_changed(HparamsChanged(20, 2, 1000, {"batch_size": (50, 100)}, cfg.NEXT_EPOCH, True))
+    assert line == "Applied at step 20 (epoch 2): batch_size 50 → 100"
+    assert m.hp.batch_size == 100 and m.pending == {} and m.marks == [Mark(1000, "batch_size 100")]
+    m.wait_for_restart({"seed": 7, "lr": m.hp.lr})  # lr as it is: nothing waits for it
+    assert m.pending == {"seed": 7}
+    assert m.for_restart().seed == 7 and m.pending == {}
+
+
+def test_digit_pages_wrap_and_only_wrong_pages_the_misclassified():
+    import numpy as np
+
+    m = DashboardModel()
+    m.data_ready(np.zeros((10, 784), np.uint8).tobytes(), bytes(range(10)), tuple("0123456789"), 100)
+    assert m.page_indices(4) == [0, 1, 2, 3]
+    m.page = 2
+    assert m.page_indices(4) == [8, 9]
+    m.page = 3
+    assert m.page_indices(4) == [0, 1, 2, 3] and m.page == 0
+    assert m.gallery_title(4) == "test digits: 10 · page 1/3 · n next · m misclassified"

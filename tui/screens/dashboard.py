@@ -1,0 +1,236 @@
+"""The dashboard screen: the run's view (``RunView``) and its keys.
+
+The keys that act on the run (space, e, s, ?, q) are the app's too, so that they work
+on every screen; the App hands them here. What each key sends the run is a typed
+command (``tui.engine``); what comes back is shown by ``RunView``'s handlers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.binding import Binding
+
+import tui.messages as msg
+from tui.engine import Edit, Pause, PredictImage, Resume, Save, Trace
+from tui.messages import engine_handler
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.edit import EditScreen
+from tui.screens.runview import RunView
+from tui.states import AppState
+
+# Keys that drive the run itself: the App binds them too, for every other screen.
+RUN_KEYS = ("toggle_pause", "resume", "edit", "save", "help", "quit_app")
+WATCH_REFUSED = ("toggle_pause", "edit", "restart", "save")  # watching: another process's run
+
+
+class DashboardScreen(RunView):
+    BINDINGS = [
+        Binding("space", "toggle_pause", "Pause"),
+        Binding("space", "resume", "Resume"),  # the same key: the footer says what it does now
+        Binding("e", "edit", "Edit"),
+        Binding("r", "restart", "Rerun"),  # short: "space Resume ... q Quit" fits 80 columns
+        Binding("n", "next_digits", "Next"),
+        Binding("m", "misclassified", "Wrong"),
+        Binding("c", "confusion", "Matrix"),
+        Binding("h", "hardest", "Hard"),
+        # Not in the footer: at 80 columns its keys fill the line already (listed under ?).
+        Binding("w", "inside", "Inside", show=False),
+        Binding("d", "draw", "Draw"),
+        # Not in the footer, so that d Draw and q Quit fit 80 columns: a checkpoint is
+        # written after every test and on quitting anyway (s is in the help screen).
+        Binding("s", "save", "Save", show=False),
+        # The plots' keys: the plot titles say what they show (the footer has no room).
+        Binding("z", "zoom", "Zoom", show=False),
+        Binding("o", "smooth", "Smooth", show=False),
+        Binding("l", "log_scale", "Log", show=False),
+        Binding("d", "other_dataset", "Other data"),  # only when the data is missing
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit_app", "Quit"),
+    ]
+
+    # ------------------------------------------------------------------ keys
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        app, m = self.app, self.model
+        state = app.state
+        if app.watch_dir is not None and action in WATCH_REFUSED:
+            return False
+        running = app.engine is not None and state.active
+        loading = app.engine is not None and state.loading
+        if action == "toggle_pause":  # while loading: training will start paused
+            return (running and state != AppState.PAUSED) or (loading and not self.start_paused)
+        if action == "resume":
+            return (running and state == AppState.PAUSED) or (loading and self.start_paused)
+        if action == "save":
+            return running or (app.engine is not None and state in (AppState.FINISHED, AppState.STOPPED))
+        if action == "next_digits":  # while loading: the page turns once the digits come
+            return m.test_images is not None or loading
+        if action == "misclassified":
+            return bool(m.predictions) or loading or (state == AppState.TESTING and not m.test_acc)
+        if action in ("confusion", "hardest"):
+            return m.last_test is not None and m.test_images is not None
+        if action == "edit":
+            return state != AppState.STARTING
+        if action == "other_dataset":
+            return bool(self.alternatives) and app.watch_dir is None
+        if action == "draw":  # asks the live network: not while watching
+            return app.watch_dir is None and app.engine is not None and m.test_images is not None
+        return True
+
+    def action_toggle_pause(self) -> None:
+        engine = self.app.engine
+        if engine is None:
+            return
+        if self.app.state.loading:
+            # The engine reads its commands once the run has started: it pauses there,
+            # before the first step.
+            self.start_paused = not self.start_paused
+            engine.send(Pause() if self.start_paused else Resume())
+            self.log_line("Training will start paused (space: resume)" if self.start_paused
+                          else "Training will start at once")
+            self.app.refresh_bindings()
+        else:
+            engine.send(Resume() if self.app.state == AppState.PAUSED else Pause())
+
+    def action_resume(self) -> None:
+        self.action_toggle_pause()
+
+    def action_edit(self) -> None:
+        """The form, then the edit: sent to the run, or waiting for a restart once it has
+        ended (what waits and what is in force: the model's EditState)."""
+        app, m = self.app, self.model
+        restart_only = app.state.ended or app.engine is None
+
+        def done(changes: dict[str, Any] | None) -> None:
+            if not changes:
+                return
+            if restart_only:
+                self.log_line(m.wait_for_restart(changes))
+                self.refresh_static()
+            elif app.engine is not None:
+                app.engine.send(Edit(changes))
+
+        form = self.edit_form()
+        form.load(m.edits.target, min_epochs=1 if restart_only else m.min_epochs(),
+                  restart_only=restart_only)
+        app.push_screen(form, done)
+
+    def edit_form(self) -> EditScreen:
+        """The one form, filled in afresh for each opening (see EditScreen)."""
+        if not self.app.is_screen_installed("edit"):
+            self.app.install_screen(EditScreen(self.model.edits.target), "edit")
+        return self.app.get_screen("edit")
+
+    def action_restart(self) -> None:
+        if self.app.state.active:  # as q does: a run in progress is not thrown away unasked
+            def done(yes: bool | None) -> None:
+                if yes:
+                    self.app.restart()
+            self.app.push_screen(ConfirmScreen("A run is in progress. Restart and start it over? "
+                                               "(This run's folder and checkpoint stay as they are.)"),
+                                 done)
+        else:
+            self.app.restart()
+
+    def action_other_dataset(self) -> None:
+        """The data is missing; train on a dataset whose files are here instead."""
+        if self.alternatives:
+            self.app.restart(dataset=self.alternatives[0])
+
+    def action_next_digits(self) -> None:
+        self.model.page += 1
+        self.show_digits()
+
+    def action_misclassified(self) -> None:
+        self.model.only_wrong = not self.model.only_wrong
+        self.model.page = 0
+        self.show_digits()
+
+    def action_confusion(self) -> None:
+        from tui.screens.confusion import ConfusionScreen
+
+        self.app.push_screen(ConfusionScreen())
+
+    def action_hardest(self) -> None:
+        from tui.screens.hardest import HardestScreen
+
+        self.app.push_screen(HardestScreen())
+
+    def action_zoom(self) -> None:
+        self.plots.zoom()
+
+    def action_smooth(self) -> None:
+        self.plots.smooth()
+
+    def action_log_scale(self) -> None:
+        self.plots.log_scale()
+
+    def action_inside(self) -> None:
+        from tui.screens.inside import InsideScreen
+
+        indices = self.digit_indices()
+        self.app.push_screen(InsideScreen(ascii=self.app.ascii, stats=self.model.layer_stats,
+                                          architecture=self.model.hp.architecture(),
+                                          digit=indices[0] if indices else 0,
+                                          watching=self.app.watch_dir is not None))
+
+    def on_inside_screen_digit_wanted(self, message) -> None:
+        self.want_digit(message.index)
+
+    def want_digit(self, index: int) -> None:
+        if self.app.engine is not None and self.model.test_labels:
+            self.app.engine.send(Trace(index % len(self.model.test_labels)))
+
+    def action_draw(self) -> None:
+        from tui.screens.draw import DrawScreen, EnginePredictor
+
+        def send(request_id: int, image: bytes) -> bool:
+            if self.app.engine is None:
+                return False
+            self.app.engine.send(PredictImage(request_id, image))
+            return True
+
+        self._draw_predictor = EnginePredictor(send)
+        self.app.push_screen(DrawScreen(self._draw_predictor, classes=self.model.class_names,
+                                        run_dir=self.app.run_dir, ascii=self.app.ascii))
+
+    def action_save(self) -> None:
+        if self.app.engine is not None:
+            self.app.engine.send(Save())
+
+    def action_help(self) -> None:
+        self.app.open_help()
+
+    def action_quit_app(self) -> None:
+        self.app.action_quit_app()
+
+    # "Inside the network" (tui/screens/inside.py) and the drawing (tui/screens/draw.py)
+    @engine_handler(msg.LayerStats)
+    def on_layer_stats(self, ev) -> None:
+        self.model.add_layer_stats(ev)
+        for screen in self.app.screen_stack[1:]:
+            if hasattr(screen, "show_stats"):
+                screen.show_stats(ev)
+                if ev.after_test:  # the traced digit follows training too
+                    self.want_digit(screen.digit)
+
+    @engine_handler(msg.FirstWeights)
+    def on_first_weights(self, ev) -> None:
+        """Paused: the tiles of "Inside the network" show the weights as they are now."""
+        import numpy as np
+
+        weights = np.frombuffer(ev.weights, dtype=np.float32).reshape(ev.shape)
+        for show_weights in self.views("show_weights"):
+            show_weights(weights, f"paused at epoch {ev.epoch + 1}, step {ev.step:,}")
+
+    @engine_handler(msg.DigitTrace)
+    def on_digit_trace(self, ev) -> None:
+        images = self.model.test_images
+        image = images[ev.index] if images is not None else None
+        for show_digit in self.views("show_digit"):
+            show_digit(ev, image, self.model.class_names)
+
+    @engine_handler(msg.ImagePredicted)
+    def on_image_predicted(self, ev) -> None:  # the live network's answer to a drawing
+        if self._draw_predictor is not None:
+            self._draw_predictor.deliver(ev)

@@ -1,0 +1,319 @@
+"""The dashboard's widgets, and the run's events shown in them.
+
+Each kind of engine event arrives as its own message (``tui.messages``) and is handled
+here by an ``@engine_handler``: its data goes into the model (``tui.viewmodel``), and the
+widgets draw from the model. ``DashboardScreen`` (tui/screens/dashboard.py) adds the keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.geometry import Size
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import RichLog
+
+import tui.messages as msg
+from core.events import format_max_accuracy, format_test
+from tui.messages import engine_handler
+from tui.screens.common import size_classes
+from tui.states import AppState
+from tui.viewmodel import DashboardModel, Mark, tick_details
+from tui.widgets.footer import KeyFooter
+from tui.widgets.gallery import DigitGallery
+from tui.widgets.hparams import HparamsPane
+from tui.widgets.logpane import LogPane
+from tui.widgets.nodata import NoDataPanel
+from tui.widgets.plotsrow import PlotsRow
+from tui.widgets.progress import TrainingProgress
+from tui.widgets.status import StatusBar
+
+
+class RunView(Screen):
+    """The layout, what draws it, and a handler per kind of event of the run."""
+
+    class Ready(Message):
+        """The dashboard is composed and mounted: the app starts the run."""
+
+    def __init__(self, model: DashboardModel) -> None:
+        super().__init__()
+        self.model = model
+        self.start_paused = False  # space while loading: training starts paused
+        self.alternatives: tuple[str, ...] = ()  # other datasets found here, when data is missing
+        self._last_tick: Any = None
+        self._draw_predictor: Any = None  # the open DrawScreen's link to the training process
+        self.plots = PlotsRow(model, id="plots")  # kept: the timer can outlive the layout
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield TrainingProgress(id="progress")
+        yield self.plots
+        with Horizontal(id="middle"):
+            yield DigitGallery(id="gallery")
+            yield HparamsPane(id="hparams")
+        yield NoDataPanel(id="nodata")
+        yield LogPane(id="log", max_lines=2000, wrap=True, markup=False, auto_scroll=True)
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.apply_size_classes(self.app.size)
+        self.query_one("#log", RichLog).border_title = "log"
+        self.refresh_static()
+        if self.app.watch_dir is not None:
+            self.query_one(StatusBar).mode = f"watching {self.app.watch_dir} (read-only)"
+            self.query_one(HparamsPane).border_title = "hyperparameters"
+        self.post_message(self.Ready())  # bubbles up to the app
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.apply_size_classes(event.size)
+        self.plots.mark()
+
+    def on_digit_gallery_capacity_changed(self, message: DigitGallery.CapacityChanged) -> None:
+        self.show_digits()  # the new size, once laid out (a resize, or compact on / off)
+
+    def apply_size_classes(self, size: Size) -> None:
+        compact, tiny = size_classes(*size)
+        self.set_class(compact, "-compact")
+        self.set_class(tiny, "-tiny")
+        self.query_one(DigitGallery).set_class(compact, "-compact")
+        self.query_one(KeyFooter).compact = compact
+
+    # ------------------------------------------------------------------ drawing
+    def log_line(self, text: str) -> None:
+        self.app.log_lines.append(text)
+        self.query_one("#log", RichLog).write(text)
+
+    def refresh_static(self) -> None:
+        hp = self.model.hp
+        opt = (f"SGD lr {hp.lr:g} momentum {hp.momentum:g}" if hp.optimizer == "sgd"
+               else f"Adam lr {hp.lr:g} beta1 {hp.momentum:g}")
+        self.query_one(StatusBar).optimizer = f"{opt} · batch {hp.batch_size}"
+        self.query_one(HparamsPane).show(hp, self.model.pending)
+
+    def show_state(self, state: AppState) -> None:
+        self.query_one(StatusBar).state = state
+
+    def digit_indices(self) -> list[int]:
+        """The test examples on the gallery's current page."""
+        return self.model.page_indices(self.query_one(DigitGallery).capacity())
+
+    def show_digits(self) -> None:
+        m = self.model
+        if m.test_images is None:
+            return
+        gallery = self.query_one(DigitGallery)
+        indices = self.digit_indices()
+        message = "no misclassified digits" if m.only_wrong and not indices else ""
+        gallery.show(m.test_images, m.test_labels, m.class_names, indices,
+                     m.predictions or None, m.confidences or None,
+                     ascii=self.app.ascii, message=message)
+        gallery.border_title = m.gallery_title(gallery.capacity())
+
+    def show_tick(self, ev: Any) -> None:
+        epochs = self.model.hp.epochs
+        epoch_detail, run_detail = tick_details(ev, epochs, show_eta=self.app.show_eta,
+                                                paused=self.app.state == AppState.PAUSED)
+        prog = self.query_one(TrainingProgress)
+        prog.row("epoch").set(f"Epoch {ev.epoch}/{epochs}", ev.epoch_samples, ev.n_train, epoch_detail)
+        prog.row("run").set("Run", (ev.epoch - 1) + ev.epoch_samples / max(ev.n_train, 1),
+                            epochs, run_detail)
+
+    def reset(self) -> None:
+        """A restart: the new run's picture starts empty."""
+        self.start_paused = False
+        self.alternatives = ()
+        self._last_tick = None
+        self.remove_class("-nodata")
+        self.plots.now()
+        self.refresh_static()
+
+    def views(self, method: str):
+        """The views open above the dashboard that follow the run with ``method``."""
+        return [getattr(s, method) for s in self.app.screen_stack[1:] if hasattr(s, method)]
+
+    # ------------------------------------------------------------------ events
+    @engine_handler(msg.Loading)
+    def on_loading(self, ev) -> None:
+        self.app.set_state(AppState.LOADING)
+        self.log_line(ev.text)
+
+    @engine_handler(msg.DownloadProgress)
+    def on_download(self, ev) -> None:
+        self.app.set_state(AppState.DOWNLOADING)
+        prog = self.query_one(TrainingProgress)
+        prog.add_class("-downloading")
+        total = f"{ev.total / 1e6:.1f} MB" if ev.total else "? MB"
+        prog.row("download").set(f"Download {ev.file_index}/{ev.file_count}", ev.done,
+                                 ev.total or None, f"{ev.filename} {ev.done / 1e6:.1f}/{total}")
+
+    @engine_handler(msg.ReadProgress)
+    def on_read_progress(self, ev) -> None:
+        """watch: a long run's metrics being read; the bar goes once it is all in."""
+        prog = self.query_one(TrainingProgress)
+        prog.set_class(ev.done < ev.total, "-downloading")
+        prog.row("download").set("Reading", ev.done, ev.total or None,
+                                 f"{ev.name} {ev.done / 1e6:.1f}/{ev.total / 1e6:.1f} MB")
+
+    @engine_handler(msg.DataReady)
+    def on_data_ready(self, ev) -> None:
+        self.query_one(TrainingProgress).remove_class("-downloading")
+        self.model.data_ready(ev.test_images, ev.test_labels, ev.classes, ev.n_train)
+        self.app.refresh_bindings()  # n applies from now on
+        self.query_one(StatusBar).dataset = ev.title
+        if self.app.watch_dir is None:
+            self.log_line(f"{ev.title}: {ev.n_train:,} training and {ev.n_test:,} test images from {ev.source}")
+        else:
+            self.log_line(f"{ev.title}: {ev.n_test:,} test images from {ev.source}")
+        self.show_digits()
+
+    @engine_handler(msg.RunStarted)
+    def on_run_started(self, ev) -> None:
+        from core.config import Hyperparameters
+        from core.edits import EditState
+
+        self.model.edits = EditState(Hyperparameters.from_dict(ev.hparams), self.model.edits.pending)
+        self.model.n_train = ev.n_train
+        status = self.query_one(StatusBar)
+        status.network = f"{ev.architecture} · {ev.n_params:,} params"
+        status.device = ev.device
+        self.refresh_static()
+        self.app.set_state(AppState.TESTING)
+
+    @engine_handler(msg.EpochStarted)
+    def on_epoch_started(self, ev) -> None:
+        self.model.epoch = ev.epoch
+        if self.app.state != AppState.PAUSED:
+            self.app.set_state(AppState.TRAINING)
+        prog = self.query_one(TrainingProgress)
+        prog.row("epoch").set(f"Epoch {ev.epoch}/{ev.epochs}", 0, ev.n_train)
+        prog.row("run").set("Run", ev.epoch - 1, ev.epochs, f"{ev.epoch - 1}/{ev.epochs} epochs")
+
+    @engine_handler(msg.Tick)
+    def on_tick(self, ev) -> None:
+        self._last_tick = ev
+        self.model.train.extend(ev.points)
+        for line in ev.lines:
+            self.log_line(line)
+        self.plots.mark("loss")  # the accuracy plot changes only with a test
+        self.show_tick(ev)
+
+    @engine_handler(msg.EvalProgress)
+    def on_eval_progress(self, ev) -> None:
+        if self.app.state != AppState.PAUSED:
+            self.app.set_state(AppState.TESTING)
+
+    @engine_handler(msg.TestEnd)
+    def on_test_end(self, ev) -> None:
+        if self.model.test_ended(ev):
+            self.app.refresh_bindings()  # c, h and m apply from now on
+            self.app.freeze_heap()
+        for show_test in self.views("show_test"):  # open analysis views follow each test
+            show_test(ev)
+        self.log_line(format_test(ev))
+        self.plots.mark()  # drawn by the timer, a frame apart from the digits
+        self.show_digits()
+        if self.app.state != AppState.PAUSED:
+            self.app.set_state(AppState.TRAINING)
+
+    @engine_handler(msg.EpochEnd)
+    def on_epoch_end(self, ev) -> None:
+        epochs, n = self.model.hp.epochs, self.model.n_train
+        prog = self.query_one(TrainingProgress)
+        prog.row("epoch").set(f"Epoch {ev.epoch}/{epochs}", n, n, f"{n:,}/{n:,}")
+        prog.row("run").set("Run", ev.epoch, epochs, f"{ev.epoch}/{epochs} epochs")
+
+    @engine_handler(msg.HparamsChanged)
+    def on_hparams_changed(self, ev) -> None:
+        self.log_line(self.model.hparams_changed(ev))
+        if ev.applied:
+            self.plots.mark()
+        self.refresh_static()
+
+    @engine_handler(msg.EditResult)
+    def on_edit_result(self, ev) -> None:
+        if not ev.ok:
+            reasons = "; ".join(f"{k}: {v}" for k, v in ev.problems.items())
+            self.app.notify(f"Edit refused: {reasons}", severity="error")
+            self.log_line(f"Edit refused: {reasons}")
+
+    @engine_handler(msg.NonFiniteLoss)
+    def on_non_finite_loss(self, ev) -> None:
+        self.app.error = (f"The loss became {ev.loss} at epoch {ev.epoch}, step {ev.step}: training "
+                          f"stopped before applying it. Lower the learning rate (e) and restart (r).")
+        self.log_line(self.app.error)
+        self.app.notify(self.app.error, severity="error", timeout=10)
+
+    @engine_handler(msg.RunFinished)
+    def on_run_finished(self, ev) -> None:
+        self.plots.now()  # the final picture, complete at once
+        self.log_line(f"Total epochs: {ev.epochs_done}")
+        if ev.best_epoch >= 0:
+            self.log_line(format_max_accuracy(ev.best_accuracy))
+        self.app.set_state(AppState(ev.status))
+        epochs = self.model.hp.epochs
+        self.query_one(TrainingProgress).row("run").set(
+            "Run", ev.epochs_done, epochs, f"{ev.epochs_done}/{epochs} epochs · {ev.status}")
+
+    @engine_handler(msg.Backfill)
+    def on_backfill(self, ev) -> None:
+        self.model.train.extend(ev.train_points)
+        for epoch, seen, loss, acc in ev.tests:
+            self.model.add_test(epoch, seen, loss, acc)
+        self.model.marks.extend(m if isinstance(m, Mark) else Mark(int(m), "edit") for m in ev.marks)
+        self.log_line(ev.text)
+        self.plots.mark()
+
+    @engine_handler(msg.WatchReset)
+    def on_watch_reset(self, ev) -> None:
+        self.model.reset_run()
+        self.plots.now()
+
+    @engine_handler(msg.PauseChanged)
+    def on_pause_changed(self, ev) -> None:
+        self.start_paused = False
+        self.app.set_state(AppState.PAUSED if ev.paused else AppState.TRAINING)
+        self.log_line(f"{'Paused' if ev.paused else 'Resumed'} at step {ev.step:,}")
+        if self._last_tick is not None:  # "paused" instead of a rate and an ETA, or back
+            self.show_tick(self._last_tick)
+        if ev.paused:
+            self.plots.now()
+
+    @engine_handler(msg.Notice)
+    def on_notice(self, ev) -> None:
+        """Something that does not end the run (a failed write: the engine has paused)."""
+        self.log_line(ev.message)
+        self.app.notify(ev.message, severity=ev.severity, timeout=15)
+
+    @engine_handler(msg.Saved)
+    def on_saved(self, ev) -> None:
+        self.app.saved_paths.append(ev.path)
+        self.log_line(f"Checkpoint saved: {ev.path}")
+        self.app.notify(f"Checkpoint saved: {ev.path}")
+
+    @engine_handler(msg.EngineFailed)
+    def on_engine_failed(self, ev) -> None:
+        app = self.app
+        app.error = ev.message
+        app.error_internal = bool(ev.detail_file)  # a bug (exit 1), not bad input (exit 2)
+        if ev.searched:  # the data is missing: the panel says where it looked and what to do
+            self.alternatives = tuple(ev.alternatives)
+            self.query_one(NoDataPanel).show(ev.message, ev.searched, app.spec.dataset,
+                                             app.spec.data_dir, self.alternatives)
+            self.add_class("-nodata")
+            app.refresh_bindings()
+        self.log_line(f"Error: {ev.message}")
+        if ev.detail_file:
+            self.log_line(f"(details in {ev.detail_file})")
+        app.notify(ev.message, severity="error", timeout=15)
+        if not app.state.ended:
+            app.set_state(AppState.ERROR)
+
+    @engine_handler(msg.EngineStopped)
+    def on_engine_stopped(self, ev) -> None:
+        if self.app.state.active or self.app.state.loading:
+            self.app.set_state(AppState.ERROR if self.app.error else AppState.STOPPED)

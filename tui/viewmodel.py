@@ -1,0 +1,278 @@
+"""What the dashboard shows, as plain data (no Textual): the plots' series, the latest
+test's predictions, the digit gallery's page, the hyperparameters in force and the edits
+waiting (a ``core.edits.EditState``), and the best test so far, computed once per test.
+
+The dashboard screen feeds it events and draws from it; tests use it without a screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from core import config as cfg
+from core.config import Hyperparameters
+from core.edits import EditState, min_epochs
+from core.events import HparamsChanged, TestEnd
+
+TRAIN_POINTS = 4000   # the most train-loss points kept for plotting (the run folder has all)
+LAYER_STATS = 400     # the most LayerStats kept for "Inside the network"
+
+
+def show_value(v: Any) -> str:
+    """A hyperparameter's value as the form and the panes show it."""
+    if isinstance(v, tuple):
+        return ",".join(map(str, v)) or "(none)"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+class Mark(NamedTuple):
+    """An applied edit on the loss plot: where (examples seen) and what changed."""
+
+    seen: int
+    label: str  # "lr 0.05"
+
+
+def mark_label(changes: dict[str, tuple[Any, Any]]) -> str:
+    """What an applied edit changed, for its mark on the loss plot: "lr 0.05"."""
+    return ", ".join(f"{k} {show_value(new)}" for k, (_, new) in changes.items())
+
+
+class BoundedSeries:
+    """(x, y) points for a plot, never more than ``limit``, however long the run.
+
+    Each kept point after the first stands for a run of ``stride`` consecutive points:
+    its x is the run's last x, its y the run's mean. When the series outgrows ``limit``,
+    neighbouring pairs merge in place and ``stride`` doubles, so every kept point weighs
+    the same and the curve keeps its shape (and its mean). Kept exactly: the first point
+    (the loss before training has moved) and the newest one (while its run is not
+    complete, it is the last point). ``version`` changes when points merge, so a cache
+    built on the old points (the smoothed curve) knows to start again.
+    """
+
+    def __init__(self, limit: int = TRAIN_POINTS) -> None:
+        self.limit = max(limit, 8)
+        self.xs: list[float] = []
+        self.ys: list[float] = []
+        self.stride = 1
+        self.version = 0
+        self.count = 0           # points appended, all told
+        self._sum = 0.0          # the incomplete run at the end: its sum and length
+        self._n = 0
+        self._last: tuple[float, float] = (0.0, 0.0)
+
+    def __len__(self) -> int:
+        return len(self.xs)
+
+    def append(self, x: float, y: float) -> None:
+        self.count += 1
+        self._last = (x, y)
+        if not self.xs:
+            self.xs.append(x)
+            self.ys.append(y)
+            return
+        provisional = self._n > 0   # the newest point stands in for its incomplete run
+        self._sum += y
+        self._n += 1
+        point = (x, self._sum / self._n) if self._n == self.stride else (x, y)
+        if self._n == self.stride:
+            self._sum, self._n = 0.0, 0
+        if provisional:
+            self.xs[-1], self.ys[-1] = point
+        else:
+            self.xs.append(point[0])
+            self.ys.append(point[1])
+        if len(self.xs) > self.limit:
+            self._merge()
+
+    def extend(self, points: Sequence[tuple[float, float]]) -> None:
+        for x, y in points:
+            self.append(x, y)
+
+    def _merge(self) -> None:
+        """Pairs of complete runs become one run of twice the stride."""
+        end = len(self.xs) - (1 if self._n else 0)
+        bx, by = self.xs[1:end], self.ys[1:end]
+        xs, ys = self.xs[:1], self.ys[:1]
+        for i in range(0, len(bx) - 1, 2):
+            xs.append(bx[i + 1])
+            ys.append((by[i] + by[i + 1]) / 2)
+        if len(bx) % 2:  # an odd one out joins the incomplete run at the end
+            self._sum += by[-1] * self.stride
+            self._n += self.stride
+        self.stride *= 2
+        if self._n:
+            xs.append(self._last[0])
+            ys.append(self._last[1])
+        self.xs, self.ys = xs, ys
+        self.version += 1
+
+    def clear(self) -> None:
+        version = self.version + 1  # never an old version again: caches start over
+        self.__init__(self.limit)
+        self.version = version
+
+
+@dataclass
+class DashboardModel:
+    """The dashboard's data. Series are plain lists (tests are few: one per epoch);
+    the train loss is a ``BoundedSeries``."""
+
+    edits: EditState = field(default_factory=EditState)
+    train: BoundedSeries = field(default_factory=BoundedSeries)
+    test_x: list[int] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    test_acc: list[float] = field(default_factory=list)
+    test_epochs: list[int] = field(default_factory=list)
+    marks: list[Mark] = field(default_factory=list)
+    best: tuple[float, int] = (0.0, -1)   # (accuracy %, epoch) of the best test so far
+    last_test: TestEnd | None = None
+    epoch: int = 0                        # the epoch in progress (or the last one started)
+    layer_stats: list[Any] = field(default_factory=list)
+    test_images: np.ndarray | None = None
+    test_labels: list[int] = field(default_factory=list)
+    class_names: tuple[str, ...] = tuple(str(i) for i in range(10))
+    n_train: int = 0
+    page: int = 0
+    only_wrong: bool = False
+
+    # ------------------------------------------------------------ hyperparameters
+    @property
+    def hp(self) -> Hyperparameters:
+        return self.edits.hp
+
+    @property
+    def pending(self) -> dict[str, Any]:
+        return dict(self.edits.pending)
+
+    def min_epochs(self) -> int:
+        return min_epochs(self.epoch, False)
+
+    def hparams_changed(self, ev: HparamsChanged) -> str:
+        """Take in an edit's announcement; the log line that says it."""
+        desc = ", ".join(f"{k} {show_value(o)} → {show_value(n)}" for k, (o, n) in ev.changes.items())
+        if ev.applied:
+            self.edits = self.edits.applied(ev.changes)
+            self.marks.append(Mark(ev.seen, mark_label(ev.changes)))
+            return f"Applied at step {ev.step:,} (epoch {ev.epoch}): {desc}"
+        self.edits = self.edits.waiting(ev.changes)
+        return f"Waiting ({cfg.EFFECT_WORDS[ev.effect]}): {desc}"
+
+    def wait_for_restart(self, changes: dict[str, Any]) -> str:
+        """The run has ended: the edits wait for a restart; the log line."""
+        for name, value in changes.items():
+            self.edits = self.edits.wait(name, value)
+        return "Waiting (on restart): " + ", ".join(f"{k} → {show_value(v)}" for k, v in changes.items())
+
+    def for_restart(self) -> Hyperparameters:
+        """What a restart runs with: everything waiting is in force from its start."""
+        self.edits = EditState(self.edits.target)
+        return self.edits.hp
+
+    # ------------------------------------------------------------ the run's data
+    def reset_run(self) -> None:
+        """A new run (a restart, or a watched folder rewritten): its data starts empty."""
+        self.train.clear()
+        self.test_x, self.test_loss, self.test_acc, self.test_epochs = [], [], [], []
+        self.marks = []
+        self.best = (0.0, -1)
+        self.last_test = None
+        self.epoch = 0
+        self.layer_stats = []
+
+    def add_test(self, epoch: int, seen: int, loss: float, accuracy: float) -> None:
+        self.test_x.append(seen)
+        self.test_loss.append(loss)
+        self.test_acc.append(accuracy)
+        self.test_epochs.append(epoch)
+        if accuracy > self.best[0] or self.best[1] < 0:  # the earliest of equal bests
+            self.best = (accuracy, epoch)
+
+    def test_ended(self, ev: TestEnd) -> bool:
+        """Take in a test; True for the run's first one."""
+        self.add_test(ev.epoch, ev.seen, ev.avg_loss, ev.accuracy)
+        first, self.last_test = self.last_test is None, ev
+        return first
+
+    def add_layer_stats(self, ev: Any) -> None:
+        self.layer_stats = [*self.layer_stats[-(LAYER_STATS - 1):], ev]
+
+    @property
+    def predictions(self) -> tuple[int, ...]:
+        return self.last_test.predictions if self.last_test is not None else ()
+
+    @property
+    def confidences(self) -> tuple[float, ...]:
+        return self.last_test.confidences if self.last_test is not None else ()
+
+    def data_ready(self, images: bytes, labels: bytes, classes: tuple[str, ...], n_train: int) -> None:
+        self.test_images = np.frombuffer(images, np.uint8).reshape(-1, 784)
+        self.test_labels = list(np.frombuffer(labels, np.uint8).tolist())
+        self.class_names = classes
+        self.n_train = n_train
+
+    # ------------------------------------------------------------ digit paging
+    def digit_pool(self) -> list[int] | range:
+        """The test examples the gallery pages through (misclassified only, when asked)."""
+        if self.only_wrong and self.predictions:
+            return [i for i, (p, y) in enumerate(zip(self.predictions, self.test_labels)) if p != y]
+        return range(len(self.test_labels))
+
+    def page_indices(self, per: int) -> list[int]:
+        """The test examples on the current page (the page wrapped into range)."""
+        if self.test_images is None:
+            return []
+        pool = self.digit_pool()
+        self.page, _ = page_of(len(pool), per, self.page)
+        return list(pool[self.page * per:(self.page + 1) * per])
+
+    def gallery_title(self, per: int) -> str:
+        pool = self.digit_pool()
+        page, pages = page_of(len(pool), per, self.page)
+        return gallery_title(page, pages, len(pool), len(self.test_labels), self.only_wrong,
+                             bool(self.predictions))
+
+
+def page_of(pool: int, per: int, page: int) -> tuple[int, int]:
+    """(page, pages): the page wrapped into range, and how many there are (at least 1)."""
+    pages = max(1, -(-pool // max(per, 1)))
+    return page % pages, pages
+
+
+def gallery_title(page: int, pages: int, shown: int, total: int, only_wrong: bool,
+                  tested: bool) -> str:
+    """The gallery's border title: what it shows, which page, and the keys that change it."""
+    if only_wrong and tested:
+        what = f"misclassified test digits: {shown:,} of {total:,}"
+    elif only_wrong:
+        what = "test digits (misclassified ones after the first test)"
+    else:
+        what = f"test digits: {total:,}"
+    return f"{what} · page {page + 1}/{pages} · n next · m {'all' if only_wrong else 'misclassified'}"
+
+
+def tick_details(ev: Any, epochs: int, *, show_eta: bool, paused: bool) -> tuple[str, str]:
+    """The detail texts of the epoch and run progress rows at a Tick: counts, then the
+    rate and the ETAs, or "paused" while paused (a rate would be a stale one)."""
+    epoch_left = ev.n_train - ev.epoch_samples
+    run_left = epoch_left + max(epochs - ev.epoch, 0) * ev.n_train
+    rate = ev.samples_per_sec
+    speed = eta = ""
+    if paused:
+        speed = eta = " · paused"
+    elif show_eta and rate > 0:  # no clock in the frame when asked (snapshots)
+        speed = f" · {rate:,.0f} samples/s · ETA {_duration(epoch_left / rate)}"
+        eta = f" · ETA {_duration(run_left / rate)}"
+    return (f"{ev.epoch_samples:,}/{ev.n_train:,}{speed}",
+            f"{ev.epoch - 1}/{epochs} epochs · step {ev.step:,}{eta}")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    h, rest = divmod(seconds, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
