@@ -764,6 +764,34 @@ async def test_keys_typed_in_a_burst_into_the_form_after_a_refused_apply_all_cou
         assert app.screen is not screen and app.view.pending == {"lr": 0.4}
 
 
+async def test_tab_and_a_value_typed_in_one_burst_land_in_the_next_field(make):
+    """tmux send-keys Tab 4 (fast typing over SSH): the 4 belongs to momentum, not lr."""
+    from textual import events
+
+    from tui.screens.edit import EditScreen
+
+    app = make(epochs=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await finished(app)
+        await pilot.press("e")
+        for _ in range(20):
+            if isinstance(app.screen, EditScreen):
+                break
+            await pilot.pause()
+        screen = app.screen
+        await pilot.pause()
+        assert screen.focused.id == "f-lr"
+        for key, char in [("tab", "\t"), ("ctrl+a", "\x01"), ("ctrl+k", "\x0b"), ("0", "0"),
+                          ("full_stop", "."), ("5", "5")]:
+            app.post_message(events.Key(key, char))
+        for _ in range(20):
+            if screen.query_one("#f-momentum").value == "0.5":
+                break
+            await pilot.pause()
+        assert screen.query_one("#f-momentum").value == "0.5"
+        assert screen.query_one("#f-lr").value == "0.2" and screen.focused.id == "f-momentum"
+
+
 async def test_a_transport_started_before_the_app_is_the_first_runs_and_a_restart_builds_a_new_one(
         make, tmp_path):
     """The command line can start the training process before it imports Textual: the

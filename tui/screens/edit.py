@@ -35,9 +35,24 @@ class FieldInput(Input):
     they arrive. Textual's Input handles typed characters itself but its bound keys
     only once the key has bubbled up to the App, through each parent's queue: keys
     typed in a burst overtake them. ``C-a C-k 0.4`` inserted 0.4, then went home and
-    deleted everything to the right: an empty field (tests/tui: the form's burst test)."""
+    deleted everything to the right: an empty field (tests/tui: the form's burst test).
+    Tab is run here too, and keys that reach a field after the focus left it are passed
+    on to the field that has it."""
 
     async def _on_key(self, event: events.Key) -> None:
+        focused = self.screen.focused if self.is_attached else None
+        if focused is not self and isinstance(focused, FieldInput):
+            # A key that overtook a move to another field (Tab, then 4, in one burst):
+            # it was meant for the field that has the focus now.
+            event.stop()
+            event.prevent_default()
+            focused.post_message(events.Key(event.key, event.character))
+            return
+        if event.key in ("tab", "shift+tab"):  # move at once, before the next key is read
+            event.stop()
+            event.prevent_default()
+            (self.screen.focus_next if event.key == "tab" else self.screen.focus_previous)()
+            return
         if not event.is_printable:
             for binding in self._bindings.key_to_bindings.get(event.key, ()):
                 if await self.app.run_action(binding.action, self):
