@@ -475,7 +475,20 @@ def layout_of(app) -> dict:
                      if k.region.right <= app.size.width],  # on screen, not cut off
             "log_at_end": screen.query_one("#log").is_vertical_scroll_end,
             "cards": sum(1 for c in screen.query(DigitCard) if c.display)
-            if screen.query_one("#middle").display else 0}
+            if screen.query_one("#middle").display else 0,
+            "plots": plots_drawn(screen)}
+
+
+def plots_drawn(screen) -> dict:
+    """The plots as drawn, once any replot the last resize asked for has been done (the
+    timer would do it within half a second; a resize must have asked for it)."""
+    from tui.widgets.plots import AccuracyPlot, LossPlot
+    from tui.widgets.plotsrow import PlotsRow
+
+    row = screen.query_one(PlotsRow)
+    row.redraw(everything=True)  # what the row knows is stale, drawn now
+    return {p.NAME: p.render().plain for p in (screen.query_one(LossPlot), screen.query_one(AccuracyPlot))
+            if p.display and row.display and p.size.width > 0}
 
 
 async def settled(pilot) -> None:

@@ -58,6 +58,15 @@ def ansi_lines(canvas: str) -> SegmentLines:
 class _Plot(PlotextPlot):
     """textual-plotext's widget, drawn through ansi_lines instead of Text.from_ansi."""
 
+    NAME = ""  # "loss" or "accuracy": what the row calls it
+
+    def on_resize(self) -> None:
+        # Ticks, title and labels were chosen for the old width: a replot at the new one
+        # (the row's resize may come before this plot has its new size).
+        row = self.parent
+        if self.NAME and hasattr(row, "mark"):
+            row.mark(self.NAME)
+
     def render(self):  # the same steps as PlotextPlot.render, but the last one
         try:
             self._plot.plotsize(self.size.width, self.size.height)
@@ -111,6 +120,8 @@ class LossPlot(_Plot):
     """Train loss as a line, test loss as points, a labelled mark where a
     hyperparameter changed. ``whole`` shows the whole run (else the recent tests'
     part of it), ``smoothing`` the train loss (TensorBoard's), ``log`` a log axis."""
+
+    NAME = "loss"
 
     DEFAULT_CSS = "LossPlot { min-height: 5; }"
 
@@ -192,6 +203,8 @@ class LossPlot(_Plot):
 class AccuracyPlot(_Plot):
     """Test accuracy after each test; the best and its epoch in the title. ``whole``
     shows every test, else the recent ones on an axis that fits them."""
+
+    NAME = "accuracy"
 
     DEFAULT_CSS = "AccuracyPlot { min-height: 5; }"
 
