@@ -309,7 +309,8 @@ class RunView(Screen):
         self.log_line(f"Error: {ev.message}")
         if ev.detail_file:
             self.log_line(f"(details in {ev.detail_file})")
-        app.notify(ev.message, severity="error", timeout=15)
+        if not ev.searched:  # (the no-data panel says it all, in full: no toast over it)
+            app.notify(ev.message, severity="error", timeout=15)
         if not app.state.ended:
             app.set_state(AppState.ERROR)
 

@@ -10,26 +10,27 @@ from textual.widgets import Static
 
 def no_data_text(message: str, searched: Sequence[str], dataset: str, data_dir: str | None,
                  alternatives: Sequence[str]) -> Text:
-    """The panel's text: the whole message, where the files were looked for, the two
-    ways to give them, and the datasets on this machine that training can switch to."""
+    """The panel's text: the datasets on this machine that training can switch to, the
+    two ways to give the files, where they were looked for, then the whole message."""
     t = Text()
-    t.append(f"No {dataset} data\n", "bold red")
-    t.append(f"{message}\n")
-    if searched:
-        t.append("\nLooked in:\n", "bold")
-        for folder in searched:
-            t.append(f"  {folder}\n")
+    t.append(f"No {dataset} data", "bold red")
+    t.append(" (the whole message is below)\n", "dim")
+    # What to do first: on a small terminal the long message must not push it away.
+    for key, alt in zip("d", alternatives):
+        t.append(f"{key}", "bold cyan")
+        t.append(f": train on {alt} instead (its files are on this machine)\n")
     cache = next((f for f in searched if f != data_dir), None)
-    t.append("\nTo give it the four files (train and t10k images and labels, gzipped or not):\n",
+    t.append("To give it the four files (train and t10k images and labels, gzipped or not):\n",
              "bold")
     t.append("  mnist-tui --data-dir DIR", "cyan")
     t.append("   a folder holding them\n")
     if cache:
         t.append(f"  copy them into {cache}", "cyan")
         t.append("   then r to try again\n")
-    for key, alt in zip("d", alternatives):
-        t.append(f"\n{key}", "bold cyan")
-        t.append(f": train on {alt} instead (its files are on this machine)\n")
+    if searched:
+        t.append("Looked in: ", "bold")
+        t.append(", ".join(searched) + "\n")
+    t.append(f"\n{message}\n")
     t.rstrip()
     return t
 
