@@ -846,3 +846,21 @@ async def test_the_edit_form_mounting_needs_none_of_its_widgets(make):
         assert screen.focused is screen.query_one("#f-lr", Input)
         assert not any(e.display for e in screen.query(".error"))
         await pilot.press("escape")
+
+
+async def test_edits_made_after_the_run_ended_say_they_wait_for_a_restart(make):
+    """With no run in progress every edit waits for r: the pane says "on restart", as
+    the log does, not "now" (lr's effect during a run)."""
+    from tui.widgets.hparams import HparamsPane
+
+    app = make(epochs=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await finished(app)
+        await edit(pilot, app, lr="0.05")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.view.pending == {"lr": 0.05}
+        pane = app.screen.query_one(HparamsPane)
+        text = "\n".join(pane.render_line(y).text for y in range(pane.size.height))
+        assert "0.2 → 0.05" in text and "(on restart)" in text and "(now)" not in text
+        assert "Waiting (on restart): lr → 0.05" in log_text(app)

@@ -93,10 +93,12 @@ class RunView(Screen):
         opt = (f"SGD lr {hp.lr:g} momentum {hp.momentum:g}" if hp.optimizer == "sgd"
                else f"Adam lr {hp.lr:g} beta1 {hp.momentum:g}")
         self.query_one(StatusBar).optimizer = f"{opt} · batch {hp.batch_size}"
-        self.query_one(HparamsPane).show(hp, self.model.pending)
+        self.query_one(HparamsPane).show(hp, self.model.pending, ended=self.app.state.ended)
 
     def show_state(self, state: AppState) -> None:
         self.query_one(StatusBar).state = state
+        if state.ended:  # waiting edits now wait for a restart: the pane says so
+            self.refresh_static()
 
     def digit_indices(self) -> list[int]:
         """The test examples on the gallery's current page."""

@@ -24,7 +24,8 @@ class HparamsPane(Static):
     def on_mount(self) -> None:
         self.border_title = "hyperparameters (e)"
 
-    def show(self, hp: Hyperparameters, pending: dict[str, Any]) -> None:
+    def show(self, hp: Hyperparameters, pending: dict[str, Any], *, ended: bool = False) -> None:
+        """``ended``: no run in progress, so every waiting edit waits for a restart."""
         table = Table.grid(padding=(0, 1))
         table.add_column(style="dim")
         table.add_column()
@@ -32,6 +33,7 @@ class HparamsPane(Static):
             value = Text(show_value(getattr(hp, name)))
             if name in pending:
                 value.append(f" → {show_value(pending[name])}", "bold yellow")
-                value.append(f" ({cfg.EFFECT_WORDS[cfg.effect_of(name)]})", "yellow")
+                effect = cfg.RESTART if ended else cfg.effect_of(name)
+                value.append(f" ({cfg.EFFECT_WORDS[effect]})", "yellow")
             table.add_row(name, value)
         self.update(table)
