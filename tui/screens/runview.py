@@ -131,6 +131,9 @@ class RunView(Screen):
         self.alternatives = ()
         self._last_tick = None
         self.remove_class("-nodata")
+        prog = self.query_one(TrainingProgress)
+        prog.row("epoch").set("Epoch", 0, None)  # not the last run's 100% ... finished
+        prog.row("run").set("Run", 0, None)
         self.plots.now()
         self.refresh_static()
 
