@@ -151,10 +151,7 @@ def check(state: dict[str, Any], path: str | os.PathLike, *, n_train: int | None
     describe; returns those ``Hyperparameters``. ``n_train`` (the training set the run
     resumes on) also bounds the position within the epoch. Raises ``CheckpointError``
     naming the file and the field."""
-    import torch
-
     from core.config import FIELD_NAMES, Hyperparameters, effect_of
-    from core.network import build_model
 
     def bad(name: str, why: str) -> CheckpointError:
         return CheckpointError(f"{path}: {name}: {why}")
@@ -196,7 +193,13 @@ def check(state: dict[str, Any], path: str | os.PathLike, *, n_train: int | None
     if any(effect_of(k) == "live" for k in pending):
         raise bad("pending", "holds an edit that takes effect at once")
 
-    history = state["history"]
+    _check_history(state["history"], bad)
+    _check_tensors(state, hp, bad)
+    return hp
+
+
+def _check_history(history: Any, bad) -> None:
+    """The plotted history: its fields, their types, the lists' lengths."""
     if not isinstance(history, dict) or set(history) != set(_HISTORY):
         raise bad("history", f"must have exactly the fields {', '.join(_HISTORY)}")
     for key, kind in _HISTORY.items():
@@ -209,6 +212,14 @@ def check(state: dict[str, Any], path: str | os.PathLike, *, n_train: int | None
     tests = [len(history[k]) for k in ("test_epoch", "test_seen", "test_loss", "test_accuracy")]
     if len(set(tests)) != 1:
         raise bad("history", "the test lists differ in length")
+
+
+def _check_tensors(state: dict[str, Any], hp: Any, bad) -> None:
+    """The RNG state, the weights (shapes of the network ``hp`` describes) and the
+    optimizer's state."""
+    import torch
+
+    from core.network import build_model
 
     rng = state["rng"]
     expected = torch.get_rng_state()
@@ -230,4 +241,3 @@ def check(state: dict[str, Any], path: str | os.PathLike, *, n_train: int | None
     if not isinstance(opt, dict) or not isinstance(opt.get("param_groups"), list) \
             or not isinstance(opt.get("state"), dict):
         raise bad("optimizer", "not an optimizer state")
-    return hp

@@ -43,7 +43,7 @@ TEST_LAST = "test-last.json"  # every prediction of the latest test: for `mnist-
 REPORT_TXT = "report.txt"
 REPORT_JSON = "report.json"
 FIRST_WEIGHTS = "first-layer-weights.npy"  # the first layer's weights after the latest test
-SUMMARY = "summary.json"  # what `mnist-tui runs` lists, written when a run ends (core.runs)
+SUMMARY = "summary.json"  # what `mnist-tui runs` lists: core.runs writes it as a run ends
 LOCK = ".lock"
 #: The files that make a folder hold a run (and that --overwrite replaces).
 RUN_FILES = (CONFIG, METRICS_JSONL, METRICS_CSV, LAST, BEST, TEST_LAST, REPORT_TXT, REPORT_JSON,
@@ -445,9 +445,6 @@ class RunFolder:
     def end(self, status: str, *, epoch: int, **detail: Any) -> None:
         """The run ended (finished, stopped, diverged) or was interrupted by a signal."""
         self._write({"kind": "end", "status": status, "epoch": epoch, "step": self.step, **detail})
-        from core.runs import write_summary  # for `mnist-tui runs`; never raises
-
-        write_summary(self.path)
 
     def save(self, state: dict[str, Any], *, best: bool = False) -> Path:
         path = checkpoint.save(state, self.path / LAST)

@@ -76,12 +76,25 @@ class Session:
         return self.run.events()
 
     def record(self, ev: Any) -> None:
-        from core.events import TestEnd
+        from core.events import RunFinished, TestEnd
 
         self.folder.record(ev)
         if isinstance(ev, TestEnd) and (ev.epoch > 0 or self.run.step == 0):
             # The initial test of a resumed run happens only on a run never tested.
             self.folder.after_test(self.run.state_dict(), ev.accuracy)
+        elif isinstance(ev, RunFinished):
+            self._summarise()
+
+    def end(self, status: str, **detail: Any) -> None:
+        """The run stops before it finished (a signal, the output gone, the dashboard
+        quit): its end row says why."""
+        self.folder.end(status, epoch=self.run.epoch, **detail)
+        self._summarise()
+
+    def _summarise(self) -> None:
+        from core.runs import write_summary  # what `mnist-tui runs` lists; never raises
+
+        write_summary(self.path)
 
     def apply(self, **changes: Any) -> list:
         """A validated edit (``ConfigError``, nothing changed, otherwise): its events,

@@ -10,6 +10,7 @@ from core import __version__
 from core.config import ACTIVATIONS, OPTIMIZERS, Hyperparameters
 from core.datafiles import REGISTRY
 from core.errors import ConfigError, MnistTuiError
+from tui.argparsing import Parser
 
 EXAMPLES = """\
 examples:
@@ -29,15 +30,9 @@ data: files are looked for in --data-dir, then $MNIST_TUI_CACHE/<dataset> (defau
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit code 2
-        sys.stderr.write(f"mnist-tui: error: {message}\n")
-        sys.exit(2)
-
-
 def build_parser() -> argparse.ArgumentParser:
     d = Hyperparameters()
-    p = _Parser(prog="mnist-tui", description="Train the MNIST tutorial network and watch it learn "
+    p = Parser(prog="mnist-tui", description="Train the MNIST tutorial network and watch it learn "
                 "in your terminal. `mnist-tui watch RUN_DIR` follows a run that another "
                 "process is writing (see mnist-tui watch --help).", epilog=EXAMPLES,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -107,7 +102,7 @@ def hparams_from_args(args: argparse.Namespace) -> Hyperparameters:
 
 
 def build_watch_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="mnist-tui watch", description="Open the dashboard read-only on a run "
+    p = Parser(prog="mnist-tui watch", description="Open the dashboard read-only on a run "
                 "that another process (a headless run, say under nohup) is writing, and follow "
                 "it live: progress, plots, log, digits and the analysis views.",
                 epilog="example:\n  nohup mnist-tui --headless --run-dir runs/big > big.log &\n"

@@ -142,9 +142,9 @@ class DrawApp(App[None]):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from tui.cli import _Parser
+    from tui.argparsing import Parser
 
-    p = _Parser(prog="mnist-tui draw", description="Draw a digit (mouse or keyboard) and see what "
+    p = Parser(prog="mnist-tui draw", description="Draw a digit (mouse or keyboard) and see what "
                 "a saved network thinks it is, with the 28x28 image it is shown after MNIST's "
                 "preprocessing. s saves the drawing with a label into RUN_DIR/drawings/ (IDX files).",
                 epilog="example:\n  mnist-tui --headless --run-dir runs/a --epochs 3\n"

@@ -298,7 +298,7 @@ class TrainingLoop:
         if run.status != "running":
             return  # finished, stopped or diverged: its end row is written already
         try:
-            self.session.folder.end("interrupted", epoch=run.epoch, signal=reason)
+            self.session.end("interrupted", signal=reason)
         except WriteError:
             pass  # a full disk: the checkpoint of the last test (or of s) is what there is
 

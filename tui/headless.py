@@ -160,7 +160,7 @@ def _loop(session: Session, got: list[int], out: Output, plot: bool, report: boo
         if got:
             sig = signal.Signals(got[0])
             session.save()
-            session.folder.end("interrupted", epoch=run.epoch, signal=sig.name)
+            session.end("interrupted", signal=sig.name)
             if report:
                 _report(session, out)
             if sig != signal.SIGPIPE:
