@@ -4,7 +4,7 @@ it costs training.
     python bench/bench_draw.py [--data-dir DIR] [--limit-train N] [--epochs E] [--rounds R]
                                [--rate HZ]
 
-The training process of the dashboard (tui.engine.ProcessEngine) trains Fashion-MNIST
+The training process of the dashboard (tui.bridge.ProcessTransport) trains Fashion-MNIST
 (Debian's copy by default). Runs alternate: one left alone, one asked (PredictImage)
 RATE times a second throughout, as a mouse stroke on the canvas would (a terminal
 reports 30-60 moves a second). Training time is the sum of EpochEnd.seconds, measured by
@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 
 from core.config import Hyperparameters  # noqa: E402
 from core.events import EpochEnd, RunFinished  # noqa: E402
-from tui.engine import ImagePredicted, PredictImage, ProcessEngine, RunSpec  # noqa: E402
+from tui.bridge import ImagePredicted, PredictImage, ProcessTransport, RunSpec  # noqa: E402
 
 
 def one_run(args, ask: bool) -> tuple[float, list[float]]:
@@ -36,7 +36,7 @@ def one_run(args, ask: bool) -> tuple[float, list[float]]:
                    run_dir=str(Path(args.tmp) / f"run-{time.monotonic_ns()}"))
     image = np.zeros((28, 28), np.uint8)
     image[4:24, 12:16] = 255
-    engine = ProcessEngine(spec)
+    engine = ProcessTransport(spec)
     engine.start()
     seconds, latencies, sent = 0.0, [], {}
     next_id, period, next_send = 0, 1.0 / args.rate, time.monotonic()

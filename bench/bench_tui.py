@@ -4,7 +4,7 @@
                               [--presses P] [--latency-only]
 
 1. headless: core's Run pulled in this process, nothing drawn (the baseline).
-2. tui:      the real app (ProcessEngine: training in a child process), in Textual's
+2. tui:      the real app (ProcessTransport: training in a child process), in Textual's
              headless mode, so every widget, plot and digit is still rendered.
 They alternate (headless, tui, headless, ... R dashboard runs), and each dashboard run
 is compared with the mean of the headless runs either side of it. Training time is the
@@ -40,7 +40,7 @@ def headless(args) -> float:
 
 async def tui(args) -> float:
     from tui.app import MnistTuiApp
-    from tui.engine import RunSpec
+    from tui.bridge import RunSpec
 
     spec = RunSpec(hparams=Hyperparameters(epochs=args.epochs), dataset="fashion-mnist",
                    data_dir=args.data_dir, limit_train=args.limit_train, allow_download=False)

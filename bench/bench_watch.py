@@ -9,7 +9,7 @@ steps), then times, in this one invocation:
 
 1. baseline: reading metrics.jsonl and ``json.loads`` of every line (the least any
    reader must do);
-2. follower: ``tui.watch.FolderEngine`` from start to the run's end row, every row
+2. follower: ``tui.watch.FolderTransport`` from start to the run's end row, every row
    checked and turned into the dashboard's events (ReadProgress on the way);
 3. with ``--app``: the whole dashboard in Textual's headless mode, from start until it
    shows the run as finished.
@@ -92,11 +92,11 @@ def baseline(folder: Path) -> float:
 
 def follower(folder: Path) -> tuple[float, int]:
     from core.events import RunFinished
-    from tui.engine import ReadProgress
-    from tui.watch import FolderEngine
+    from tui.bridge import ReadProgress
+    from tui.watch import FolderTransport
 
     t0 = time.perf_counter()
-    engine = FolderEngine(folder)
+    engine = FolderTransport(folder)
     engine.start()
     progress = 0
     try:

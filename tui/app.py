@@ -24,7 +24,7 @@ from textual.worker import get_current_worker
 import tui.messages as msg
 from core.edits import EditState
 from core.runfolder import default_run_dir
-from tui.engine import EngineFailed, EngineStopped, ProcessEngine, RunSpec, Saved, ThreadEngine, Transport
+from tui.bridge import EngineFailed, EngineStopped, ProcessTransport, RunSpec, Saved, ThreadTransport, Transport
 from tui.receipt import print_receipt, receipt_text
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.dashboard import RUN_KEYS, DashboardScreen
@@ -132,12 +132,12 @@ class MnistTuiApp(App):
 
     def _new_transport(self) -> Transport:
         if self.watch_dir is not None:
-            from tui.watch import FolderEngine
+            from tui.watch import FolderTransport
 
-            return FolderEngine(self.watch_dir)
+            return FolderTransport(self.watch_dir)
         spec = replace(self.spec, hparams=self.view.hp, run_dir=str(self.run_dir),
                        resume=self.spec.resume if self.restarts == 0 else None)
-        return (ThreadEngine if self.engine_kind == "thread" else ProcessEngine)(spec)
+        return (ThreadTransport if self.engine_kind == "thread" else ProcessTransport)(spec)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
     def pump(self, engine: Transport, generation: int) -> None:

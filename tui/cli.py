@@ -135,7 +135,7 @@ def watch_main(argv: list[str]) -> int:
                          f"{args.run_dir}/metrics.csv (tail -f)\n")
         return 2
     from tui.app import MnistTuiApp
-    from tui.engine import RunSpec
+    from tui.bridge import RunSpec
 
     app = MnistTuiApp(RunSpec(), ascii=args.ascii, watch=args.run_dir)
     app.run()
@@ -212,12 +212,12 @@ def _dashboard(spec, args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from core.runfolder import default_run_dir
-    from tui.engine import ProcessEngine
+    from tui.bridge import ProcessTransport
 
     # Textual replaces stderr; the resource tracker must start before it does.
     multiprocessing.resource_tracker.ensure_running()
     spec = replace(spec, run_dir=spec.run_dir or spec.resume or str(default_run_dir()))
-    transport = ProcessEngine(spec)
+    transport = ProcessTransport(spec)
     transport.start()
     from tui.app import MnistTuiApp
     from tui.receipt import print_receipt

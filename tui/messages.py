@@ -17,7 +17,7 @@ from textual import on
 from textual.message import Message
 
 from core import events as core
-from tui import engine
+from tui import bridge
 from tui.watch import WatchReset as _WatchReset
 
 
@@ -32,57 +32,57 @@ class EngineMessage(Message, bubble=False):
         super().__init__()
 
 
-# The engine's own events (tui.engine) ...
+# The engine's own events (tui.bridge) ...
 class Loading(EngineMessage):
-    KIND = engine.Loading
+    KIND = bridge.Loading
 
 
 class DataReady(EngineMessage):
-    KIND = engine.DataReady
+    KIND = bridge.DataReady
 
 
 class Tick(EngineMessage):
-    KIND = engine.Tick
+    KIND = bridge.Tick
 
 
 class Backfill(EngineMessage):
-    KIND = engine.Backfill
+    KIND = bridge.Backfill
 
 
 class EditResult(EngineMessage):
-    KIND = engine.EditResult
+    KIND = bridge.EditResult
 
 
 class Saved(EngineMessage):
-    KIND = engine.Saved
+    KIND = bridge.Saved
 
 
 class PauseChanged(EngineMessage):
-    KIND = engine.PauseChanged
+    KIND = bridge.PauseChanged
 
 
 class EngineFailed(EngineMessage):
-    KIND = engine.EngineFailed
+    KIND = bridge.EngineFailed
 
 
 class Notice(EngineMessage):
-    KIND = engine.Notice
+    KIND = bridge.Notice
 
 
 class ReadProgress(EngineMessage):
-    KIND = engine.ReadProgress
+    KIND = bridge.ReadProgress
 
 
 class FirstWeights(EngineMessage):
-    KIND = engine.FirstWeights
+    KIND = bridge.FirstWeights
 
 
 class ImagePredicted(EngineMessage):
-    KIND = engine.ImagePredicted
+    KIND = bridge.ImagePredicted
 
 
 class EngineStopped(EngineMessage):
-    KIND = engine.EngineStopped
+    KIND = bridge.EngineStopped
 
 
 class WatchReset(EngineMessage):

@@ -1,6 +1,6 @@
 """`mnist-tui watch RUN_DIR`: follow a run that another process is writing.
 
-``FolderEngine`` has the engine interface the dashboard already speaks (start / send /
+``FolderTransport`` has the engine interface the dashboard already speaks (start / send /
 get / alive / close) but, instead of training, it follows the run folder like
 ``tail -F``: each new line of metrics.jsonl becomes the event the dashboard would have
 received from a live run (start -> RunStarted, train -> Tick, test -> TestEnd with the
@@ -26,7 +26,7 @@ from core.events import (
     TestEnd, train_line,
 )
 from core.runfolder import CONFIG, LOCK, METRICS_JSONL, TEST_LAST, parse_row, read_config
-from tui.engine import (
+from tui.bridge import (
     DataReady, EngineFailed, EngineStopped, Loading, Notice, Quit, ReadProgress, Tick,
 )
 
@@ -50,7 +50,7 @@ class WatchReset:
     """The run folder was rewritten (the run was resumed): start the picture over."""
 
 
-class FolderEngine:
+class FolderTransport:
     """Follows a run folder; read-only: every command but quit is refused."""
 
     def __init__(self, run_dir: str | Path):

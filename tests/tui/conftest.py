@@ -8,7 +8,7 @@ import pytest
 from core.config import Hyperparameters
 from tests.helpers import write_split
 from tui.app import MnistTuiApp
-from tui.engine import RunSpec
+from tui.bridge import RunSpec
 
 # A fixed place, so that paths shown on screen are the same in every snapshot.
 FIXED_DATA = Path(tempfile.gettempdir()) / "mnist-tui-test-data" / "split-1000-500"

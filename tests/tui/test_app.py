@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import Input, RichLog, Static
 
 from core import checkpoint
-from tui.engine import EditResult, PauseChanged, Saved, Tick
+from tui.bridge import EditResult, PauseChanged, Saved, Tick
 from tui.widgets.plots import AccuracyPlot, LossPlot
 from tui.widgets.progress import BAR_WIDTH, ProgressRow
 from tui.screens.confirm import ConfirmScreen
@@ -391,12 +391,12 @@ async def test_footer_catches_up_with_keys_that_changed_under_a_view(make):
 async def test_a_training_process_that_cannot_start_is_an_error_on_screen(make, monkeypatch):
     """E.g. no process can be spawned (out of file descriptors or PIDs): a message,
     the error state, keys still live; not a dashboard stuck on "loading"."""
-    from tui.engine import ThreadEngine
+    from tui.bridge import ThreadTransport
 
     def refuse(self):
         raise OSError(24, "Too many open files")
 
-    monkeypatch.setattr(ThreadEngine, "start", refuse)
+    monkeypatch.setattr(ThreadTransport, "start", refuse)
     app = make()
     async with app.run_test(size=SIZE) as pilot:
         assert await asyncio.wait_for(app.wait_for_state("error"), 10) == "error"
@@ -661,7 +661,7 @@ async def test_missing_data_shows_where_it_looked_and_switches_to_a_dataset_foun
     from dataclasses import replace as dc_replace
 
     from tests.helpers import FASHION
-    from tui.engine import DataReady, EngineFailed
+    from tui.bridge import DataReady, EngineFailed
     from tui.widgets.nodata import NoDataPanel
 
     empty = tmp_path / "empty"
@@ -809,11 +809,11 @@ async def test_a_transport_started_before_the_app_is_the_first_runs_and_a_restar
         make, tmp_path):
     """The command line can start the training process before it imports Textual: the
     app takes it as its first run's; a restart starts a fresh one (the old is closed)."""
-    from tui.engine import ThreadEngine
+    from tui.bridge import ThreadTransport
 
     app = make(epochs=1)
     spec = replace(app.spec, run_dir=str(tmp_path / "early"))
-    early = ThreadEngine(spec)
+    early = ThreadTransport(spec)
     early.start()
     app = type(app)(spec, engine="thread", show_eta=False, run_dir=spec.run_dir, transport=early)
     async with app.run_test(size=SIZE) as pilot:
@@ -822,7 +822,7 @@ async def test_a_transport_started_before_the_app_is_the_first_runs_and_a_restar
         started = app.next_event(Tick)
         await pilot.press("r")  # the run is over: no question asked
         await asyncio.wait_for(started, 60)
-        assert app.engine is not early and isinstance(app.engine, ThreadEngine)
+        assert app.engine is not early and isinstance(app.engine, ThreadTransport)
         assert not early.alive() and app.restarts == 1
 
 

@@ -12,7 +12,7 @@ from core.config import Hyperparameters
 from core.events import TestEnd
 from core.training import predict
 from tests.tui.test_draw import answer_line, paint_digit
-from tui.engine import ImagePredicted, PauseChanged, PredictImage, Quit, RunSpec, ThreadEngine, engine_loop
+from tui.bridge import ImagePredicted, PauseChanged, PredictImage, Quit, RunSpec, ThreadTransport, engine_loop
 from tui.screens.draw import DrawScreen
 
 
@@ -119,7 +119,7 @@ def test_asking_changes_nothing_in_training(tui_data):
 
 
 def test_thread_engine_answers_predict_image(tui_data):
-    engine = ThreadEngine(RunSpec(hparams=Hyperparameters(epochs=1), data_dir=str(tui_data),
+    engine = ThreadTransport(RunSpec(hparams=Hyperparameters(epochs=1), data_dir=str(tui_data),
                                   allow_download=False))
     engine.start()
     try:

@@ -173,7 +173,7 @@ def test_snapshot(snap_compare, real, size):
 async def test_w_opens_the_view_on_the_live_dashboard_and_it_follows_training(make):
     from core.events import DigitTrace
     from tests.tui.test_app import LONG
-    from tui.engine import FirstWeights, PauseChanged  # noqa: F401
+    from tui.bridge import FirstWeights, PauseChanged  # noqa: F401
 
     app = make(epochs=LONG)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -246,14 +246,14 @@ def test_watch_gets_the_first_layer_weights_from_the_run_folder(tui_data, tmp_pa
 
     from core.runfolder import FIRST_WEIGHTS
     from tui.cli import main
-    from tui.watch import FolderEngine
+    from tui.watch import FolderTransport
 
     r = tmp_path / "r"
     assert main(["--headless", "--no-plot", "--data-dir", str(tui_data), "--epochs", "1",
                  "--limit-train", "200", "--run-dir", str(r)]) == 0
     saved = np.load(r / FIRST_WEIGHTS)
     assert saved.shape == (100, 784) and saved.dtype == np.float32
-    engine = FolderEngine(r)
+    engine = FolderTransport(r)
     engine.start()
     try:
         with_weights = []

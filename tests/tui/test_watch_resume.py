@@ -18,7 +18,7 @@ from core import checkpoint
 from core.events import RunFinished, RunStarted, TestEnd
 from tests.tui.test_app import finished, log_text
 from tui.app import MnistTuiApp
-from tui.engine import PauseChanged, RunSpec, Saved, Tick
+from tui.bridge import PauseChanged, RunSpec, Saved, Tick
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.status import StatusBar
 
@@ -176,8 +176,8 @@ def test_folder_engine_reads_rows_as_events_and_starts_over_when_the_file_is_rew
     import json
 
     from core.runfolder import CONFIG, METRICS_JSONL
-    from tui.engine import EngineStopped, Pause
-    from tui.watch import FolderEngine, WatchReset
+    from tui.bridge import EngineStopped, Pause
+    from tui.watch import FolderTransport, WatchReset
 
     hp = {"lr": 0.2, "momentum": 0.9, "batch_size": 50, "test_batch_size": 1000, "epochs": 2,
           "seed": 1, "hidden": [100, 50], "activation": "sigmoid", "optimizer": "sgd"}
@@ -198,7 +198,7 @@ def test_folder_engine_reads_rows_as_events_and_starts_over_when_the_file_is_rew
     path = tmp_path / METRICS_JSONL
     path.write_text("".join(json.dumps(r) + "\n" for r in [start, test, *train, end]) + '{"kind": "tr')
 
-    engine = FolderEngine(tmp_path)
+    engine = FolderTransport(tmp_path)
     engine.start()
 
     def next_of(*kinds):
@@ -244,10 +244,10 @@ def test_watch_waits_for_a_run_folder_that_does_not_exist_yet(tui_data, tmp_path
     """`nohup mnist-tui --headless --run-dir runs/big &` then `mnist-tui watch runs/big`
     at once: the folder appears only once the run starts; watch waits for it."""
     from core.events import RunStarted
-    from tui.engine import Loading
-    from tui.watch import FolderEngine
+    from tui.bridge import Loading
+    from tui.watch import FolderTransport
 
-    engine = FolderEngine(tmp_path / "later")
+    engine = FolderTransport(tmp_path / "later")
     engine.start()
     try:
         first = engine.get(timeout=30)
@@ -291,7 +291,7 @@ async def test_a_full_disk_in_the_dashboard_pauses_with_a_message_and_loses_noth
 
     from core.runfolder import RunFolder
     from tests.tui.test_app import LONG
-    from tui.engine import Notice
+    from tui.bridge import Notice
 
     real_write = RunFolder._write
     rows = []

@@ -42,7 +42,7 @@ def test_the_dashboard_process_never_imports_pytorch():
     """Training runs in a child process; the screen's process stays light: importing
     PyTorch there cost 2.3 s of frozen screen at the first test result and made every
     full garbage collection 4x longer (bench/bench_tui.py)."""
-    code = ("import sys, tui.app, tui.engine, tui.watch, tui.screens.confusion, tui.screens.hardest\n"
+    code = ("import sys, tui.app, tui.bridge, tui.watch, tui.screens.confusion, tui.screens.hardest\n"
             "from core.events import format_test, format_max_accuracy, DownloadProgress\n"
             "import core.runfolder, core.report\n"
             "print('torch' in sys.modules)")

@@ -2,7 +2,7 @@
 
 The keys that act on the run (space, e, s, ?, q) are the app's too, so that they work
 on every screen; the App hands them here. What each key sends the run is a typed
-command (``tui.engine``); what comes back is shown by ``RunView``'s handlers.
+command (``tui.bridge``); what comes back is shown by ``RunView``'s handlers.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from textual.binding import Binding
 
 import tui.messages as msg
-from tui.engine import Edit, Pause, PredictImage, Resume, Save, Trace
+from tui.bridge import Edit, Pause, PredictImage, Resume, Save, Trace
 from tui.messages import engine_handler
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.edit import EditScreen

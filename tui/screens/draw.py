@@ -83,7 +83,7 @@ class EnginePredictor:
             reply_to.post_message(ModelStatus(error="no training process to ask"))
 
     def deliver(self, reply) -> None:
-        """An ``ImagePredicted`` (tui.engine) from the training process."""
+        """An ``ImagePredicted`` (tui.bridge) from the training process."""
         if self.reply_to is not None and reply.request_id == self.latest:
             self.reply_to.post_message(DrawingPredicted(reply.probs, reply.epoch, reply.step))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
+from textual.app import ComposeResult, ScreenStackError
 from textual.containers import Horizontal
 
 from tui.plotdata import SMOOTHING
@@ -44,8 +44,13 @@ class PlotsRow(Horizontal):
 
     def redraw(self, everything: bool = False) -> None:
         """Redraw one dirty plot (the timer's turn), or all of them."""
-        if not self.dirty or not self.is_attached or self.screen.has_class("-tiny"):
+        if not self.dirty or not self.is_attached:
             return  # (not attached: the app is shutting down, its widgets going)
+        try:
+            if self.screen.has_class("-tiny"):
+                return
+        except ScreenStackError:  # the app's screens already gone, this widget not yet
+            return
         turn = [name for name in self._turns if name in self.dirty]
         for name in turn if everything else turn[:1]:
             self.dirty.discard(name)

@@ -8,9 +8,9 @@ the other way as typed commands (``Pause``, ``Resume``, ``Edit``, ``Save``, ``St
 
 ``TrainingLoop`` hands every event on as it is, except ``BatchEnd``, coalesced into at
 most ~10 ``Tick``s a second (the screen needs no more; training makes 1,000+ steps a
-second). The loop runs in a child process (``ProcessEngine``): training then never
-competes with the screen for the GIL (bench/bench_tui.py). ``ThreadEngine`` runs the
-same loop in a thread, for tests; ``tui.watch.FolderEngine`` follows a run folder
+second). The loop runs in a child process (``ProcessTransport``): training then never
+competes with the screen for the GIL (bench/bench_tui.py). ``ThreadTransport`` runs the
+same loop in a thread, for tests; ``tui.watch.FolderTransport`` follows a run folder
 instead. All three are a ``Transport``. This module imports neither Textual nor (at
 import time) PyTorch, so the child starts as light as it can.
 """
@@ -494,7 +494,7 @@ def backfill(run: Any, resumed_from: str | None) -> Backfill:
 
 # ------------------------------------------------------------------------ transports
 
-class ThreadEngine:
+class ThreadTransport:
     """The engine loop in a thread of this process (tests; no process start-up)."""
 
     def __init__(self, spec: RunSpec):
@@ -538,7 +538,7 @@ def _child_main(spec: RunSpec, events: Any, commands: Any, parent_pid: int) -> N
     engine_loop(spec, events.put, commands, parent_alive=lambda: os.getppid() == parent_pid)
 
 
-class ProcessEngine:
+class ProcessTransport:
     """The engine loop in a child process: the screen never slows training down."""
 
     def __init__(self, spec: RunSpec):
