@@ -864,3 +864,31 @@ async def test_edits_made_after_the_run_ended_say_they_wait_for_a_restart(make):
         text = "\n".join(pane.render_line(y).text for y in range(pane.size.height))
         assert "0.2 → 0.05" in text and "(on restart)" in text and "(now)" not in text
         assert "Waiting (on restart): lr → 0.05" in log_text(app)
+
+
+async def test_a_form_field_given_the_focus_after_the_app_closed_does_not_raise(make):
+    """The edit form is built off-screen while the data loads: an app closed meanwhile
+    can still focus one of its fields once its last screen has gone (seen in CI as
+    ScreenStackError from Input's focus handler)."""
+    from textual import events
+
+    from tui.screens.edit import FieldInput
+
+    app = make(epochs=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await finished(app)
+        await pilot.press("e")  # the form exists, with its fields
+        await pilot.pause()
+        field = app.screen.query_one("#f-lr", FieldInput)
+    assert not app.screen_stack
+    from textual._context import active_app  # as inside the app's own message loop
+
+    token = active_app.set(app)
+    try:
+        from textual.widgets.input import Selection
+
+        field.set_reactive(FieldInput.selection, Selection.cursor(0))  # (no watcher runs)
+        # so that focusing selects the text: Input then asks
+        field._on_focus(events.Focus())  # the app for its screen; there is none: no error
+    finally:
+        active_app.reset(token)

@@ -39,6 +39,14 @@ class FieldInput(Input):
     Tab is run here too, and keys that reach a field after the focus left it are passed
     on to the field that has it."""
 
+    def _on_focus(self, event: events.Focus) -> None:
+        # The form is built off-screen while the data loads; when the app closes in the
+        # meantime, a field can still be given the focus after the app's last screen has
+        # gone, and Input's own handler then asks for that screen (ScreenStackError).
+        if not self.app.screen_stack:
+            return
+        super()._on_focus(event)
+
     async def _on_key(self, event: events.Key) -> None:
         focused = self.screen.focused if self.is_attached else None
         if focused is not self and isinstance(focused, FieldInput):
