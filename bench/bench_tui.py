@@ -2,6 +2,8 @@
 
     python bench/bench_tui.py [--data-dir DIR] [--limit-train N] [--epochs E] [--rounds R]
                               [--presses P] [--latency-only]
+    python bench/bench_tui.py --startup   (bench_startup.py: first frame, first batch)
+    python bench/bench_tui.py --long      (bench_long.py: latency and CPU after 300 epochs)
 
 1. headless: core's Run pulled in this process, nothing drawn (the baseline).
 2. tui:      the real app (ProcessTransport: training in a child process), in Textual's
@@ -125,9 +127,26 @@ def main() -> None:
     ap.add_argument("--limit-train", type=int, default=60000)
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--latency-only", action="store_true")
+    ap.add_argument("--startup", action="store_true",
+                    help="start-up instead: --help, first frame and first Train Epoch line against "
+                         "the PyTorch import and a headless run (bench_startup.py)")
+    ap.add_argument("--long", action="store_true",
+                    help="a long run instead: key latency and the dashboard's CPU early and after "
+                         "300 epochs (bench_long.py)")
     ap.add_argument("--rounds", type=int, default=3, help="dashboard runs, each between two headless")
     ap.add_argument("--presses", type=int, default=30)
-    args = ap.parse_args()
+    args, rest = ap.parse_known_args()
+    if args.startup or args.long:
+        sys.argv = [sys.argv[0], *rest]
+        if args.startup:
+            from bench_startup import main as startup
+
+            startup()
+        if args.long:
+            from bench_long import main as long_run
+
+            long_run()
+        return
     import multiprocessing.resource_tracker
 
     multiprocessing.resource_tracker.ensure_running()

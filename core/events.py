@@ -5,7 +5,22 @@ displays events need not load PyTorch.)"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
+
+
+class RunStatus(str, Enum):
+    """Where a ``core.training.Run`` stands. A str: it is written as its value in
+    checkpoints and metrics rows, and compares equal to it."""
+
+    READY = "ready"
+    RUNNING = "running"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    DIVERGED = "diverged"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True)
@@ -146,7 +161,7 @@ class HparamsChanged:
 
 @dataclass(frozen=True)
 class RunFinished:
-    status: str  # "finished", "stopped" or "diverged"
+    status: RunStatus  # FINISHED, STOPPED or DIVERGED
     epochs_done: int
     step: int
     best_accuracy: float

@@ -37,6 +37,7 @@ from core.events import (  # noqa: F401  (format_*: re-exported, defined beside 
     Prediction,
     RunFinished,
     RunStarted,
+    RunStatus,
     TestEnd,
 )
 from core.inspect import LayerProbe
@@ -269,7 +270,7 @@ class Run:
         self.step = 0
         self.seen = 0
         self.tested_initial = False
-        self.status = "ready"    # ready, running, finished, stopped, diverged
+        self.status = RunStatus.READY
         self.last_test: TestEnd | None = None
         self._announce: list[HparamsChanged] = []
         self._stop = False
@@ -357,7 +358,7 @@ class Run:
                 self.tested_initial = True
             yield ev
 
-    def _finish(self, status: str) -> RunFinished:
+    def _finish(self, status: RunStatus) -> RunFinished:
         self.status = status
         best, best_epoch = self.history.best
         return RunFinished(status, self.epoch, self.step, best, best_epoch)
@@ -380,7 +381,7 @@ class Run:
         if self.device.type == "cpu":
             configure_cpu_threads()
         check_each_step = self.device.type == "cpu"
-        self.status = "running"
+        self.status = RunStatus.RUNNING
         yield RunStarted(self.hp.to_dict(), str(self.device), len(self.train_data),
                          len(self.test_data), self.n_params, self.hp.architecture(),
                          self.classes, self.epoch, self.step)
@@ -390,7 +391,7 @@ class Run:
         while self.epoch < self.hp.epochs:
             yield from self._drain()
             if self._stop:
-                yield self._finish("stopped")
+                yield self._finish(RunStatus.STOPPED)
                 return
             if self.batch_in_epoch == 0:
                 self._apply_next_epoch_edits()
@@ -409,7 +410,7 @@ class Run:
                 if isinstance(ev, NonFiniteLoss):
                     self._in_epoch = False
                     yield ev
-                    yield self._finish("diverged")
+                    yield self._finish(RunStatus.DIVERGED)
                     return
                 self.step, self.seen, self.batch_in_epoch = ev.step, ev.seen, ev.batch + 1
                 h.train_seen.append(ev.seen)
@@ -422,7 +423,7 @@ class Run:
                 yield from self._drain()
                 if self._stop:
                     self._flush(unsynced, ev)
-                    yield self._finish("stopped")
+                    yield self._finish(RunStatus.STOPPED)
                     return
             if unsynced and not self._flush(unsynced, ev):
                 yield from self._diverged_late(ev)
@@ -435,7 +436,7 @@ class Run:
                            sum(epoch_losses) / max(len(epoch_losses), 1), time.perf_counter() - t0)
             yield from self._test()
         yield from self._drain()
-        finished = self._finish("finished")
+        finished = self._finish(RunStatus.FINISHED)
         yield finished
 
     def _flush(self, unsynced: list[torch.Tensor], ev: BatchEnd) -> bool:
@@ -453,7 +454,7 @@ class Run:
         self._in_epoch = False
         bad = next(v for v in reversed(self.history.train_loss) if not math.isfinite(v))
         yield NonFiniteLoss(ev.epoch, ev.batch, ev.step, ev.seen, bad)
-        yield self._finish("diverged")
+        yield self._finish(RunStatus.DIVERGED)
 
     # ------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
@@ -470,7 +471,7 @@ class Run:
             "step": self.step,
             "seen": self.seen,
             "tested_initial": self.tested_initial,
-            "status": self.status,
+            "status": self.status.value,
             "history": self.history.to_dict(),
             "rng": {"torch": torch.get_rng_state()},
         }

@@ -889,6 +889,6 @@ async def test_a_form_field_given_the_focus_after_the_app_closed_does_not_raise(
 
         field.set_reactive(FieldInput.selection, Selection.cursor(0))  # (no watcher runs)
         # so that focusing selects the text: Input then asks
-        field._on_focus(events.Focus())  # the app for its screen; there is none: no error
+        await field.on_event(events.Focus())  # the app for its screen; there is none: no error
     finally:
         active_app.reset(token)

@@ -43,9 +43,10 @@ class FieldInput(Input):
         # The form is built off-screen while the data loads; when the app closes in the
         # meantime, a field can still be given the focus after the app's last screen has
         # gone, and Input's own handler then asks for that screen (ScreenStackError).
+        # (Textual calls each class's handler in turn: preventing the default skips
+        # Input's.)
         if not self.app.screen_stack:
-            return
-        super()._on_focus(event)
+            event.prevent_default()
 
     async def _on_key(self, event: events.Key) -> None:
         focused = self.screen.focused if self.is_attached else None
