@@ -22,6 +22,7 @@ from core.training import predict
 from tests.helpers import write_split
 from tests.tui.conftest import FIXED_DATA
 from tui import cli
+from tests.tui.waiting import workers_done
 from tui.draw import DrawApp, resolve
 from tui.screens.draw import DrawScreen, LabelScreen
 from tui.widgets.canvas import DrawingCanvas
@@ -81,9 +82,9 @@ def answer_line(screen: DrawScreen) -> str:
 
 async def ready(pilot) -> DrawScreen:
     """The checkpoint loaded, every answer asked for delivered and shown."""
-    await pilot.app.workers.wait_for_complete()
+    await workers_done(pilot.app)
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+    await workers_done(pilot.app)
     await pilot.pause()
     return pilot.app.screen
 

@@ -12,6 +12,7 @@ from textual.widgets import DataTable
 
 from tests.helpers import write_split
 from tests.run_folders import live_writer, make_runs
+from tests.tui.waiting import workers_done
 from tui.screens.compare import CompareScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.runs import RunsApp, RunsScreen
@@ -33,7 +34,7 @@ def root(made, tmp_path):
 
 
 async def loaded(app, pilot) -> RunsScreen:
-    await app.workers.wait_for_complete()
+    await workers_done(app)
     await pilot.pause()
     screen = app.screen
     assert isinstance(screen, RunsScreen) and screen.loaded
@@ -223,11 +224,11 @@ async def test_running_rows_refresh_live(root):
             done = [r for r in rows if '"kind": "epoch"' in r][-1].replace('"epoch": 2', '"epoch": 3')
             metrics.write_text("\n".join(rows[:-1]) + "\n" + done + "\n")
             s.refresh_live()
-            await app.workers.wait_for_complete()
+            await workers_done(app)
             await pilot.pause()
             assert dict(zip(names(s), column(s, "epochs")))["killed"] == "3/2"
         s.refresh_live()  # the writer is gone
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause()
         assert dict(zip(names(s), column(s, "status")))["killed"] == "stopped"
 
@@ -243,7 +244,7 @@ def test_snapshot_of_the_table(snap_compare, root, monkeypatch):
     os.chdir(fixed.parent)
 
     async def before(pilot):
-        await pilot.app.workers.wait_for_complete()
+        await workers_done(pilot.app)
         await pilot.pause()
         await pilot.press("down", "space", "down", "down", "space")
 
