@@ -13,10 +13,9 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from tui.segments import SegmentLines
+from tui.segments import SegmentLines, half_block_line
 
 ASCII_RAMP = " .:-=+*#%@"
-UPPER_HALF = "\u2580"  # ▀
 
 # 256 cached styles per (top, bottom) would be 65k; cache lazily instead.
 _STYLE_CACHE: dict[tuple[int, int], Style] = {}
@@ -56,17 +55,7 @@ def halfblocks(pixels: np.ndarray) -> SegmentLines:
     q = _quantise(p)
     lines: list[list[Segment]] = []
     for r in range(q.shape[0] // 2):
-        line: list[Segment] = []
-        run_style, run = None, 0
-        for t, b in zip(q[2 * r].tolist(), q[2 * r + 1].tolist()):
-            style = _style(t, b)
-            if style is not run_style and run:
-                line.append(Segment(UPPER_HALF * run, run_style))
-                run = 0
-            run_style, run = style, run + 1
-        if run:
-            line.append(Segment(UPPER_HALF * run, run_style))
-        lines.append(line)
+        lines.append(half_block_line(q[2 * r].tolist(), q[2 * r + 1].tolist(), _style))
     return SegmentLines(lines)
 
 

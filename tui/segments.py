@@ -13,6 +13,25 @@ from rich.measure import Measurement
 from rich.segment import Segment
 
 
+UPPER_HALF = "\u2580"  # ▀: foreground the upper pixel, background the lower one
+
+
+def half_block_line(top, bottom, style_of) -> list[Segment]:
+    """One line of half-block cells from two rows of levels (``style_of(top, bottom)``
+    gives each cell's style); a run of cells of the same style is one segment."""
+    line: list[Segment] = []
+    run_style, run = None, 0
+    for t, b in zip(top, bottom):
+        style = style_of(t, b)
+        if style is not run_style and run:
+            line.append(Segment(UPPER_HALF * run, run_style))
+            run = 0
+        run_style, run = style, run + 1
+    if run:
+        line.append(Segment(UPPER_HALF * run, run_style))
+    return line
+
+
 class SegmentLines:
     def __init__(self, lines: list[list[Segment]]) -> None:
         self.lines = lines

@@ -15,9 +15,8 @@ from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
 
-from tui.segments import SegmentLines
+from tui.segments import SegmentLines, half_block_line
 
-UPPER_HALF = "\u2580"  # ▀
 LEVELS = 8  # per side: 17 colours from -8 to +8
 NEGATIVE = (66, 135, 245)
 ZERO = (24, 24, 24)
@@ -82,17 +81,7 @@ def tile_lines(w: np.ndarray, scale: float, *, ascii: bool = False) -> list[list
     q = levels(p, scale)
     out: list[list[Segment]] = []
     for r in range(q.shape[0] // 2):
-        line: list[Segment] = []
-        run_style, run = None, 0
-        for t, b in zip(q[2 * r].tolist(), q[2 * r + 1].tolist()):
-            style = _style(t, b)
-            if style is not run_style and run:
-                line.append(Segment(UPPER_HALF * run, run_style))
-                run = 0
-            run_style, run = style, run + 1
-        if run:
-            line.append(Segment(UPPER_HALF * run, run_style))
-        out.append(line)
+        out.append(half_block_line(q[2 * r].tolist(), q[2 * r + 1].tolist(), _style))
     return out
 
 

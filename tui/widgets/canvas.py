@@ -21,8 +21,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from core.drawing import brush_radius, resize, stamp, stroke
+from tui.segments import UPPER_HALF
 
-UPPER_HALF = "\u2580"  # ▀
 MAX_SIDE = 84  # pixels: three times MNIST's; larger only makes keyboard drawing slow
 MIN_SIDE = 8
 LEVELS = 32  # grey levels shown (fewer styles, same look)
