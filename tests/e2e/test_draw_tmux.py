@@ -7,7 +7,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from core.datasets import MNISTDataset
 from core.drawing import drawings_paths
+from tests.e2e import terminal
 from tests.helpers import write_split
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
@@ -31,21 +31,13 @@ def tmux():
         return subprocess.run(["tmux", "-L", socket, *args], capture_output=True, text=True,
                               check=True).stdout
 
+    run.command = ["tmux", "-L", socket]
     yield run
     subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
 
 
 def wait_for_screen(tmux, predicate, timeout: float = 60.0) -> str:
-    """Poll the terminal until ``predicate(screen)`` (an outside process has no event to
-    wait on): every 0.1 s up to a deadline."""
-    deadline = time.monotonic() + timeout
-    screen = ""
-    while time.monotonic() < deadline:
-        screen = tmux("capture-pane", "-p", "-t", "draw")
-        if predicate(screen):
-            return screen
-        time.sleep(0.1)
-    raise AssertionError(f"timed out; the screen was:\n{screen}")
+    return terminal.wait_for_screen(tmux, "draw", predicate, timeout)
 
 
 def test_a_keyboard_stroke_is_answered_and_saved(tmp_path, tmux):
@@ -54,7 +46,8 @@ def test_a_keyboard_stroke_is_answered_and_saved(tmp_path, tmux):
     subprocess.run([str(EXE), "--headless", "--no-plot", "--data-dir", str(data), "--epochs", "2",
                     "--run-dir", str(run)], check=True, capture_output=True)
     marker = tmp_path / "exited"
-    cmd = f"env -u COLUMNS -u LINES {EXE} draw --checkpoint {run}; echo $? > {marker}; sleep 60"
+    cmd = (f"env -u COLUMNS -u LINES {EXE} draw --checkpoint {run}; echo $? > {marker}; "
+           f"tmux wait-for -S draw-exited; sleep 60")
     tmux("new-session", "-d", "-s", "draw", "-x", "80", "-y", "24", cmd)
     wait_for_screen(tmux, lambda s: "nothing drawn" in s and "network after" not in s
                     and "checkpoint" in s and "loading" not in s)
@@ -66,9 +59,7 @@ def test_a_keyboard_stroke_is_answered_and_saved(tmp_path, tmux):
     tmux("send-keys", "-t", "draw", "1", "Enter")
     wait_for_screen(tmux, lambda s: "saved as 1" in s)
     tmux("send-keys", "-t", "draw", "Escape")
-    deadline = time.monotonic() + 30
-    while not marker.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    subprocess.run([*tmux.command, "wait-for", "draw-exited"], check=True, timeout=30)  # an event
     assert marker.read_text().strip() == "0"
     ds = MNISTDataset(*drawings_paths(run))
     assert ds.labels.tolist() == [1]

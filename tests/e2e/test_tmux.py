@@ -6,12 +6,12 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
+from tests.e2e import terminal
 from tests.helpers import write_split
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
@@ -29,16 +29,7 @@ def tmux(*args: str) -> str:
 
 
 def wait_for_screen(session: str, predicate, timeout: float = 90.0) -> str:
-    """Poll the terminal until ``predicate(screen)``: an outside process offers no event
-    to wait on, so this reads the screen every 0.1 s up to a deadline."""
-    deadline = time.monotonic() + timeout
-    screen = ""
-    while time.monotonic() < deadline:
-        screen = tmux("capture-pane", "-p", "-t", session)
-        if predicate(screen):
-            return screen
-        time.sleep(0.1)
-    raise AssertionError(f"timed out; the screen was:\n{screen}")
+    return terminal.wait_for_screen(tmux, session, predicate, timeout)
 
 
 def processes_of(data: Path) -> list[str]:
