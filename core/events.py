@@ -229,29 +229,6 @@ class LayerStats:
     first_weights: bytes | None = field(default=None, repr=False, compare=False)
     first_shape: tuple[int, int] = (0, 0)
 
-    def to_row(self) -> dict[str, Any]:
-        """The run folder's metrics.jsonl row (weights not included)."""
-        return {"kind": "layers", "epoch": self.epoch, "step": self.step, "seen": self.seen,
-                "layers": [{"name": s.name, "shape": list(s.shape), "weight_norm": s.weight_norm,
-                            "grad_norm": s.grad_norm, "update_ratio": s.update_ratio,
-                            "activation_mean": s.activation_mean, "saturated": s.saturated}
-                           for s in self.layers]}
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any], activation: str = "sigmoid") -> LayerStats:
-        """A metrics.jsonl ``layers`` row back into an event (for `watch`); KeyError,
-        TypeError or ValueError on a malformed row."""
-        return cls(int(row["epoch"]), int(row["step"]), int(row["seen"]),
-                   tuple(LayerStat(str(d["name"]), (int(d["shape"][0]), int(d["shape"][1])),
-                                   float(d["weight_norm"]), _opt(d.get("grad_norm")),
-                                   _opt(d.get("update_ratio")), _opt(d.get("activation_mean")),
-                                   _opt(d.get("saturated")))
-                         for d in row["layers"]), activation)
-
-
-def _opt(v: Any) -> float | None:
-    return None if v is None else float(v)
-
 
 @dataclass(frozen=True)
 class DigitTrace:

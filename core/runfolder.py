@@ -11,8 +11,8 @@ The rules, each in one place here:
   (whole files: temporary file, fsync, rename; metrics: appended lines, a cut last line
   is skipped on reading), with the umask's permissions; temporary files left by a kill
   are removed the next time the folder is opened for writing, and never read;
-- the metrics format is written (``RunFolder.record``) and read back (``parse_row``,
-  ``read_rows``) here, each row checked against ``ROW_FIELDS``.
+- the metrics rows are made and read back by ``core.metrics`` (the format's one
+  module); ``RunFolder.record`` appends them.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import errno
 import fcntl
 import io
 import json
-import math
 import os
 from datetime import datetime
 from pathlib import Path
@@ -31,11 +30,12 @@ from typing import Any
 from core import checkpoint
 from core.checkpoint import TMP_SUFFIX, CheckpointError, write_error
 from core.errors import RunFolderError, WriteError
-from core.events import (BatchEnd, EpochEnd, HparamsChanged, LayerStats, RunFinished, RunStarted,
-                         TestEnd)
+from core.events import BatchEnd, LayerStats, RunFinished, RunStarted, TestEnd
+from core.metrics import (  # noqa: F401  (the format's names, re-exported)
+    CHECKS, LOG_INTERVAL, METRICS_JSONL, end_row, improves, parse_row, read_rows, row_for,
+)
 
 CONFIG = "config.json"
-METRICS_JSONL = "metrics.jsonl"
 METRICS_CSV = "metrics.csv"
 LAST = "checkpoint-last.pt"
 BEST = "checkpoint-best.pt"
@@ -49,7 +49,6 @@ LOCK = ".lock"
 RUN_FILES = (CONFIG, METRICS_JSONL, METRICS_CSV, LAST, BEST, TEST_LAST, REPORT_TXT, REPORT_JSON,
              FIRST_WEIGHTS, SUMMARY)
 CSV_FIELDS = ("kind", "epoch", "step", "seen", "loss", "accuracy", "correct", "total", "detail")
-LOG_INTERVAL = 100  # the tutorial prints (and the folder logs) a train line every 100 batches
 RUN_FORMAT = "mnist-tui-run"
 
 
@@ -91,105 +90,6 @@ def read_first_weights(run_dir: str | os.PathLike):
 
 # ------------------------------------------------------------------------ reading
 
-#: For each kind of metrics row, its required fields and their types ("number" is an
-#: int or a float, never a bool). Rows of other kinds are passed through unchecked.
-ROW_FIELDS: dict[str, dict[str, str]] = {
-    "start": {"epoch": "int", "step": "int", "hparams": "dict", "device": "str",
-              "n_train": "int", "n_test": "int", "n_params": "int", "architecture": "str",
-              "classes": "list"},
-    "train": {"epoch": "int", "step": "int", "seen": "int", "loss": "number"},
-    "test": {"epoch": "int", "step": "int", "seen": "int", "loss": "number",
-             "accuracy": "number", "correct": "int", "total": "int"},
-    "epoch": {"epoch": "int", "step": "int", "seen": "int", "loss": "number"},
-    "edit": {"epoch": "int", "step": "int", "seen": "int", "effect": "str", "applied": "bool",
-             "changes": "dict"},
-    "end": {"status": "str", "epoch": "int", "step": "int"},
-    "layers": {"epoch": "int", "step": "int", "seen": "int", "layers": "list"},
-}
-#: Optional fields, checked when present.
-ROW_OPTIONAL: dict[str, dict[str, str]] = {
-    "train": {"batch": "int", "batches": "int", "batch_size": "int", "epoch_samples": "int",
-              "n_train": "int", "samples_per_sec": "number"},
-    "test": {"confusion": "list", "per_class_correct": "list", "per_class_total": "list"},
-    "epoch": {"seconds": "number"},
-    "end": {"best_accuracy": "number", "best_epoch": "int"},
-}
-_CHECKS = {
-    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "str": lambda v: isinstance(v, str),
-    "bool": lambda v: isinstance(v, bool),
-    "dict": lambda v: isinstance(v, dict),
-    "list": lambda v: isinstance(v, list),
-}
-
-
-def _row_ok(row: dict[str, Any]) -> bool:
-    kind = row.get("kind")
-    if not isinstance(kind, str):
-        return False
-    for name, t in ROW_FIELDS.get(kind, {}).items():
-        if name not in row or not _CHECKS[t](row[name]):
-            return False
-    for name, t in ROW_OPTIONAL.get(kind, {}).items():
-        if name in row and not _CHECKS[t](row[name]):
-            return False
-    if kind in ("train", "test", "epoch") and any(
-            row[k] < 0 for k in ("epoch", "step", "seen")):
-        return False
-    if kind == "test":
-        if not 0 <= row["correct"] <= row["total"]:
-            return False
-        cm = row.get("confusion")
-        if cm is not None and not all(
-                isinstance(r, list) and len(r) == len(cm) and all(_CHECKS["int"](c) for c in r)
-                for r in cm):
-            return False
-        for key in ("per_class_correct", "per_class_total"):
-            if key in row and not all(_CHECKS["int"](c) for c in row[key]):
-                return False
-    if kind == "edit" and not all(isinstance(v, list) and len(v) == 2
-                                  for v in row["changes"].values()):
-        return False
-    if kind == "start" and "classes" in row and not all(isinstance(c, str) for c in row["classes"]):
-        return False
-    return True
-
-
-def parse_row(line: bytes | str) -> dict[str, Any] | None:
-    """One metrics line as a checked row, or None for a line that is not one (cut short
-    by a kill, not UTF-8, not an object, a field of the wrong type ...)."""
-    try:
-        if isinstance(line, bytes):
-            line = line.decode("utf-8")
-        row = json.loads(line)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
-    return row if isinstance(row, dict) and _row_ok(row) else None
-
-
-def read_rows(run_dir: str | os.PathLike) -> tuple[list[dict[str, Any]], int]:
-    """The checked rows of a run's metrics.jsonl and how many lines were skipped.
-    A missing file is no rows; a file that cannot be read at all is ``CheckpointError``."""
-    path = Path(run_dir) / METRICS_JSONL
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return [], 0
-    except OSError as exc:
-        raise CheckpointError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    rows, skipped = [], 0
-    for line in data.split(b"\n"):
-        if not line.strip():
-            continue
-        row = parse_row(line)
-        if row is None:
-            skipped += 1
-        else:
-            rows.append(row)
-    return rows, skipped
-
-
 def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
     """A run folder's config.json, every field checked; ``CheckpointError`` naming the
     file and the field otherwise."""
@@ -218,7 +118,7 @@ def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
         raise bad("dataset", f"must be one of {', '.join(REGISTRY)}, found {config.get('dataset')!r}")
     for key in ("limit_train", "limit_test"):
         v = config.get(key)
-        if v is not None and (not _CHECKS["int"](v) or v < 1):
+        if v is not None and (not CHECKS["int"](v) or v < 1):
             raise bad(key, f"must be a whole number 1 or more, or null; found {v!r}")
     for key in ("data_dir", "device"):
         if config.get(key) is not None and not isinstance(config[key], str):
@@ -289,7 +189,7 @@ class RunFolder:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self.best_accuracy = -1.0
+        self.best_accuracy: float | None = None  # of the tests so far
         self.step = 0
         self._jsonl = self._csv_file = None
         self._csv: csv.DictWriter | None = None
@@ -341,8 +241,9 @@ class RunFolder:
         _atomic_text(self.path / CONFIG, json.dumps({"format": RUN_FORMAT, **config}, indent=2))
         self._open_metrics()
 
-    def resume(self, step: int, best_accuracy: float = -1.0) -> None:
-        """Continue a run: drop metrics logged after the checkpoint (they come again)."""
+    def resume(self, step: int, best_accuracy: float | None = None) -> list[dict[str, Any]]:
+        """Continue a run: drop metrics logged after the checkpoint (they come again).
+        Returns the rows kept: the run's past."""
         self.step = step
         self.best_accuracy = best_accuracy
         rows, _ = read_rows(self.path)
@@ -358,6 +259,7 @@ class RunFolder:
         for name in (REPORT_TXT, REPORT_JSON):
             (self.path / name).unlink(missing_ok=True)
         self._open_metrics()
+        return rows
 
     def _open_metrics(self) -> None:
         new_csv = not (self.path / METRICS_CSV).exists()
@@ -388,63 +290,35 @@ class RunFolder:
             self._csv_file.flush()
 
         self._guard(METRICS_JSONL, jsonl)
-        self._guard(METRICS_CSV, csv_row)
+        if row["kind"] != "layers":  # (the CSV has no columns for them)
+            self._guard(METRICS_CSV, csv_row)
 
-    def record(self, ev: Any) -> None:
-        """Log an event. Besides the metrics, rows of kind start / epoch / end (and the
-        extra fields of train and test rows) let `mnist-tui watch` follow the run."""
-        if isinstance(ev, BatchEnd):
+    def record(self, ev: Any) -> dict[str, Any] | None:
+        """Log an event: its metrics row (``core.metrics.row_for``), and beside them the
+        latest test's predictions and first-layer weights, for `mnist-tui watch`.
+        Returns the row written (None: the event has none)."""
+        if isinstance(ev, (BatchEnd, RunStarted)):
             self.step = ev.step
-            if ev.batch % LOG_INTERVAL == 0:
-                self._write({"kind": "train", "epoch": ev.epoch, "step": ev.step,
-                             "seen": ev.seen, "loss": ev.loss, "batch": ev.batch,
-                             "batches": ev.batches, "batch_size": ev.batch_size,
-                             "epoch_samples": ev.epoch_samples, "n_train": ev.n_train,
-                             "samples_per_sec": round(ev.samples_per_sec, 1)})
-        elif isinstance(ev, TestEnd):
-            self._write({"kind": "test", "epoch": ev.epoch, "step": self.step, "seen": ev.seen,
-                         "loss": ev.avg_loss, "accuracy": ev.accuracy, "correct": ev.correct,
-                         "total": ev.total, "confusion": [list(r) for r in ev.confusion],
-                         "per_class_correct": list(ev.per_class_correct),
-                         "per_class_total": list(ev.per_class_total)})
-            if ev.predictions:
-                _atomic_text(self.path / TEST_LAST, json.dumps({
-                    "epoch": ev.epoch, "step": self.step, "seen": ev.seen,
-                    "predictions": list(ev.predictions),
-                    "confidences": [round(c, 4) for c in ev.confidences],
-                    "hardest": [{"index": p.index, "label": p.label, "pred": p.pred,
-                                 "confidence": p.confidence, "probs": list(p.probs),
-                                 "loss": p.loss} for p in ev.hardest]}))
-        elif isinstance(ev, RunStarted):
-            self.step = ev.step
-            self._write({"kind": "start", "epoch": ev.epoch, "step": ev.step,
-                         "hparams": ev.hparams, "device": ev.device, "n_train": ev.n_train,
-                         "n_test": ev.n_test, "n_params": ev.n_params,
-                         "architecture": ev.architecture, "classes": list(ev.classes)})
-        elif isinstance(ev, EpochEnd):
-            self._write({"kind": "epoch", "epoch": ev.epoch, "step": ev.step, "seen": ev.seen,
-                         "loss": ev.mean_loss, "seconds": round(ev.seconds, 3)})
-        elif isinstance(ev, RunFinished):
-            self.end(ev.status, epoch=ev.epochs_done, best_accuracy=ev.best_accuracy,
-                     best_epoch=ev.best_epoch)
-        elif isinstance(ev, HparamsChanged):
-            self._write({"kind": "edit", "epoch": ev.epoch, "step": ev.step, "seen": ev.seen,
-                         "effect": ev.effect, "applied": ev.applied,
-                         "changes": {k: [_plain(o), _plain(n)] for k, (o, n) in ev.changes.items()}})
-        elif isinstance(ev, LayerStats):  # per-layer statistics, in metrics.jsonl only
-            line = json.dumps(ev.to_row()) + "\n"  # (the CSV has no columns for them)
-
-            def jsonl():
-                self._jsonl.write(line)
-                self._jsonl.flush()
-
-            self._guard(METRICS_JSONL, jsonl)
-            if ev.after_test and ev.first_weights:  # the tiles of "Inside the network", for watch
-                _atomic_npy(self.path / FIRST_WEIGHTS, ev.first_weights, ev.first_shape)
+        row = row_for(ev, self.step)
+        if isinstance(ev, RunFinished) and row is not None:
+            row["step"] = self.step
+        if row is not None:
+            self._write(row)
+        if isinstance(ev, TestEnd) and ev.predictions:
+            _atomic_text(self.path / TEST_LAST, json.dumps({
+                "epoch": ev.epoch, "step": self.step, "seen": ev.seen,
+                "predictions": list(ev.predictions),
+                "confidences": [round(c, 4) for c in ev.confidences],
+                "hardest": [{"index": p.index, "label": p.label, "pred": p.pred,
+                             "confidence": p.confidence, "probs": list(p.probs),
+                             "loss": p.loss} for p in ev.hardest]}))
+        elif isinstance(ev, LayerStats) and ev.after_test and ev.first_weights:
+            _atomic_npy(self.path / FIRST_WEIGHTS, ev.first_weights, ev.first_shape)
+        return row
 
     def end(self, status: str, *, epoch: int, **detail: Any) -> None:
         """The run ended (finished, stopped, diverged) or was interrupted by a signal."""
-        self._write({"kind": "end", "status": status, "epoch": epoch, "step": self.step, **detail})
+        self._write(end_row(status, epoch=epoch, step=self.step, **detail))
 
     def save(self, state: dict[str, Any], *, best: bool = False) -> Path:
         path = checkpoint.save(state, self.path / LAST)
@@ -459,7 +333,7 @@ class RunFolder:
 
     def after_test(self, state: dict[str, Any], accuracy: float) -> None:
         """Checkpoint after each test: always the last, and the best when it improved."""
-        best = accuracy > self.best_accuracy
+        best = improves(accuracy, self.best_accuracy)
         self.save(state, best=best)
         if best:
             self.best_accuracy = accuracy
@@ -487,10 +361,6 @@ class RunFolder:
             self._lock_fd = None
 
 
-def _plain(v: Any) -> Any:
-    return list(v) if isinstance(v, tuple) else v
-
-
 def _csv_row(r: dict[str, Any]) -> dict[str, Any]:
     row = {k: r.get(k) for k in CSV_FIELDS if k != "detail"}
     if r.get("kind") in ("start", "end"):
@@ -499,12 +369,6 @@ def _csv_row(r: dict[str, Any]) -> dict[str, Any]:
         row["detail"] = json.dumps({"effect": r["effect"], "applied": r["applied"],
                                     "changes": r["changes"]})
     return row
-
-
-def best_of(rows: list[dict[str, Any]]) -> float:
-    """The best test accuracy among metrics rows (-1 before any test)."""
-    accs = [r["accuracy"] for r in rows if r.get("kind") == "test" and math.isfinite(r["accuracy"])]
-    return max(accs, default=-1.0)
 
 
 __all__ = ["RunFolder", "RunFolderError", "WriteError", "CheckpointError", "read_config",

@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import MnistTuiError
-from core.runfolder import (
-    CONFIG, LAST, LOCK, METRICS_JSONL, SUMMARY, parse_row, read_config, writer_pid,
+from core.events import EpochEnd, HparamsChanged, RunFinished, RunStarted, TestEnd
+from core.metrics import (
+    METRICS_JSONL, STALE_SECONDS, end_status, event_for, improves, parse_row, read_rows,
+    train_curve,
 )
+from core.runfolder import CONFIG, LAST, LOCK, SUMMARY, read_config, writer_pid
 
-SUMMARY_FORMAT = "mnist-tui-summary"
-#: a folder without a lock file (written before writers held one) counts as running
-#: while its metrics changed this recently
-STALE_SECONDS = 60.0
+SUMMARY_FORMAT = "mnist-tui-summary-2"  # (2: an end's status already mapped, its note)
 MARKERS = (CONFIG, METRICS_JSONL, LAST)  # a folder holding one of these is a run folder
 STATUSES = ("running", "finished", "stopped", "diverged", "damaged")
 #: the settings compared between runs, in column order
@@ -148,34 +148,33 @@ def _why(line: bytes, exc: Exception) -> str:
 
 
 def _apply(facts: dict[str, Any], row: dict[str, Any]) -> None:
-    kind = row["kind"]
-    if kind == "start":
+    ev = event_for(row)  # the format's reading, in core.metrics
+    if isinstance(ev, RunStarted):
         facts["starts"] += 1
-        facts["hparams"] = dict(row["hparams"])
-        facts["epochs_planned"] = int(row["hparams"]["epochs"])
-        facts["epochs_done"] = max(facts["epochs_done"], int(row["epoch"]))
-        facts["n_train"] = int(row["n_train"])
+        facts["hparams"] = dict(ev.hparams)
+        facts["epochs_planned"] = int(ev.hparams["epochs"])
+        facts["epochs_done"] = max(facts["epochs_done"], ev.epoch)
+        facts["n_train"] = ev.n_train
         facts["end"] = None  # a resumed run: its earlier end no longer holds
-    elif kind == "test":
-        acc, epoch, loss = float(row["accuracy"]), int(row["epoch"]), float(row["loss"])
-        if facts["best_accuracy"] is None or acc > facts["best_accuracy"]:
-            facts["best_accuracy"], facts["best_epoch"] = acc, epoch  # the first best, as History.best
-        facts["last_test_loss"] = loss
-    elif kind == "epoch":
-        facts["epochs_done"] = int(row["epoch"])
-    elif kind == "edit":
-        if row["applied"]:
-            for name, (_old, new) in row["changes"].items():
+    elif isinstance(ev, TestEnd):
+        if improves(ev.accuracy, facts["best_accuracy"]):
+            facts["best_accuracy"], facts["best_epoch"] = ev.accuracy, ev.epoch
+        facts["last_test_loss"] = ev.avg_loss
+    elif isinstance(ev, EpochEnd):
+        facts["epochs_done"] = ev.epoch
+    elif isinstance(ev, HparamsChanged):
+        if ev.applied:
+            for name, (_old, new) in row["changes"].items():  # as JSON: the summary keeps them
                 if facts["hparams"] is not None:
                     facts["hparams"][name] = new
                 if name not in facts["edited"]:
                     facts["edited"].append(name)
                 if name == "epochs":
                     facts["epochs_planned"] = int(new)
-    elif kind == "end":
-        facts["end"] = {"status": str(row["status"]), "epoch": int(row["epoch"]),
-                        "signal": row.get("signal")}
-        facts["epochs_done"] = max(facts["epochs_done"], int(row["epoch"]))
+    elif isinstance(ev, RunFinished):
+        _status, note = end_status(row["status"], row.get("signal"))
+        facts["end"] = {"status": ev.status.value, "note": note, "epoch": ev.epochs_done}
+        facts["epochs_done"] = max(facts["epochs_done"], ev.epochs_done)
     # other kinds (train rows, kinds a later version adds) change nothing shown here
 
 
@@ -290,13 +289,7 @@ def _fill(s: RunSummary, d: Path, now: float) -> None:
         if s.pid is None:
             s.reason = f"no lock file; written {now - st.st_mtime:.0f} s ago"
     elif end is not None:
-        status = end["status"]
-        if status == "interrupted":
-            s.status, s.reason = "stopped", f"interrupted ({end.get('signal') or 'signal'})"
-        elif status in ("finished", "stopped", "diverged"):
-            s.status = status
-        else:
-            s.status, s.reason = "stopped", f"ended as {status!r}"
+        s.status, s.reason = end["status"], end["note"]
         s.duration = max(st.st_mtime - s.started, 0.0)
     else:
         s.status = "stopped"
@@ -368,36 +361,30 @@ class Curves:
 
 
 def load_curves(run_dir: str | os.PathLike) -> Curves:
-    """A run's train losses and test results from metrics.jsonl; never raises."""
+    """A run's train losses (``core.metrics.train_curve``: the curve the dashboard and
+    watch draw) and test results from metrics.jsonl; never raises."""
     c = Curves()
-    path = Path(run_dir) / METRICS_JSONL
     try:
-        lines = path.read_bytes().split(b"\n")
-    except OSError as exc:
-        c.problem = f"{METRICS_JSONL}: {exc.strerror or exc}"
+        rows, bad = read_rows(run_dir)
+    except MnistTuiError as exc:
+        c.problem = str(exc).replace(f"{Path(run_dir)}{os.sep}", "")
         return c
-    bad = 0
-    for line in lines:
-        if not line:
-            continue
-        try:
-            r = json.loads(line)
-            kind = r["kind"]
-            if kind == "train":
-                seen, n_train = int(r["seen"]), int(r.get("n_train") or 0)
-                loss = float(r["loss"])
-                c.train_seen.append(seen)
-                c.train_loss.append(loss)
-                c.train_epoch.append(seen / n_train if n_train else float(r["epoch"]))
-            elif kind == "test":
-                epoch, seen = int(r["epoch"]), int(r["seen"])
-                loss, acc = float(r["loss"]), float(r["accuracy"])
-                c.test_epoch.append(epoch)
-                c.test_seen.append(seen)
-                c.test_loss.append(loss)
-                c.test_accuracy.append(acc)
-        except (ValueError, TypeError, KeyError, AttributeError):
-            bad += 1
+    if not (Path(run_dir) / METRICS_JSONL).exists():
+        c.problem = f"{METRICS_JSONL}: missing"
+        return c
+    try:
+        for p in train_curve(rows):
+            c.train_seen.append(p.seen)
+            c.train_loss.append(p.loss)
+            c.train_epoch.append(p.epoch)
+        for r in rows:
+            if r["kind"] == "test":
+                c.test_epoch.append(r["epoch"])
+                c.test_seen.append(r["seen"])
+                c.test_loss.append(float(r["loss"]))
+                c.test_accuracy.append(float(r["accuracy"]))
+    except (ValueError, TypeError, KeyError):
+        bad += 1
     if bad:
         c.problem = f"{bad} unreadable line{'s' if bad > 1 else ''} in {METRICS_JSONL} skipped"
     return c

@@ -16,7 +16,8 @@ from core import checkpoint
 from core.config import Hyperparameters
 from core.edits import resume_edits
 from core.errors import RunFolderError
-from core.runfolder import LAST, RUN_FILES, RunFolder, best_of, default_run_dir, read_config, read_rows
+from core.metrics import best_test, read_rows
+from core.runfolder import LAST, RUN_FILES, RunFolder, default_run_dir, read_config
 
 HARDEST = 16  # hardest test examples kept with each test (for the views and test-last.json)
 
@@ -67,6 +68,8 @@ class Session:
     def __init__(self, spec: RunSpec, run: Any, folder: RunFolder, data: Any, resumed: bool):
         self.spec, self.run, self.folder, self.data = spec, run, folder, data
         self.resumed = resumed
+        self.pending_edits: dict[str, Any] = {}  # edits given with --resume, applied at start
+        self.past: list[dict[str, Any]] = []     # a resumed run's metrics rows, its picture so far
 
     @property
     def path(self) -> Path:
@@ -163,11 +166,13 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
                                  spec.resume_changes)
             if forked:
                 _fork(Path(spec.resume), target)
-            rows, _ = read_rows(target)
-            folder.resume(run.step, best_accuracy=max(best_of(rows), run.history.best[0]
-                                                      if run.history.test_accuracy else -1.0))
+            past = folder.resume(run.step)
+            h = run.history
+            best = best_test([*((r["accuracy"], r["epoch"]) for r in past if r["kind"] == "test"),
+                              *zip(h.test_accuracy, h.test_epoch)])
+            folder.best_accuracy = best[0] if best else None
         else:
-            edits = {}
+            edits, past = {}, []
             folder.start({"dataset": dataset,  # absolute: a resume from another folder finds it
                           "data_dir": str(data.files["test_images"].parent.resolve()),
                           "device": spec.device, "limit_train": limit_train,
@@ -175,6 +180,7 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
                          overwrite=spec.overwrite)
         session = Session(spec, run, folder, data, resumed=state is not None)
         session.pending_edits = edits
+        session.past = past
         return session
     except BaseException:
         folder.close()

@@ -41,6 +41,7 @@ from core.events import (  # noqa: F401  (format_*: re-exported, defined beside 
     TestEnd,
 )
 from core.inspect import LayerProbe
+from core.metrics import LOG_INTERVAL, best_test
 from core.network import (
     build_model,
     build_optimizer,
@@ -48,8 +49,6 @@ from core.network import (
     parameter_count,
     set_optimizer_values,
 )
-
-LOG_INTERVAL = 100  # the tutorial prints a line every 100 batches
 
 
 # ------------------------------------------------------------------------- generators
@@ -215,10 +214,7 @@ class History:
     @property
     def best(self) -> tuple[float, int]:
         """(best accuracy in percent, its epoch); (0.0, -1) before any test."""
-        if not self.test_accuracy:
-            return 0.0, -1
-        i = max(range(len(self.test_accuracy)), key=self.test_accuracy.__getitem__)
-        return self.test_accuracy[i], self.test_epoch[i]
+        return best_test(zip(self.test_accuracy, self.test_epoch)) or (0.0, -1)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

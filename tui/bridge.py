@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from core.errors import MnistTuiError, WriteError
+from core.events import HparamsChanged, TestEnd
 from core.session import RunSpec
 
 TICK_SECONDS = 0.1      # at most 10 progress updates a second
@@ -143,7 +144,7 @@ class Backfill:
 
     train_points: tuple[tuple[int, float], ...]      # (examples seen, loss)
     tests: tuple[tuple[int, int, float, float], ...]  # (epoch, seen, loss, accuracy %)
-    marks: tuple[int, ...]                            # examples seen at each applied edit
+    edits: tuple[HparamsChanged, ...]                 # the applied edits, marked on the plot
     text: str
 
 
@@ -271,8 +272,7 @@ class TrainingLoop:
         self._last_poll = 0.0
         self._last_tick = 0.0
         self._latest: Any = None             # the newest BatchEnd not yet in a Tick
-        self._losses: list[Any] = []         # its loss tensors since the last Tick
-        self._seen: list[int] = []
+        self._rows: list[dict[str, Any]] = []  # the train rows logged since the last Tick
         self._lines: list[str] = []
 
     # -------------------------------------------------------------- the run
@@ -332,7 +332,7 @@ class TrainingLoop:
             self.on_run(run)
         self.emit(Loading(f"run folder: {session.path}"))
         if session.resumed:
-            self.emit(backfill(run, self.spec.resume))
+            self.emit(backfill(run, session.past, self.spec.resume))
         for ev in session.apply(**session.pending_edits):
             self.emit(ev)
 
@@ -365,29 +365,30 @@ class TrainingLoop:
 
     # -------------------------------------------------------------- ticks
     def _batch(self, ev: Any) -> None:
-        from core.runfolder import LOG_INTERVAL
-        from core.training import format_train
+        from core.metrics import event_for, row_for
 
         self._latest = ev
-        self._losses.append(ev.loss_tensor)
-        self._seen.append(ev.seen)
-        if ev.batch % LOG_INTERVAL == 0:
-            self._lines.append(format_train(ev))
+        row = row_for(ev)  # the row the folder logs: the one train-loss curve's point
+        if row is not None:
+            self._rows.append(row)
+            line = event_for(row).line
+            if line is not None:
+                self._lines.append(line)
 
     def _flush_tick(self) -> None:
-        """The steps since the last Tick, as one Tick (one device sync for their losses)."""
+        """The steps since the last Tick, as one Tick: the latest step's progress, and
+        the train rows logged since (``core.metrics.train_curve``, as watch reads them)."""
+        from core.metrics import train_curve
+
         ev = self._latest
         if ev is None:
             return
-        import torch
-
-        losses = torch.stack(self._losses).tolist() if len(self._losses) > 1 else [
-            float(self._losses[0])]
         self.emit(Tick(ev.epoch, ev.batch, ev.batches, ev.epoch_samples, ev.n_train, ev.seen,
-                       ev.step, ev.samples_per_sec, tuple(zip(self._seen, losses)),
+                       ev.step, ev.samples_per_sec,
+                       tuple((p.seen, p.loss) for p in train_curve(self._rows)),
                        tuple(self._lines)))
         self._latest = None
-        self._losses, self._seen, self._lines = [], [], []
+        self._rows, self._lines = [], []
         self._last_tick = time.monotonic()
 
     # -------------------------------------------------------------- commands
@@ -481,15 +482,20 @@ class TrainingLoop:
         self._pause()
 
 
-def backfill(run: Any, resumed_from: str | None) -> Backfill:
-    """A resumed run's past, for the plots and the log."""
-    h = run.history
+def backfill(run: Any, past: list[dict[str, Any]], resumed_from: str | None) -> Backfill:
+    """A resumed run's past, for the plots and the log: read from its metrics rows
+    (``core.metrics``), as ``watch`` and the runs overlay read them."""
+    from core.metrics import event_for, train_curve
+
     where = f"Resumed {resumed_from} at epoch {run.epoch}, step {run.step:,}"
     if run.batch_in_epoch:
         where += f" ({run.batch_in_epoch} steps into epoch {run.epoch + 1})"
-    return Backfill(tuple(zip(h.train_seen, h.train_loss)),
-                    tuple(zip(h.test_epoch, h.test_seen, h.test_loss, h.test_accuracy)),
-                    tuple(e["seen"] for e in h.edits if e["applied"]), where)
+    events = [event_for(r) for r in past if r["kind"] in ("test", "edit")]
+    return Backfill(tuple((p.seen, p.loss) for p in train_curve(past)),
+                    tuple((e.epoch, e.seen, e.avg_loss, e.accuracy) for e in events
+                          if isinstance(e, TestEnd)),
+                    tuple(e for e in events if isinstance(e, HparamsChanged) and e.applied),
+                    where)
 
 
 # ------------------------------------------------------------------------ transports

@@ -21,18 +21,17 @@ import numpy as np
 
 from core.config import Hyperparameters
 from core.errors import MnistTuiError
-from core.events import (
-    EpochEnd, EpochStarted, HparamsChanged, LayerStats, Prediction, RunFinished, RunStarted,
-    TestEnd, train_line,
+from core.events import EpochStarted, HparamsChanged, LayerStats, Prediction, RunFinished, RunStarted, TestEnd
+from core.metrics import (
+    METRICS_JSONL, STALE_SECONDS, TrainLogged, event_for, parse_row, train_curve,
 )
-from core.runfolder import CONFIG, LOCK, METRICS_JSONL, TEST_LAST, parse_row, read_config
+from core.runfolder import CONFIG, LOCK, TEST_LAST, read_config
 from tui.bridge import (
     DataReady, EngineFailed, EngineStopped, Loading, Notice, Quit, ReadProgress, Tick,
 )
 
 POLL_SECONDS = 0.25
 READ_CHUNK = 1 << 20  # a backlog is read a megabyte at a time, with a progress bar
-STALE_SECONDS = 60.0
 
 
 def waits_for_run(run_dir: Path) -> bool:
@@ -184,8 +183,9 @@ class FolderTransport:
 
 
 class _Translator:
-    """metrics.jsonl rows -> the dashboard's events. Consecutive train rows become one
-    Tick, so a long backlog is read in a few messages."""
+    """metrics.jsonl rows -> the dashboard's events, each row read by
+    ``core.metrics.event_for``. Consecutive train rows become one Tick (their points:
+    ``core.metrics.train_curve``), so a long backlog is read in a few messages."""
 
     def __init__(self, run_dir: Path, config: dict[str, Any]):
         self.run_dir = run_dir
@@ -197,70 +197,54 @@ class _Translator:
         self._previous_kind = ""
 
     def translate(self, rows: list[dict[str, Any]]):
-        points: list[tuple[int, float]] = []
-        lines: list[str] = []
-        last: dict[str, Any] | None = None
+        train: list[dict[str, Any]] = []   # train rows since the last Tick
+        logged: list[TrainLogged] = []
 
-        def tick():
-            nonlocal points, lines, last
-            r = last
-            ev = Tick(r["epoch"], r.get("batch", 0), r.get("batches", 1),
-                      r.get("epoch_samples", 0), r.get("n_train", 0), r["seen"], r["step"],
-                      r.get("samples_per_sec", 0.0), tuple(points), tuple(lines))
-            points, lines, last = [], [], None
+        def tick() -> Tick:
+            last = logged[-1]
+            ev = Tick(last.epoch, last.batch, last.batches, last.epoch_samples, last.n_train,
+                      last.seen, last.step, last.samples_per_sec,
+                      tuple((p.seen, p.loss) for p in train_curve(train)),
+                      tuple(t.line for t in logged if t.line is not None))
+            train.clear()
+            logged.clear()
             return ev
 
         for r in rows:
             try:
-                kind = r.get("kind")
-                if kind == "train":
-                    if r["epoch"] != self.epoch:
-                        if last is not None:
+                ev = event_for(r, self.activation)
+                if isinstance(ev, TrainLogged):
+                    if ev.epoch != self.epoch:
+                        if logged:
                             yield tick()
-                        self.epoch = r["epoch"]
-                        yield EpochStarted(r["epoch"], self.epochs, r.get("batches", 1),
-                                           r.get("batch_size", 0), r.get("n_train", 0))
-                    points.append((r["seen"], r["loss"]))
-                    if "batch_size" in r:
-                        lines.append(train_line(r["epoch"], r["batch"], r["batches"],
-                                                r["batch_size"], r["n_train"], r["loss"]))
-                    last = r
+                        self.epoch = ev.epoch
+                        yield EpochStarted(ev.epoch, self.epochs, ev.batches, ev.batch_size,
+                                           ev.n_train)
+                    train.append(r)
+                    logged.append(ev)
                     continue
-                if last is not None:
+                if logged:
                     yield tick()
-                if kind == "start":
+                if isinstance(ev, RunStarted):
                     self.ended = False
-                    self.epochs = Hyperparameters.from_dict(r["hparams"]).epochs
-                    yield RunStarted(r["hparams"], r["device"], r["n_train"], r["n_test"],
-                                     r["n_params"], r["architecture"], tuple(r["classes"]),
-                                     r["epoch"], r["step"])
-                elif kind == "test":
-                    yield self._test(r)
-                elif kind == "edit":
-                    changes = {k: (tuple(o) if isinstance(o, list) else o,
-                                   tuple(n) if isinstance(n, list) else n)
-                               for k, (o, n) in r["changes"].items()}
-                    if r["applied"] and "epochs" in changes:
-                        self.epochs = Hyperparameters().with_changes(epochs=changes["epochs"][1]).epochs
-                    yield HparamsChanged(r["step"], r["epoch"], r["seen"], changes, r["effect"],
-                                         r["applied"])
-                elif kind == "layers":  # per-layer statistics, for "Inside the network"
-                    ev = LayerStats.from_row(r, self.activation)
-                    if self._previous_kind == "test":  # after a test: the weights' tiles too
-                        ev = self._with_weights(ev)
-                    yield ev
-                elif kind == "epoch":
-                    yield EpochEnd(r["epoch"], r["seen"], r["step"], r["loss"], r.get("seconds", 0.0))
-                elif kind == "end":
+                    self.epochs = Hyperparameters.from_dict(ev.hparams).epochs
+                elif isinstance(ev, TestEnd):
+                    ev = self._with_predictions(ev, r)
+                elif isinstance(ev, HparamsChanged):
+                    if ev.applied and "epochs" in ev.changes:
+                        self.epochs = Hyperparameters().with_changes(
+                            epochs=ev.changes["epochs"][1]).epochs
+                elif isinstance(ev, LayerStats) and self._previous_kind == "test":
+                    ev = self._with_weights(ev)  # after a test: the weights' tiles too
+                elif isinstance(ev, RunFinished):
                     self.ended = True
-                    status = r["status"] if r["status"] != "interrupted" else "stopped"
-                    yield RunFinished(status, r["epoch"], r["step"], r.get("best_accuracy", 0.0),
-                                      r.get("best_epoch", -1))
+                if ev is not None:
+                    yield ev
             except (KeyError, TypeError, ValueError, IndexError, AttributeError, MnistTuiError):
                 self.bad += 1  # well-formed but not what a run writes: skipped, counted
             finally:
                 self._previous_kind = r.get("kind")
-        if last is not None:
+        if logged:
             yield tick()
 
     def _with_weights(self, ev: LayerStats) -> LayerStats:
@@ -274,7 +258,10 @@ class _Translator:
         return replace(ev, after_test=True, first_weights=weights.tobytes(),
                        first_shape=(int(weights.shape[0]), int(weights.shape[1])))
 
-    def _test(self, r: dict[str, Any]) -> TestEnd:
+    def _with_predictions(self, ev: TestEnd, r: dict[str, Any]) -> TestEnd:
+        """The test's predictions, when test-last.json still holds this test's."""
+        from dataclasses import replace
+
         preds: dict[str, Any] = {}
         try:
             saved = json.loads((self.run_dir / TEST_LAST).read_text())
@@ -290,14 +277,6 @@ class _Translator:
             confidences = tuple(float(c) for c in preds.get("confidences", ()))
         except (KeyError, TypeError, ValueError, AttributeError):
             hardest, predictions, confidences = (), (), ()  # a damaged test-last.json
-        if len(predictions) != r["total"] or len(confidences) != len(predictions):
+        if len(predictions) != ev.total or len(confidences) != len(predictions):
             predictions, confidences = (), ()
-        n = len(r.get("confusion", ()))
-        return TestEnd(
-            epoch=r["epoch"], seen=r["seen"], avg_loss=r["loss"], correct=r["correct"],
-            total=r["total"],
-            per_class_correct=tuple(r.get("per_class_correct", (0,) * n)),
-            per_class_total=tuple(r.get("per_class_total", (0,) * n)),
-            confusion=tuple(tuple(row) for row in r.get("confusion", ())),
-            hardest=hardest, predictions=predictions, confidences=confidences)
-
+        return replace(ev, hardest=hardest, predictions=predictions, confidences=confidences)

@@ -62,7 +62,7 @@ async def test_a_short_run_shows_the_tutorials_lines_and_finishes(make):
         assert "Total epochs: 2" in text and "Max Accuracy is: " in text
         status = app.query_one(StatusBar)
         assert status.dataset == "MNIST" and status.network.startswith("784-100-50-10 sigmoid · 84,060")
-        assert len(app.view.test_acc) == 3 and len(app.view.train.xs) == 40
+        assert len(app.view.test_acc) == 3 and len(app.view.train.xs) == 2  # logged: batch 0 of each epoch
         cards = [c for c in app.query(DigitCard) if c.display]
         assert len(cards) == app.query_one(DigitGallery).capacity() == 3
         assert not app.dashboard.check_action("toggle_pause", ())  # nothing to pause any more

@@ -212,6 +212,7 @@ async def test_w_opens_the_view_on_the_live_dashboard_and_it_follows_training(ma
 
 
 def test_watch_turns_layers_rows_into_events(tmp_path):
+    from core.metrics import row_for
     from tui.watch import _Translator
 
     ev = LayerStats(2, 240, 12000, ())
@@ -225,7 +226,7 @@ def test_watch_turns_layers_rows_into_events(tmp_path):
     assert len(got) == 1 and isinstance(got[0], LayerStats)
     assert (got[0].epoch, got[0].step, got[0].seen, got[0].activation) == (2, 240, 12000, "tanh")
     assert got[0].layers[0].shape == (100, 784) and got[0].layers[1].grad_norm is None
-    assert got[0].to_row() == row and ev.to_row()["layers"] == []
+    assert row_for(got[0]) == row and row_for(ev)["layers"] == []
 
 
 async def test_a_network_without_hidden_layers(tui_data):

@@ -16,6 +16,7 @@ from core.events import LayerStats, TestEnd
 from core.inspect import LayerProbe, first_layer_weights, linear_layers, trace_test_digit
 from core.network import NeuralNet
 from core.runfolder import METRICS_JSONL, RunFolder
+from core.metrics import event_for, row_for
 from core.training import Run, format_test
 from tests.helpers import write_split
 
@@ -200,7 +201,7 @@ def test_the_run_folder_gets_one_layers_row_per_computation(data, tmp_path):
     assert list(r["layers"][0]) == ["name", "shape", "weight_norm", "grad_norm", "update_ratio",
                                     "activation_mean", "saturated"]
     assert r["layers"][2]["saturated"] is None and r["layers"][0]["saturated"] >= 0
-    assert LayerStats.from_row(r, "tanh").to_row() == r
+    assert row_for(event_for(r, "tanh")) == r
     assert "layers" not in (tmp_path / "run" / "metrics.csv").read_text()  # jsonl only
 
 

@@ -22,7 +22,7 @@ from core.events import format_max_accuracy, format_test
 from tui.messages import engine_handler
 from tui.screens.common import size_classes
 from tui.states import AppState
-from tui.viewmodel import DashboardModel, Mark, tick_details
+from tui.viewmodel import DashboardModel, Mark, mark_label, tick_details
 from tui.widgets.footer import KeyFooter
 from tui.widgets.gallery import DigitGallery
 from tui.widgets.hparams import HparamsPane
@@ -269,7 +269,7 @@ class RunView(Screen):
         self.model.train.extend(ev.train_points)
         for epoch, seen, loss, acc in ev.tests:
             self.model.add_test(epoch, seen, loss, acc)
-        self.model.marks.extend(m if isinstance(m, Mark) else Mark(int(m), "edit") for m in ev.marks)
+        self.model.marks.extend(Mark(e.seen, mark_label(e.changes)) for e in ev.edits)
         self.log_line(ev.text)
         self.plots.mark()
 
