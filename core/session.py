@@ -78,15 +78,18 @@ class Session:
     def events(self):
         return self.run.events()
 
-    def record(self, ev: Any) -> None:
+    def record(self, ev: Any) -> dict[str, Any] | None:
+        """Log an event in the folder (its metrics row, returned; a checkpoint after a
+        test, the summary at the end)."""
         from core.events import RunFinished, TestEnd
 
-        self.folder.record(ev)
+        row = self.folder.record(ev)
         if isinstance(ev, TestEnd) and (ev.epoch > 0 or self.run.step == 0):
             # The initial test of a resumed run happens only on a run never tested.
             self.folder.after_test(self.run.state_dict(), ev.accuracy)
         elif isinstance(ev, RunFinished):
             self._summarise()
+        return row
 
     def end(self, status: str, **detail: Any) -> None:
         """The run stops before it finished (a signal, the output gone, the dashboard

@@ -294,11 +294,10 @@ class TrainingLoop:
     def _record_the_end(self, reason: str) -> None:
         """Quit with the run in progress: an end row, as a headless run writes when it is
         interrupted, so that `watch` and `runs` can say how it stopped."""
-        run = self.session.run
-        if run.status != "running":
-            return  # finished, stopped or diverged: its end row is written already
+        from core.driver import interrupt
+
         try:
-            self.session.end("interrupted", signal=reason)
+            interrupt(self.session, reason, save=False)
         except WriteError:
             pass  # a full disk: the checkpoint of the last test (or of s) is what there is
 
@@ -333,20 +332,20 @@ class TrainingLoop:
         self.emit(Loading(f"run folder: {session.path}"))
         if session.resumed:
             self.emit(backfill(run, session.past, self.spec.resume))
-        for ev in session.apply(**session.pending_edits):
-            self.emit(ev)
 
     def _train(self) -> None:
+        """``core.driver.drive``'s events to the screen (BatchEnds as Ticks); commands
+        between two of them."""
+        from core.driver import drive
         from core.events import BatchEnd
 
-        for ev in self.session.events():
-            try:
-                self.session.record(ev)
-            except WriteError as exc:
-                self._write_failed(exc)
+        for d in drive(self.session):
+            ev = d.event
+            if d.write_error is not None:
+                self._write_failed(d.write_error)
             now = time.monotonic()
             if isinstance(ev, BatchEnd):
-                self._batch(ev)
+                self._batch(ev, d.row, d.line)
                 if now - self._last_tick >= TICK_SECONDS:
                     self._flush_tick()
             else:
@@ -364,16 +363,12 @@ class TrainingLoop:
             self._poll()
 
     # -------------------------------------------------------------- ticks
-    def _batch(self, ev: Any) -> None:
-        from core.metrics import event_for, row_for
-
+    def _batch(self, ev: Any, row: dict[str, Any] | None, line: str | None) -> None:
         self._latest = ev
-        row = row_for(ev)  # the row the folder logs: the one train-loss curve's point
-        if row is not None:
+        if row is not None:  # the row the folder logged: a point of the train-loss curve
             self._rows.append(row)
-            line = event_for(row).line
-            if line is not None:
-                self._lines.append(line)
+        if line is not None:
+            self._lines.append(line)
 
     def _flush_tick(self) -> None:
         """The steps since the last Tick, as one Tick: the latest step's progress, and

@@ -15,8 +15,9 @@ from typing import Any, TextIO
 
 from core import datafiles
 from core.errors import MnistTuiError, WriteError
-from core.events import BatchEnd, RunFinished, TestEnd
-from core.runfolder import LAST, LOG_INTERVAL
+from core.driver import drive, interrupt
+from core.events import HparamsChanged, RunFinished
+from core.runfolder import LAST
 from core.session import RunSpec, Session, open_session
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_WRITE = 0, 2, 3, WriteError.exit_code
@@ -106,8 +107,6 @@ def run_headless(spec: RunSpec, *, plot: bool = True, report: bool = False,
             return exc.exit_code
         try:
             output.line(f"Run folder: {session.path}")
-            for ev in session.apply(**session.pending_edits):
-                output.line(describe_edit(ev))
             return _loop(session, got, output, plot, report)
         except WriteError as exc:
             say_error(f"mnist-tui: error: {exc}")
@@ -119,27 +118,25 @@ def run_headless(spec: RunSpec, *, plot: bool = True, report: bool = False,
             signal.signal(s, h)
 
 
-def describe_edit(ev) -> str:
-    """One line for a HparamsChanged: what changed, and when it takes effect."""
-    from core import config as cfg
-
-    desc = ", ".join(f"{k} {o!r} -> {n!r}" for k, (o, n) in ev.changes.items())
-    return (f"Applied at step {ev.step:,}: {desc}" if ev.applied
-            else f"Waiting ({cfg.EFFECT_WORDS[ev.effect]}): {desc}")
-
-
 def _loop(session: Session, got: list[int], out: Output, plot: bool, report: bool) -> int:
-    from core.training import format_max_accuracy, format_test, format_train
+    """``core.driver.drive``'s events as the tutorial's lines; a signal (or the output
+    gone) saves and ends the run with its end row."""
+    from core.training import format_max_accuracy
+    from tui.viewmodel import edit_line
 
     run = session.run
     start_step = run.step
-    for ev in session.events():
-        session.record(ev)
-        if isinstance(ev, BatchEnd):
-            if ev.batch % LOG_INTERVAL == 0:
-                out.line(format_train(ev))
-        elif isinstance(ev, TestEnd):
-            out.line(format_test(ev))
+    logged = [r for r in session.past if r["kind"] == "train"]  # the train-loss curve's rows
+    for d in drive(session):
+        ev = d.event
+        if d.write_error is not None:
+            raise d.write_error
+        if d.row is not None and d.row["kind"] == "train":
+            logged.append(d.row)
+        if d.line is not None:
+            out.line(d.line)
+        elif isinstance(ev, HparamsChanged):
+            out.line(edit_line(ev))
         elif isinstance(ev, RunFinished):
             if ev.status == "diverged":
                 say_error("Training stopped: the loss is no longer a finite number; lower the "
@@ -151,7 +148,7 @@ def _loop(session: Session, got: list[int], out: Output, plot: bool, report: boo
             if ev.best_epoch >= 0:
                 out.line(format_max_accuracy(ev.best_accuracy))
             if plot:
-                out.line(text_plot(run))
+                out.line(text_plot(run, logged))
             if report:
                 _report(session, out)
             return EXIT_OK if ev.status == "finished" else EXIT_DIVERGED
@@ -159,8 +156,7 @@ def _loop(session: Session, got: list[int], out: Output, plot: bool, report: boo
             got.append(signal.SIGPIPE)  # the reader went away: save, and end quietly
         if got:
             sig = signal.Signals(got[0])
-            session.save()
-            session.end("interrupted", signal=sig.name)
+            interrupt(session, sig.name, save=True)
             if report:
                 _report(session, out)
             if sig != signal.SIGPIPE:
@@ -184,25 +180,30 @@ def _report(session: Session, out: Output) -> None:
     out.line(f"\n{text}\n\nReport written to {txt} and {js}")
 
 
-def text_plot(run, width: int = 100, height: int = 22) -> str:
-    """The tutorial's figure as text: train loss line, test loss and accuracy points."""
+def text_plot(run, train_rows: list[dict[str, Any]], width: int = 100, height: int = 22) -> str:
+    """The tutorial's figure as text: the train loss (``core.metrics.train_curve`` of the
+    run's train rows, the curve the dashboard draws) as a line, test loss and accuracy
+    as points."""
     import plotext as plt
 
+    from core.metrics import train_curve
     from tui.plotdata import downsample, nice_ticks
 
     h = run.history
+    curve = train_curve(train_rows)
+    train_seen, train_loss = [p.seen for p in curve], [p.loss for p in curve]
     plt.clear_figure()
     plt.plotsize(width, height)
     plt.theme("clear")
     plt.subplots(1, 2)
     plt.subplot(1, 1)
     plt.title("Loss")
-    x, y = downsample(h.train_seen, h.train_loss, 2 * width)
+    x, y = downsample(train_seen, train_loss, 2 * width)
     # Told apart without colour (a log file, a pipe): a braille line and x marks.
     plt.plot(x, y, label="train", marker="braille")
     plt.scatter(h.test_seen, h.test_loss, label="test", marker="x")
     plt.xlabel("number of training examples seen")
-    ticks = nice_ticks(0, max([*h.train_seen[-1:], *h.test_seen[-1:], 1]), width // 16)
+    ticks = nice_ticks(0, max([*train_seen[-1:], *h.test_seen[-1:], 1]), width // 16)
     plt.xticks(ticks)
     plt.subplot(1, 2)
     best, epoch = h.best

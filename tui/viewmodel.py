@@ -43,6 +43,15 @@ def mark_label(changes: dict[str, tuple[Any, Any]]) -> str:
     return ", ".join(f"{k} {show_value(new)}" for k, (_, new) in changes.items())
 
 
+def edit_line(ev: HparamsChanged) -> str:
+    """An edit's one line, in the dashboard's log and a headless run's output:
+    "Applied at step 1,200 (epoch 2): lr 0.2 → 0.05" or "Waiting (on restart): ..."."""
+    desc = ", ".join(f"{k} {show_value(o)} → {show_value(n)}" for k, (o, n) in ev.changes.items())
+    if ev.applied:
+        return f"Applied at step {ev.step:,} (epoch {ev.epoch}): {desc}"
+    return f"Waiting ({cfg.EFFECT_WORDS[ev.effect]}): {desc}"
+
+
 class BoundedSeries:
     """(x, y) points for a plot, never more than ``limit``, however long the run.
 
@@ -155,13 +164,12 @@ class DashboardModel:
 
     def hparams_changed(self, ev: HparamsChanged) -> str:
         """Take in an edit's announcement; the log line that says it."""
-        desc = ", ".join(f"{k} {show_value(o)} → {show_value(n)}" for k, (o, n) in ev.changes.items())
         if ev.applied:
             self.edits = self.edits.applied(ev.changes)
             self.marks.append(Mark(ev.seen, mark_label(ev.changes)))
-            return f"Applied at step {ev.step:,} (epoch {ev.epoch}): {desc}"
-        self.edits = self.edits.waiting(ev.changes)
-        return f"Waiting ({cfg.EFFECT_WORDS[ev.effect]}): {desc}"
+        else:
+            self.edits = self.edits.waiting(ev.changes)
+        return edit_line(ev)
 
     def wait_for_restart(self, changes: dict[str, Any]) -> str:
         """The run has ended: the edits wait for a restart; the log line."""

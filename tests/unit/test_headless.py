@@ -163,7 +163,7 @@ def test_resume_with_more_epochs_extends_a_finished_run(data, tmp_path):
     assert first.returncode == 0
     more = run("--headless", "--no-plot", "--resume", str(tmp_path / "r"), "--epochs", "2", "--lr", "0.1")
     assert more.returncode == 0, more.stderr
-    assert "Applied at step 20: lr 0.2 -> 0.1, epochs 1 -> 2" in more.stdout
+    assert "Applied at step 20 (epoch 1): lr 0.2 → 0.1, epochs 1 → 2" in more.stdout
     tests = [ln for ln in more.stdout.splitlines() if ln.startswith("Test set:")]
     assert len(tests) == 1 and "Total epochs: 2" in more.stdout  # only the new epoch ran
     state = checkpoint.load(tmp_path / "r" / "checkpoint-last.pt")
