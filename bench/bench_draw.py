@@ -27,7 +27,8 @@ import numpy as np  # noqa: E402
 
 from core.config import Hyperparameters  # noqa: E402
 from core.events import EpochEnd, RunFinished  # noqa: E402
-from tui.bridge import ImagePredicted, PredictImage, ProcessTransport, RunSpec  # noqa: E402
+from tui.bridge import ProcessTransport, RunSpec  # noqa: E402
+from tui.protocol import ImagePredicted, PredictImage  # noqa: E402
 
 
 def one_run(args, ask: bool) -> tuple[float, list[float]]:

@@ -92,7 +92,7 @@ def baseline(folder: Path) -> float:
 
 def follower(folder: Path) -> tuple[float, int]:
     from core.events import RunFinished
-    from tui.bridge import ReadProgress
+    from tui.protocol import ReadProgress
     from tui.watch import FolderTransport
 
     t0 = time.perf_counter()

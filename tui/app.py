@@ -24,7 +24,8 @@ from textual.worker import get_current_worker
 import tui.messages as msg
 from core.edits import EditState
 from core.runfolder import default_run_dir
-from tui.bridge import EngineFailed, EngineStopped, ProcessTransport, RunSpec, Saved, ThreadTransport, Transport
+from tui.bridge import ProcessTransport, RunSpec, ThreadTransport
+from tui.protocol import EngineFailed, EngineStopped, Saved, Transport
 from tui.receipt import print_receipt, receipt_text
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.dashboard import RUN_KEYS, DashboardScreen
@@ -37,6 +38,7 @@ from tui.viewmodel import DashboardModel
 __all__ = ["MnistTuiApp", "make_app", "print_receipt", "receipt_text"]
 
 LOG_LINES = 2000  # the log pane's lines kept (as the pane keeps them)
+
 
 
 class MnistTuiApp(App):

@@ -3,8 +3,8 @@
 Data flows one way: ``core.session.Session.events()`` -> ``TrainingLoop`` (in the
 training process) -> a ``Transport`` -> the app's one worker -> a Textual message per
 kind of event (``tui.messages``) -> the widget or screen that shows it. Edits flow back
-the other way as typed commands (``Pause``, ``Resume``, ``Edit``, ``Save``, ``Stop``,
-``Quit``), applied between two events.
+the other way as typed commands, applied between two events. What crosses, both ways,
+is declared in ``tui.protocol`` (``Command``, ``EngineEvent``, ``Transport``).
 
 ``TrainingLoop`` hands every event on as it is, except ``BatchEnd``, coalesced into at
 most ~10 ``Tick``s a second (the screen needs no more; training makes 1,000+ steps a
@@ -26,196 +26,19 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from core.errors import MnistTuiError, WriteError
 from core.events import HparamsChanged, TestEnd
 from core.session import RunSpec
+from tui.protocol import (Backfill, Command, DataReady, Edit, EditResult, EngineEvent, EngineFailed,
+                          EngineStopped, FirstWeights, ImagePredicted, Loading, Notice, Pause,
+                          PauseChanged, PredictImage, Quit, Resume, Save, Saved, Stop, Tick,
+                          Trace)
 
 TICK_SECONDS = 0.1      # at most 10 progress updates a second
 COMMAND_POLL = 0.02     # look for a key's command at least every 20 ms
 PAUSED_WAIT = 0.5       # while paused, how long one wait for a command lasts
-
-
-# ------------------------------------------------------------------ screen -> engine
-
-@dataclass(frozen=True)
-class Pause:
-    """Stop pulling events (the screen shows exactly where training stopped)."""
-
-
-@dataclass(frozen=True)
-class Resume:
-    pass
-
-
-@dataclass(frozen=True)
-class Edit:
-    """A hyperparameter edit: answered by the edit's HparamsChanged and an EditResult."""
-
-    changes: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Save:
-    """Write checkpoint-last.pt now: answered by Saved (or a Notice when it fails)."""
-
-
-@dataclass(frozen=True)
-class Stop:
-    """End the run at the next event; the loop then waits for Save or Quit."""
-
-
-@dataclass(frozen=True)
-class Quit:
-    """Leave. A run still in progress gets an end row saying why (``reason``: what the
-    user did, e.g. "quit", "SIGTERM")."""
-
-    reason: str = "quit"
-
-
-@dataclass(frozen=True)
-class Trace:
-    """"Inside the network": send test digit ``index`` through the model (a DigitTrace)."""
-
-    index: int
-
-
-@dataclass(frozen=True)
-class PredictImage:
-    """A drawing (784 bytes, 28x28 uint8): answered by ImagePredicted, from the model as it
-    is now; training is untouched (eval mode, no gradients)."""
-
-    request_id: int
-    image: bytes
-
-
-Command = Pause | Resume | Edit | Save | Stop | Quit | Trace | PredictImage
-
-
-class Transport(Protocol):
-    """What the app drives: the training process, a thread, or a followed run folder."""
-
-    def start(self) -> None: ...
-    def send(self, command: Command) -> None: ...
-    def get(self, timeout: float) -> Any: ...
-    def alive(self) -> bool: ...
-    def close(self, timeout: float = 5.0) -> None: ...
-
-
-# ------------------------------------------------------------- engine -> screen messages
-
-@dataclass(frozen=True)
-class Loading:
-    text: str
-
-
-@dataclass(frozen=True)
-class DataReady:
-    title: str
-    classes: tuple[str, ...]
-    n_train: int
-    n_test: int
-    test_images: bytes  # n_test x 784 uint8, for drawing digits
-    test_labels: bytes  # n_test uint8
-    source: str         # the folder the files came from
-
-
-@dataclass(frozen=True)
-class Tick:
-    """The latest training step, plus what happened since the previous tick."""
-
-    epoch: int
-    batch: int
-    batches: int
-    epoch_samples: int
-    n_train: int
-    seen: int
-    step: int
-    samples_per_sec: float
-    points: tuple[tuple[int, float], ...]  # (examples seen, train loss) since last tick
-    lines: tuple[str, ...]                 # the tutorial's "Train Epoch" lines since last tick
-
-
-@dataclass(frozen=True)
-class Backfill:
-    """A resumed run's past, so the plots and log start where the run stopped."""
-
-    train_points: tuple[tuple[int, float], ...]      # (examples seen, loss)
-    tests: tuple[tuple[int, int, float, float], ...]  # (epoch, seen, loss, accuracy %)
-    edits: tuple[HparamsChanged, ...]                 # the applied edits, marked on the plot
-    text: str
-
-
-@dataclass(frozen=True)
-class EditResult:
-    ok: bool
-    problems: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Saved:
-    path: str
-
-
-@dataclass(frozen=True)
-class PauseChanged:
-    paused: bool
-    step: int
-
-
-@dataclass(frozen=True)
-class ImagePredicted:
-    """The live network's answer to a PredictImage (request_id, 784 bytes): softmax
-    probabilities, and the epochs completed and step it had reached."""
-
-    request_id: int
-    probs: tuple[float, ...]
-    epoch: int
-    step: int
-
-
-@dataclass(frozen=True)
-class EngineFailed:
-    message: str        # one line for the user
-    detail_file: str = ""  # where the traceback went, for an internal error
-    searched: tuple[str, ...] = ()
-    alternatives: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Notice:
-    """Something the user must know that does not end the run (a failed write: the run
-    is paused, nothing is lost)."""
-
-    message: str
-    severity: str = "error"
-
-
-@dataclass(frozen=True)
-class ReadProgress:
-    """`watch` reading a long run's backlog: ``done`` of ``total`` bytes of ``name``."""
-
-    name: str
-    done: int
-    total: int
-
-
-@dataclass(frozen=True)
-class FirstWeights:
-    """The first layer's weights as they are now (sent on pausing: "Inside the network"
-    shows the exact weights training stopped at)."""
-
-    epoch: int
-    step: int
-    weights: bytes  # float32, shape
-    shape: tuple[int, int]
-
-
-@dataclass(frozen=True)
-class EngineStopped:
-    """The engine loop has ended; nothing more will come."""
 
 
 # ------------------------------------------------------------------------- the loop
@@ -226,7 +49,7 @@ class _Quit(Exception):
         self.reason = reason
 
 
-def engine_loop(spec: RunSpec, emit: Callable[[Any], None], commands: Any,
+def engine_loop(spec: RunSpec, emit: Callable[[EngineEvent], None], commands: Any,
                 parent_alive: Callable[[], bool] = lambda: True,
                 on_run: Callable[[Any], None] | None = None) -> None:
     """Open the session, then pull its events until told to quit. ``on_run`` receives
@@ -263,7 +86,7 @@ class TrainingLoop:
     """In the training process: the session's events to ``emit``, commands applied
     between two events."""
 
-    def __init__(self, spec: RunSpec, emit: Callable[[Any], None], commands: Any,
+    def __init__(self, spec: RunSpec, emit: Callable[[EngineEvent], None], commands: Any,
                  parent_alive: Callable[[], bool], on_run: Callable[[Any], None] | None):
         self.spec, self.emit, self.commands = spec, emit, commands
         self.parent_alive, self.on_run = parent_alive, on_run

@@ -26,8 +26,9 @@ from core.metrics import (
     METRICS_JSONL, STALE_SECONDS, TrainLogged, event_for, parse_row, train_curve,
 )
 from core.runfolder import CONFIG, LOCK, TEST_LAST, read_config
-from tui.bridge import (
-    DataReady, EngineFailed, EngineStopped, Loading, Notice, Quit, ReadProgress, Tick,
+from tui.protocol import (
+    Command, DataReady, EngineEvent, EngineFailed, EngineStopped, Loading, Notice, Quit,
+    ReadProgress, Tick, WatchReset,
 )
 
 POLL_SECONDS = 0.25
@@ -45,10 +46,6 @@ def waits_for_run(run_dir: Path) -> bool:
     return all(p.name == LOCK or p.name.startswith(".") for p in run_dir.iterdir())
 
 
-class WatchReset:
-    """The run folder was rewritten (the run was resumed): start the picture over."""
-
-
 class FolderTransport:
     """Follows a run folder; read-only: every command but quit is refused."""
 
@@ -63,11 +60,11 @@ class FolderTransport:
     def start(self) -> None:
         self._thread.start()
 
-    def send(self, command: Any) -> None:
+    def send(self, command: Command) -> None:
         if isinstance(command, Quit):
             self._stop.set()
 
-    def get(self, timeout: float) -> Any:
+    def get(self, timeout: float) -> EngineEvent:
         return self._events.get(timeout=timeout)
 
     def alive(self) -> bool:

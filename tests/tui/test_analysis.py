@@ -8,7 +8,7 @@ import re
 
 import pytest
 from core.events import TestEnd
-from tui.bridge import PauseChanged
+from tui.protocol import PauseChanged
 from core.report import class_accuracy, most_confused
 from tests.tui.test_app import LONG, finished, shown
 from tui.screens.confusion import ConfusionScreen, PairScreen

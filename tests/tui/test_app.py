@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import Input, RichLog, Static
 
 from core import checkpoint
-from tui.bridge import EditResult, PauseChanged, Saved, Tick
+from tui.protocol import EditResult, PauseChanged, Saved, Tick
 from tui.widgets.plots import AccuracyPlot, LossPlot
 from tui.widgets.progress import BAR_WIDTH, ProgressRow
 from tui.screens.confirm import ConfirmScreen
@@ -661,7 +661,7 @@ async def test_missing_data_shows_where_it_looked_and_switches_to_a_dataset_foun
     from dataclasses import replace as dc_replace
 
     from tests.helpers import FASHION
-    from tui.bridge import DataReady, EngineFailed
+    from tui.protocol import DataReady, EngineFailed
     from tui.widgets.nodata import NoDataPanel
 
     empty = tmp_path / "empty"

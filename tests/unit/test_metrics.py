@@ -89,7 +89,8 @@ def data(tmp_path_factory):
 
 def _live(spec):
     """The dashboard's training process, in a thread: the Ticks' points until the end."""
-    from tui.bridge import Quit, Tick, engine_loop
+    from tui.bridge import engine_loop
+    from tui.protocol import Quit, Tick
 
     events: queue.Queue = queue.Queue()
     commands: queue.Queue = queue.Queue()

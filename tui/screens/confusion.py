@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from core.events import TestEnd
 from core.report import bar, most_confused
-from tui.screens.common import is_compact, test_title
+from tui.screens.common import RunSignals, follow, is_compact, test_title
 from tui.screens.hardest import HardestScreen
 from tui.screens.paged import PagedCardsScreen
 from tui.widgets.confusion import ConfusionMatrix
@@ -37,6 +37,10 @@ class ConfusionScreen(Screen):
         Binding("h", "hardest", "Hardest"),
     ]
 
+    def __init__(self, signals: RunSignals | None = None) -> None:
+        super().__init__()
+        self.run_signals = signals  # the dashboard's run, followed test by test
+
     def compose(self) -> ComposeResult:
         yield Static(id="cm-title")
         yield ConfusionMatrix(ascii=self.app.ascii)
@@ -48,6 +52,7 @@ class ConfusionScreen(Screen):
         self.query_one(ConfusionMatrix).focus()
         self.on_resize()
         self.show_test(self.app.view.last_test)
+        follow(self.run_signals and self.run_signals.test, self, self.show_test)
 
     def on_resize(self) -> None:
         compact = is_compact(self.app.size)
@@ -55,7 +60,7 @@ class ConfusionScreen(Screen):
         self.query_one(ConfusionMatrix).set_compact(compact)
 
     def show_test(self, test: TestEnd | None) -> None:
-        """Called by the app after every test while this screen is open."""
+        """The latest test (and each test after it while this screen is open)."""
         classes = self.app.view.class_names
         self.query_one("#cm-title", Static).update(Text.assemble(
             ("Confusion matrix", "bold"), f" · {test_title(test)}",
@@ -96,7 +101,7 @@ class ConfusionScreen(Screen):
     def on_confusion_matrix_selected(self, message: ConfusionMatrix.Selected) -> None:
         test = self.app.view.last_test
         if test is not None and test.confusion and test.confusion[message.true][message.pred]:
-            self.app.push_screen(PairScreen(message.true, message.pred))
+            self.app.push_screen(PairScreen(message.true, message.pred, self.run_signals))
         else:
             self.notify("No test digits in that cell.", timeout=3)
 
@@ -104,7 +109,7 @@ class ConfusionScreen(Screen):
         self.dismiss()
 
     def action_hardest(self) -> None:
-        self.app.push_screen(HardestScreen())
+        self.app.push_screen(HardestScreen(self.run_signals))
 
 
 class PairScreen(PagedCardsScreen):
@@ -112,8 +117,8 @@ class PairScreen(PagedCardsScreen):
 
     EMPTY = "No test digits in this cell after the latest test."
 
-    def __init__(self, true: int, pred: int) -> None:
-        super().__init__()
+    def __init__(self, true: int, pred: int, signals: RunSignals | None = None) -> None:
+        super().__init__(signals)
         self.true, self.pred = true, pred
         self.indices: list[int] = []
 

@@ -12,7 +12,9 @@ from typing import Any
 from textual.binding import Binding
 
 import tui.messages as msg
-from tui.bridge import Edit, Pause, PredictImage, Resume, Save, Trace
+from core import events as run_events
+from tui import protocol
+from tui.protocol import Edit, Pause, PredictImage, Resume, Save, Trace
 from tui.messages import engine_handler
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.edit import EditScreen
@@ -149,12 +151,12 @@ class DashboardScreen(RunView):
     def action_confusion(self) -> None:
         from tui.screens.confusion import ConfusionScreen
 
-        self.app.push_screen(ConfusionScreen())
+        self.app.push_screen(ConfusionScreen(self.run_signals))
 
     def action_hardest(self) -> None:
         from tui.screens.hardest import HardestScreen
 
-        self.app.push_screen(HardestScreen())
+        self.app.push_screen(HardestScreen(self.run_signals))
 
     def action_zoom(self) -> None:
         self.plots.zoom()
@@ -169,13 +171,10 @@ class DashboardScreen(RunView):
         from tui.screens.inside import InsideScreen
 
         indices = self.digit_indices()
-        self.app.push_screen(InsideScreen(ascii=self.app.ascii, stats=self.model.layer_stats,
+        self.app.push_screen(InsideScreen(ascii=self.app.ascii, follow=self.run_signals,
                                           architecture=self.model.hp.architecture(),
                                           digit=indices[0] if indices else 0,
                                           watching=self.app.watch_dir is not None))
-
-    def on_inside_screen_digit_wanted(self, message) -> None:
-        self.want_digit(message.index)
 
     def want_digit(self, index: int) -> None:
         if self.app.engine is not None and self.model.test_labels:
@@ -192,7 +191,8 @@ class DashboardScreen(RunView):
 
         self._draw_predictor = EnginePredictor(send)
         self.app.push_screen(DrawScreen(self._draw_predictor, classes=self.model.class_names,
-                                        run_dir=self.app.run_dir, ascii=self.app.ascii))
+                                        run_dir=self.app.run_dir, ascii=self.app.ascii,
+                                        tests=self.run_signals.test))
 
     def action_save(self) -> None:
         if self.app.engine is not None:
@@ -206,31 +206,26 @@ class DashboardScreen(RunView):
 
     # "Inside the network" (tui/screens/inside.py) and the drawing (tui/screens/draw.py)
     @engine_handler(msg.LayerStats)
-    def on_layer_stats(self, ev) -> None:
+    def on_layer_stats(self, ev: run_events.LayerStats) -> None:
         self.model.add_layer_stats(ev)
-        for screen in self.app.screen_stack[1:]:
-            if hasattr(screen, "show_stats"):
-                screen.show_stats(ev)
-                if ev.after_test:  # the traced digit follows training too
-                    self.want_digit(screen.digit)
+        self.run_signals.stats.publish(ev)
 
     @engine_handler(msg.FirstWeights)
-    def on_first_weights(self, ev) -> None:
+    def on_first_weights(self, ev: protocol.FirstWeights) -> None:
         """Paused: the tiles of "Inside the network" show the weights as they are now."""
         import numpy as np
 
         weights = np.frombuffer(ev.weights, dtype=np.float32).reshape(ev.shape)
-        for show_weights in self.views("show_weights"):
-            show_weights(weights, f"paused at epoch {ev.epoch + 1}, step {ev.step:,}")
+        self.run_signals.weights.publish((weights, f"paused at epoch {ev.epoch + 1}, step {ev.step:,}"))
 
     @engine_handler(msg.DigitTrace)
-    def on_digit_trace(self, ev) -> None:
+    def on_digit_trace(self, ev: run_events.DigitTrace) -> None:
         images = self.model.test_images
         image = images[ev.index] if images is not None else None
-        for show_digit in self.views("show_digit"):
-            show_digit(ev, image, self.model.class_names)
+        self.run_signals.trace.publish((ev, image, self.model.class_names))
 
     @engine_handler(msg.ImagePredicted)
-    def on_image_predicted(self, ev) -> None:  # the live network's answer to a drawing
+    def on_image_predicted(self, ev: protocol.ImagePredicted) -> None:
+        """The live network's answer to a drawing."""
         if self._draw_predictor is not None:
             self._draw_predictor.deliver(ev)

@@ -23,13 +23,16 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.screen import ModalScreen, Screen
+from textual.signal import Signal
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Footer, Input, Static
 
 from core.drawing import drawings_paths, preprocess, save_drawing
 from core.errors import MnistTuiError
+from core.events import TestEnd
 from core.report import bar, short_name
 from tui.digits import render
+from tui.screens.common import follow
 from tui.widgets.canvas import DrawingCanvas
 
 DIGITS = tuple(str(i) for i in range(10))
@@ -191,9 +194,10 @@ class DrawScreen(Screen[None]):
 
     def __init__(self, predictor: Predictor, *, classes: Sequence[str] | None = None,
                  run_dir: str | os.PathLike | None = None, ascii: bool = False,
-                 note: str = "") -> None:
+                 note: str = "", tests: Signal[TestEnd] | None = None) -> None:
         super().__init__()
         self.predictor = predictor
+        self.tests = tests  # the dashboard's tests: after each, the network has changed
         self.class_names: tuple[str, ...] | None = tuple(classes) if classes else None
         self.run_dir = run_dir
         self.ascii = ascii
@@ -219,6 +223,7 @@ class DrawScreen(Screen[None]):
         self._ready = True  # (is_mounted is not yet True here)
         self.query_one(DrawingCanvas).focus()
         self._show()
+        follow(self.tests, self, self.show_test)
 
     def on_resize(self) -> None:
         compact = self.size.height < COMPACT_HEIGHT
@@ -246,8 +251,8 @@ class DrawScreen(Screen[None]):
             self.predictor.request(self.image, self)
 
     def show_test(self, ev) -> None:
-        """After each test (the dashboard calls this on its open views): the network has
-        learnt an epoch more; ask again about the same drawing."""
+        """After each test of the dashboard's run: the network has learnt an epoch
+        more; ask again about the same drawing."""
         self.ask()
 
     @on(DrawingPredicted)

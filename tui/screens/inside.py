@@ -1,9 +1,10 @@
 """Inside the network: the first layer's weights as tiles, per-layer health over time,
 and one digit through the network.
 
-Fed by plain method calls, so the live dashboard and `watch` drive it the same way:
-``show_stats(LayerStats)`` (the weights come with the stats after each test),
-``show_weights(array)`` and ``show_digit(DigitTrace, image)``.
+Fed by plain method calls -- ``show_stats(LayerStats)`` (the weights come with the stats
+after each test), ``show_weights(array)`` and ``show_digit(DigitTrace, image)`` -- which
+the dashboard's run signals (``RunSignals``: the live run and `watch` alike) call once
+the screen follows them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from core.events import DigitTrace, LayerStats
-from tui.screens.common import is_compact
+from tui.screens.common import RunSignals, follow, is_compact
 from tui.widgets.digittrace import DigitTraceView
 from tui.widgets.footer import KeyFooter
 from tui.widgets.layerhealth import LayerHealth
@@ -66,13 +67,16 @@ class InsideScreen(Screen):
 
     def __init__(self, *, ascii: bool = False, stats: Sequence[LayerStats] = (),
                  architecture: str = "", digit: int = 0, watching: bool = False,
-                 name: str | None = None) -> None:
+                 follow: RunSignals | None = None, name: str | None = None) -> None:
+        """``follow``: the dashboard's run (the stats so far, then each new one);
+        without it, ``stats`` and what is shown by calling the show_ methods."""
         super().__init__(name=name)
+        self.run_signals = follow
         self.watching = watching  # following a run folder: no model here, statistics only
         self.digit = digit  # the test example traced
         self.ascii = ascii
         self.architecture = architecture
-        self._waiting: list[tuple] = [("show_stats", ev) for ev in stats]  # until mounted
+        self._waiting: list[tuple] = [(self.show_stats, ev) for ev in stats]  # until mounted
         self._ready = False
         self._zoom_chosen = False
         self.latest: LayerStats | None = None
@@ -89,8 +93,14 @@ class InsideScreen(Screen):
     def on_mount(self) -> None:
         self.on_resize()
         self._ready = True
+        signals = self.run_signals
+        if signals is not None:  # all kept so far, then each new one: nothing missed between
+            self._waiting[:0] = [(self.show_stats, ev) for ev in signals.layer_stats()]
+            follow(signals.stats, self, self._followed_stats)
+            follow(signals.weights, self, lambda shown: self.show_weights(*shown))
+            follow(signals.trace, self, lambda shown: self.show_digit(*shown))
         for method, *args in self._waiting:
-            getattr(self, method)(*args)
+            method(*args)
         self._waiting = []
         self._title()
         self.post_message(self.DigitWanted(self.digit))
@@ -108,7 +118,7 @@ class InsideScreen(Screen):
     def show_stats(self, ev: LayerStats) -> None:
         """A new LayerStats: the health rows, and the tiles when it brings weights."""
         if not self._ready:
-            self._waiting.append(("show_stats", ev))
+            self._waiting.append((self.show_stats, ev))
             return
         self.latest = ev
         self.query_one(LayerHealth).add(ev)
@@ -117,16 +127,21 @@ class InsideScreen(Screen):
             self.show_weights(w, when(ev))
         self._title()
 
+    def _followed_stats(self, ev: LayerStats) -> None:
+        self.show_stats(ev)
+        if ev.after_test:  # the traced digit follows training too
+            self.post_message(self.DigitWanted(self.digit))
+
     def show_weights(self, weights: np.ndarray, when: str = "") -> None:
         if not self._ready:
-            self._waiting.append(("show_weights", weights, when))
+            self._waiting.append((self.show_weights, weights, when))
             return
         self.query_one(WeightTiles).show(weights, when)
 
     def show_digit(self, trace: DigitTrace, image: np.ndarray | None = None,
                    classes: Sequence[str] | None = None) -> None:
         if not self._ready:
-            self._waiting.append(("show_digit", trace, image, classes))
+            self._waiting.append((self.show_digit, trace, image, classes))
             return
         if trace.index >= 0:
             self.digit = trace.index

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from core.events import TestEnd
+from tui.screens.common import RunSignals, follow
 from tui.widgets.digitgrid import DigitGrid
 from tui.widgets.footer import KeyFooter
 
@@ -30,9 +31,10 @@ class PagedCardsScreen(Screen):
     ]
     EMPTY = "Nothing to show after the latest test."
 
-    def __init__(self) -> None:
+    def __init__(self, signals: RunSignals | None = None) -> None:
         super().__init__()
         self.page = 0
+        self.run_signals = signals  # the dashboard's run, followed test by test
 
     # what a subclass says
     def items(self) -> Sequence[Any]:
@@ -58,12 +60,13 @@ class PagedCardsScreen(Screen):
 
     def on_mount(self) -> None:
         self.show_test(self.app.view.last_test)
+        follow(self.run_signals and self.run_signals.test, self, self.show_test)
 
     def on_resize(self) -> None:
         self._draw()
 
     def show_test(self, test: TestEnd | None) -> None:
-        """Called by the app after every test while this screen is open."""
+        """The latest test (and each test after it while this screen is open)."""
         self.update_items(test)
         self._draw()
 

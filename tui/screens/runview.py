@@ -18,9 +18,11 @@ from textual.screen import Screen
 from textual.widgets import RichLog
 
 import tui.messages as msg
+from core import events as run_events
+from tui import protocol
 from core.events import format_max_accuracy, format_test
 from tui.messages import engine_handler
-from tui.screens.common import size_classes
+from tui.screens.common import RunSignals, size_classes
 from tui.states import AppState
 from tui.viewmodel import DashboardModel, Mark, mark_label, tick_details
 from tui.widgets.footer import KeyFooter
@@ -47,6 +49,7 @@ class RunView(Screen):
         self._last_tick: Any = None
         self._draw_predictor: Any = None  # the open DrawScreen's link to the training process
         self.plots = PlotsRow(model, id="plots")  # kept: the timer can outlive the layout
+        self.run_signals = RunSignals(self, lambda: self.model.layer_stats)  # the views above follow
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -137,18 +140,14 @@ class RunView(Screen):
         self.plots.now()
         self.refresh_static()
 
-    def views(self, method: str):
-        """The views open above the dashboard that follow the run with ``method``."""
-        return [getattr(s, method) for s in self.app.screen_stack[1:] if hasattr(s, method)]
-
     # ------------------------------------------------------------------ events
     @engine_handler(msg.Loading)
-    def on_loading(self, ev) -> None:
+    def on_loading(self, ev: protocol.Loading) -> None:
         self.app.set_state(AppState.LOADING)
         self.log_line(ev.text)
 
     @engine_handler(msg.DownloadProgress)
-    def on_download(self, ev) -> None:
+    def on_download(self, ev: run_events.DownloadProgress) -> None:
         self.app.set_state(AppState.DOWNLOADING)
         prog = self.query_one(TrainingProgress)
         prog.add_class("-downloading")
@@ -157,7 +156,7 @@ class RunView(Screen):
                                  ev.total or None, f"{ev.filename} {ev.done / 1e6:.1f}/{total}")
 
     @engine_handler(msg.ReadProgress)
-    def on_read_progress(self, ev) -> None:
+    def on_read_progress(self, ev: protocol.ReadProgress) -> None:
         """watch: a long run's metrics being read; the bar goes once it is all in."""
         prog = self.query_one(TrainingProgress)
         prog.set_class(ev.done < ev.total, "-downloading")
@@ -165,7 +164,7 @@ class RunView(Screen):
                                  f"{ev.name} {ev.done / 1e6:.1f}/{ev.total / 1e6:.1f} MB")
 
     @engine_handler(msg.DataReady)
-    def on_data_ready(self, ev) -> None:
+    def on_data_ready(self, ev: protocol.DataReady) -> None:
         self.query_one(TrainingProgress).remove_class("-downloading")
         self.model.data_ready(ev.test_images, ev.test_labels, ev.classes, ev.n_train)
         self.app.refresh_bindings()  # n applies from now on
@@ -177,7 +176,7 @@ class RunView(Screen):
         self.show_digits()
 
     @engine_handler(msg.RunStarted)
-    def on_run_started(self, ev) -> None:
+    def on_run_started(self, ev: run_events.RunStarted) -> None:
         from core.config import Hyperparameters
         from core.edits import EditState
 
@@ -190,7 +189,7 @@ class RunView(Screen):
         self.app.set_state(AppState.TESTING)
 
     @engine_handler(msg.EpochStarted)
-    def on_epoch_started(self, ev) -> None:
+    def on_epoch_started(self, ev: run_events.EpochStarted) -> None:
         self.model.epoch = ev.epoch
         if self.app.state != AppState.PAUSED:
             self.app.set_state(AppState.TRAINING)
@@ -199,7 +198,7 @@ class RunView(Screen):
         prog.row("run").set("Run", ev.epoch - 1, ev.epochs, f"{ev.epoch - 1}/{ev.epochs} epochs")
 
     @engine_handler(msg.Tick)
-    def on_tick(self, ev) -> None:
+    def on_tick(self, ev: protocol.Tick) -> None:
         self._last_tick = ev
         self.model.train.extend(ev.points)
         for line in ev.lines:
@@ -208,17 +207,16 @@ class RunView(Screen):
         self.show_tick(ev)
 
     @engine_handler(msg.EvalProgress)
-    def on_eval_progress(self, ev) -> None:
+    def on_eval_progress(self, ev: run_events.EvalProgress) -> None:
         if self.app.state != AppState.PAUSED:
             self.app.set_state(AppState.TESTING)
 
     @engine_handler(msg.TestEnd)
-    def on_test_end(self, ev) -> None:
+    def on_test_end(self, ev: run_events.TestEnd) -> None:
         if self.model.test_ended(ev):
             self.app.refresh_bindings()  # c, h and m apply from now on
             self.app.freeze_heap()
-        for show_test in self.views("show_test"):  # open analysis views follow each test
-            show_test(ev)
+        self.run_signals.test.publish(ev)  # the open analysis views follow each test
         self.log_line(format_test(ev))
         self.plots.mark()  # drawn by the timer, a frame apart from the digits
         self.show_digits()
@@ -226,35 +224,35 @@ class RunView(Screen):
             self.app.set_state(AppState.TRAINING)
 
     @engine_handler(msg.EpochEnd)
-    def on_epoch_end(self, ev) -> None:
+    def on_epoch_end(self, ev: run_events.EpochEnd) -> None:
         epochs, n = self.model.hp.epochs, self.model.n_train
         prog = self.query_one(TrainingProgress)
         prog.row("epoch").set(f"Epoch {ev.epoch}/{epochs}", n, n, f"{n:,}/{n:,}")
         prog.row("run").set("Run", ev.epoch, epochs, f"{ev.epoch}/{epochs} epochs")
 
     @engine_handler(msg.HparamsChanged)
-    def on_hparams_changed(self, ev) -> None:
+    def on_hparams_changed(self, ev: run_events.HparamsChanged) -> None:
         self.log_line(self.model.hparams_changed(ev))
         if ev.applied:
             self.plots.mark()
         self.refresh_static()
 
     @engine_handler(msg.EditResult)
-    def on_edit_result(self, ev) -> None:
+    def on_edit_result(self, ev: protocol.EditResult) -> None:
         if not ev.ok:
             reasons = "; ".join(f"{k}: {v}" for k, v in ev.problems.items())
             self.app.notify(f"Edit refused: {reasons}", severity="error")
             self.log_line(f"Edit refused: {reasons}")
 
     @engine_handler(msg.NonFiniteLoss)
-    def on_non_finite_loss(self, ev) -> None:
+    def on_non_finite_loss(self, ev: run_events.NonFiniteLoss) -> None:
         self.app.error = (f"The loss became {ev.loss} at epoch {ev.epoch}, step {ev.step}: training "
                           f"stopped before applying it. Lower the learning rate (e) and restart (r).")
         self.log_line(self.app.error)
         self.app.notify(self.app.error, severity="error", timeout=10)
 
     @engine_handler(msg.RunFinished)
-    def on_run_finished(self, ev) -> None:
+    def on_run_finished(self, ev: run_events.RunFinished) -> None:
         self.plots.now()  # the final picture, complete at once
         self.log_line(f"Total epochs: {ev.epochs_done}")
         if ev.best_epoch >= 0:
@@ -265,7 +263,7 @@ class RunView(Screen):
             "Run", ev.epochs_done, epochs, f"{ev.epochs_done}/{epochs} epochs · {ev.status}")
 
     @engine_handler(msg.Backfill)
-    def on_backfill(self, ev) -> None:
+    def on_backfill(self, ev: protocol.Backfill) -> None:
         self.model.train.extend(ev.train_points)
         for epoch, seen, loss, acc in ev.tests:
             self.model.add_test(epoch, seen, loss, acc)
@@ -274,12 +272,12 @@ class RunView(Screen):
         self.plots.mark()
 
     @engine_handler(msg.WatchReset)
-    def on_watch_reset(self, ev) -> None:
+    def on_watch_reset(self, ev: protocol.WatchReset) -> None:
         self.model.reset_run()
         self.plots.now()
 
     @engine_handler(msg.PauseChanged)
-    def on_pause_changed(self, ev) -> None:
+    def on_pause_changed(self, ev: protocol.PauseChanged) -> None:
         self.start_paused = False
         self.app.set_state(AppState.PAUSED if ev.paused else AppState.TRAINING)
         self.log_line(f"{'Paused' if ev.paused else 'Resumed'} at step {ev.step:,}")
@@ -289,19 +287,19 @@ class RunView(Screen):
             self.plots.now()
 
     @engine_handler(msg.Notice)
-    def on_notice(self, ev) -> None:
+    def on_notice(self, ev: protocol.Notice) -> None:
         """Something that does not end the run (a failed write: the engine has paused)."""
         self.log_line(ev.message)
         self.app.notify(ev.message, severity=ev.severity, timeout=15)
 
     @engine_handler(msg.Saved)
-    def on_saved(self, ev) -> None:
+    def on_saved(self, ev: protocol.Saved) -> None:
         self.app.saved_paths.append(ev.path)
         self.log_line(f"Checkpoint saved: {ev.path}")
         self.app.notify(f"Checkpoint saved: {ev.path}")
 
     @engine_handler(msg.EngineFailed)
-    def on_engine_failed(self, ev) -> None:
+    def on_engine_failed(self, ev: protocol.EngineFailed) -> None:
         app = self.app
         app.error = ev.message
         app.error_internal = bool(ev.detail_file)  # a bug (exit 1), not bad input (exit 2)
@@ -320,6 +318,6 @@ class RunView(Screen):
             app.set_state(AppState.ERROR)
 
     @engine_handler(msg.EngineStopped)
-    def on_engine_stopped(self, ev) -> None:
+    def on_engine_stopped(self, ev: protocol.EngineStopped) -> None:
         if self.app.state.active or self.app.state.loading:
             self.app.set_state(AppState.ERROR if self.app.error else AppState.STOPPED)
