@@ -177,9 +177,11 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
         self._styled = True  # mounting styled every widget (the app composes it off-screen)
 
     def _show_error(self, name: str, message: str | None) -> None:
-        err = self.query_one(f"#err-{name}", Static)
-        err.update(message or "")
-        err.display = bool(message)
+        # (query, not query_one: a field's first Changed can arrive while the app closes
+        # and the off-screen form's widgets are already gone)
+        for err in self.query(f"#err-{name}").results(Static):
+            err.update(message or "")
+            err.display = bool(message)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         name = (event.input.id or "").removeprefix("f-")
