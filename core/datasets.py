@@ -92,9 +92,6 @@ class MNISTDataset(torch.utils.data.Dataset):
             idx = order[lo:lo + batch_size] if order is not None else slice(lo, lo + batch_size)
             yield self.batch(idx)
 
-    def image(self, index: int) -> np.ndarray:
-        """Digit ``index`` as a 28x28 uint8 array (for drawing)."""
-        return self.images[index].reshape(28, 28).cpu().numpy()
 
 
 @dataclass

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core import checkpoint
 from core import config as cfg
 from core.config import Hyperparameters
 from core.edits import EditState, current_epoch, min_epochs
@@ -236,7 +237,7 @@ class Run:
     ``apply(**changes)`` edits hyperparameters between two events and returns the
     ``HparamsChanged`` of each group (they are not yielded again): live ones (lr,
     momentum, epochs, test batch size) at the next step, batch size at the next epoch,
-    network shape / activation / seed / optimizer only on restart (``restart_hparams``).
+    network shape / activation / seed / optimizer only on restart (``edits.target``).
     """
 
     def __init__(
@@ -290,10 +291,6 @@ class Run:
     def pending(self) -> dict[str, Any]:
         """Edits waiting for the next epoch or a restart."""
         return dict(self.edits.pending)
-
-    def restart_hparams(self) -> Hyperparameters:
-        """The current hyperparameters with every waiting edit applied."""
-        return self.edits.target
 
     def apply(self, **changes: Any) -> list[HparamsChanged]:
         """Validate and apply an edit; raises ``ConfigError`` and changes nothing if
@@ -456,8 +453,8 @@ class Run:
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume exactly where the run stands."""
         return {
-            "format": "mnist-tui-checkpoint",
-            "version": 1,
+            "format": checkpoint.FORMAT,
+            "version": checkpoint.VERSION,
             "hparams": self.hp.to_dict(),
             "pending": {k: _plain(v) for k, v in self.pending.items()},
             "model": self.model.state_dict(),

@@ -33,11 +33,9 @@ from tui.screens.help import HelpScreen
 from tui.screens.runview import RunView
 from tui.signals import SignalExit, save_then
 from tui.states import AppState
-from tui.viewmodel import DashboardModel
+from tui.viewmodel import LOG_LINES, DashboardModel, state_after
 
 __all__ = ["MnistTuiApp", "make_app", "print_receipt", "receipt_text"]
-
-LOG_LINES = 2000  # the log pane's lines kept (as the pane keeps them)
 
 
 
@@ -81,7 +79,6 @@ class MnistTuiApp(App):
         self.view = DashboardModel(EditState(spec.hparams))
         self.dashboard = DashboardScreen(self.view)
         self.signals = SignalExit(self)
-        self.saved_paths: list[str] = []
         self.log_lines: deque[str] = deque(maxlen=LOG_LINES)  # what the log pane shows, unwrapped
         self._frozen = False
         self._state_events: dict[str, asyncio.Event] = {}
@@ -178,6 +175,12 @@ class MnistTuiApp(App):
         """Whether an engine message is still wanted: not from an engine replaced by a
         restart, not while the app shuts down (its widgets are being removed)."""
         return message.generation == self.generation and bool(self.screen_stack) and self.is_running
+
+    def take_in(self, event: Any) -> None:
+        """An engine event's effect on the state (``tui.viewmodel.state_after``)."""
+        state = state_after(self.state, event, error=bool(self.error))
+        if state != self.state:
+            self.set_state(state)
 
     def event_handled(self, event: Any) -> None:
         for future in self._event_waiters.pop(type(event), []):

@@ -16,8 +16,12 @@ import numpy as np
 from core import config as cfg
 from core.config import Hyperparameters
 from core.edits import EditState, min_epochs
+from core import events as run
 from core.events import HparamsChanged, TestEnd
+from tui import protocol
+from tui.states import AppState
 
+LOG_LINES = 2000      # the log pane's lines kept
 TRAIN_POINTS = 4000   # the most train-loss points kept for plotting (the run folder has all)
 LAYER_STATS = 400     # the most LayerStats kept for "Inside the network"
 
@@ -141,7 +145,8 @@ class DashboardModel:
     marks: list[Mark] = field(default_factory=list)
     best: tuple[float, int] = (0.0, -1)   # (accuracy %, epoch) of the best test so far
     last_test: TestEnd | None = None
-    epoch: int = 0                        # the epoch in progress (or the last one started)
+    epochs_done: int = 0                  # as core.training.Run counts them:
+    in_epoch: bool = False                # epochs completed, and whether one is in progress
     layer_stats: list[Any] = field(default_factory=list)
     test_images: np.ndarray | None = None
     test_labels: list[int] = field(default_factory=list)
@@ -160,7 +165,7 @@ class DashboardModel:
         return dict(self.edits.pending)
 
     def min_epochs(self) -> int:
-        return min_epochs(self.epoch, False)
+        return min_epochs(self.epochs_done, self.in_epoch)
 
     def hparams_changed(self, ev: HparamsChanged) -> str:
         """Take in an edit's announcement; the log line that says it."""
@@ -190,7 +195,7 @@ class DashboardModel:
         self.marks = []
         self.best = (0.0, -1)
         self.last_test = None
-        self.epoch = 0
+        self.epochs_done, self.in_epoch = 0, False
         self.layer_stats = []
 
     def add_test(self, epoch: int, seen: int, loss: float, accuracy: float) -> None:
@@ -284,3 +289,29 @@ def _duration(seconds: float) -> str:
     seconds = int(seconds + 0.5)
     h, rest = divmod(seconds, 3600)
     return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
+
+
+def state_after(state: AppState, ev: protocol.EngineEvent, *, error: bool = False) -> AppState:
+    """The dashboard's state once an engine event is in (pure: the one place that
+    decides it). ``error``: an error has been reported (an engine that stops after one
+    ends in ERROR, not STOPPED). Pausing holds through the run's progress events."""
+    paused = state == AppState.PAUSED
+    if isinstance(ev, protocol.Loading):
+        return AppState.LOADING
+    if isinstance(ev, run.DownloadProgress):
+        return AppState.DOWNLOADING
+    if isinstance(ev, run.RunStarted):
+        return AppState.TESTING
+    if isinstance(ev, run.EvalProgress):
+        return state if paused else AppState.TESTING
+    if isinstance(ev, (run.EpochStarted, run.TestEnd)):
+        return state if paused else AppState.TRAINING
+    if isinstance(ev, protocol.PauseChanged):
+        return AppState.PAUSED if ev.paused else AppState.TRAINING
+    if isinstance(ev, run.RunFinished):
+        return AppState(ev.status)
+    if isinstance(ev, protocol.EngineFailed):
+        return state if state.ended else AppState.ERROR
+    if isinstance(ev, protocol.EngineStopped) and (state.active or state.loading):
+        return AppState.ERROR if error else AppState.STOPPED
+    return state

@@ -91,3 +91,30 @@ def test_digit_pages_wrap_and_only_wrong_pages_the_misclassified():
     m.page = 3
     assert m.page_indices(4) == [0, 1, 2, 3] and m.page == 0
     assert m.gallery_title(4) == "test digits: 10 · page 1/3 · n next · m misclassified"
+
+
+def test_the_state_follows_the_engine_events():
+    """The dashboard's state as a pure function of (state, event), without Textual."""
+    from core import events as run
+    from tui import protocol
+    from tui.states import AppState as S
+    from tui.viewmodel import state_after
+
+    test = run.TestEnd(1, 50, 0.5, 1, 2, (1,), (2,), ((1,),))
+    path = [protocol.Loading("x"), run.RunStarted({}, "cpu", 1, 1, 1, "a", ("0",), 0, 0),
+            run.EvalProgress(0, 1, 1, 1, 1), test, run.EpochStarted(1, 2, 1, 50, 50),
+            protocol.PauseChanged(True, 3), run.EvalProgress(1, 1, 1, 1, 1), test,
+            run.EpochStarted(2, 2, 1, 50, 50), protocol.PauseChanged(False, 3),
+            run.RunFinished(run.RunStatus.FINISHED, 2, 4, 50.0, 1), protocol.EngineStopped()]
+    states, state = [], S.STARTING
+    for ev in path:
+        state = state_after(state, ev)
+        states.append(state)
+    assert states == [S.LOADING, S.TESTING, S.TESTING, S.TRAINING, S.TRAINING, S.PAUSED,
+                      S.PAUSED, S.PAUSED, S.PAUSED, S.TRAINING, S.FINISHED, S.FINISHED]
+    assert state_after(S.TRAINING, protocol.Tick(1, 0, 1, 0, 1, 0, 0, 0.0, (), ())) == S.TRAINING
+    assert state_after(S.TRAINING, protocol.EngineFailed("boom")) == S.ERROR
+    assert state_after(S.FINISHED, protocol.EngineFailed("boom")) == S.FINISHED
+    assert state_after(S.LOADING, protocol.EngineStopped(), error=True) == S.ERROR
+    assert state_after(S.TRAINING, protocol.EngineStopped()) == S.STOPPED
+    assert state_after(S.LOADING, run.DownloadProgress("f", "u", 1, 2, 1, 4)) == S.DOWNLOADING

@@ -235,4 +235,5 @@ def test_load_small_split(small_data):
     d = load("mnist", small_data, allow_download=False)
     assert (len(d.train), len(d.test)) == (1000, 500)
     assert int(d.train[0][1]) == 7
-    np.testing.assert_array_equal(d.test.image(0), read_idx(small_data / "t10k-images-idx3-ubyte.gz")[0])
+    np.testing.assert_array_equal(d.test.images[0].reshape(28, 28).numpy(),
+                                  read_idx(small_data / "t10k-images-idx3-ubyte.gz")[0])

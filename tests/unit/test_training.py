@@ -194,7 +194,7 @@ def test_restart_edit_stays_pending(data):
     next(gen)
     run.apply(hidden=(32,), activation="relu")
     assert run.hp.hidden == (100, 50)
-    assert run.restart_hparams().hidden == (32,) and run.restart_hparams().activation == "relu"
+    assert run.edits.target.hidden == (32,) and run.edits.target.activation == "relu"
     run.apply(hidden=(100, 50))  # edited back: nothing waits any more for it
     assert run.pending == {"activation": "relu"}
 

@@ -1,8 +1,9 @@
 """The dashboard's widgets, and the run's events shown in them.
 
 Each kind of engine event arrives as its own message (``tui.messages``) and is handled
-here by an ``@engine_handler``: its data goes into the model (``tui.viewmodel``), and the
-widgets draw from the model. ``DashboardScreen`` (tui/screens/dashboard.py) adds the keys.
+here by an ``@engine_handler``: the app's state follows it first (one pure function,
+``tui.viewmodel.state_after``), its data goes into the model (``tui.viewmodel``), and
+the widgets draw from the model. ``DashboardScreen`` (tui/screens/dashboard.py) adds the keys.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from core.events import format_max_accuracy, format_test
 from tui.messages import engine_handler
 from tui.screens.common import RunSignals, size_classes
 from tui.states import AppState
-from tui.viewmodel import DashboardModel, Mark, mark_label, tick_details
+from tui.viewmodel import LOG_LINES, DashboardModel, Mark, mark_label, tick_details
 from tui.widgets.footer import KeyFooter
 from tui.widgets.gallery import DigitGallery
 from tui.widgets.hparams import HparamsPane
@@ -60,7 +61,7 @@ class RunView(Screen):
             yield DigitGallery(id="gallery")
             yield HparamsPane(id="hparams")
         yield NoDataPanel(id="nodata")
-        yield LogPane(id="log", max_lines=2000, wrap=True, markup=False, auto_scroll=True)
+        yield LogPane(id="log", max_lines=LOG_LINES, wrap=True, markup=False, auto_scroll=True)
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -143,12 +144,10 @@ class RunView(Screen):
     # ------------------------------------------------------------------ events
     @engine_handler(msg.Loading)
     def on_loading(self, ev: protocol.Loading) -> None:
-        self.app.set_state(AppState.LOADING)
         self.log_line(ev.text)
 
     @engine_handler(msg.DownloadProgress)
     def on_download(self, ev: run_events.DownloadProgress) -> None:
-        self.app.set_state(AppState.DOWNLOADING)
         prog = self.query_one(TrainingProgress)
         prog.add_class("-downloading")
         total = f"{ev.total / 1e6:.1f} MB" if ev.total else "? MB"
@@ -186,13 +185,10 @@ class RunView(Screen):
         status.network = f"{ev.architecture} · {ev.n_params:,} params"
         status.device = ev.device
         self.refresh_static()
-        self.app.set_state(AppState.TESTING)
 
     @engine_handler(msg.EpochStarted)
     def on_epoch_started(self, ev: run_events.EpochStarted) -> None:
-        self.model.epoch = ev.epoch
-        if self.app.state != AppState.PAUSED:
-            self.app.set_state(AppState.TRAINING)
+        self.model.epochs_done, self.model.in_epoch = ev.epoch - 1, True
         prog = self.query_one(TrainingProgress)
         prog.row("epoch").set(f"Epoch {ev.epoch}/{ev.epochs}", 0, ev.n_train)
         prog.row("run").set("Run", ev.epoch - 1, ev.epochs, f"{ev.epoch - 1}/{ev.epochs} epochs")
@@ -208,8 +204,7 @@ class RunView(Screen):
 
     @engine_handler(msg.EvalProgress)
     def on_eval_progress(self, ev: run_events.EvalProgress) -> None:
-        if self.app.state != AppState.PAUSED:
-            self.app.set_state(AppState.TESTING)
+        """(The state says testing: tui.viewmodel.state_after.)"""
 
     @engine_handler(msg.TestEnd)
     def on_test_end(self, ev: run_events.TestEnd) -> None:
@@ -220,11 +215,10 @@ class RunView(Screen):
         self.log_line(format_test(ev))
         self.plots.mark()  # drawn by the timer, a frame apart from the digits
         self.show_digits()
-        if self.app.state != AppState.PAUSED:
-            self.app.set_state(AppState.TRAINING)
 
     @engine_handler(msg.EpochEnd)
     def on_epoch_end(self, ev: run_events.EpochEnd) -> None:
+        self.model.epochs_done, self.model.in_epoch = ev.epoch, False
         epochs, n = self.model.hp.epochs, self.model.n_train
         prog = self.query_one(TrainingProgress)
         prog.row("epoch").set(f"Epoch {ev.epoch}/{epochs}", n, n, f"{n:,}/{n:,}")
@@ -257,7 +251,6 @@ class RunView(Screen):
         self.log_line(f"Total epochs: {ev.epochs_done}")
         if ev.best_epoch >= 0:
             self.log_line(format_max_accuracy(ev.best_accuracy))
-        self.app.set_state(AppState(ev.status))
         epochs = self.model.hp.epochs
         self.query_one(TrainingProgress).row("run").set(
             "Run", ev.epochs_done, epochs, f"{ev.epochs_done}/{epochs} epochs · {ev.status}")
@@ -279,7 +272,6 @@ class RunView(Screen):
     @engine_handler(msg.PauseChanged)
     def on_pause_changed(self, ev: protocol.PauseChanged) -> None:
         self.start_paused = False
-        self.app.set_state(AppState.PAUSED if ev.paused else AppState.TRAINING)
         self.log_line(f"{'Paused' if ev.paused else 'Resumed'} at step {ev.step:,}")
         if self._last_tick is not None:  # "paused" instead of a rate and an ETA, or back
             self.show_tick(self._last_tick)
@@ -294,7 +286,6 @@ class RunView(Screen):
 
     @engine_handler(msg.Saved)
     def on_saved(self, ev: protocol.Saved) -> None:
-        self.app.saved_paths.append(ev.path)
         self.log_line(f"Checkpoint saved: {ev.path}")
         self.app.notify(f"Checkpoint saved: {ev.path}")
 
@@ -314,10 +305,7 @@ class RunView(Screen):
             self.log_line(f"(details in {ev.detail_file})")
         if not ev.searched:  # (the no-data panel says it all, in full: no toast over it)
             app.notify(ev.message, severity="error", timeout=15)
-        if not app.state.ended:
-            app.set_state(AppState.ERROR)
 
     @engine_handler(msg.EngineStopped)
     def on_engine_stopped(self, ev: protocol.EngineStopped) -> None:
-        if self.app.state.active or self.app.state.loading:
-            self.app.set_state(AppState.ERROR if self.app.error else AppState.STOPPED)
+        """(The state says stopped, or error: tui.viewmodel.state_after.)"""
