@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from core.errors import MnistTuiError, WriteError
-from core.events import HparamsChanged, TestEnd
+from core.events import HparamsChanged, RunFinished, TestEnd
 from core.session import RunSpec
 from tui.protocol import (Backfill, Command, DataReady, Edit, EditResult, EngineEvent, EngineFailed,
                           EngineStopped, FirstWeights, ImagePredicted, Loading, Notice, Pause,
@@ -347,6 +347,50 @@ class ThreadTransport:
         self.send(Quit())
         if self._thread.is_alive():
             self._thread.join(timeout)
+
+
+class ReplayTransport:
+    """Engine events recorded once (``record``), played back: for screens whose tests
+    are about the screen, not the training (no PyTorch run per test). Commands are
+    kept in ``sent``; the events end with the recording's ``EngineStopped``."""
+
+    def __init__(self, events: list[EngineEvent]):
+        self._events = list(events)
+        self.sent: list[Command] = []
+
+    def start(self) -> None:
+        pass
+
+    def send(self, command: Command) -> None:
+        self.sent.append(command)
+
+    def get(self, timeout: float) -> EngineEvent:
+        if not self._events:
+            raise queue.Empty
+        return self._events.pop(0)
+
+    def alive(self) -> bool:
+        return bool(self._events)
+
+    def close(self, timeout: float = 5.0) -> None:
+        self._events.clear()
+
+    @staticmethod
+    def record(spec: RunSpec, timeout: float = 300.0) -> list[EngineEvent]:
+        """A whole run's events, as the dashboard would receive them, to its end."""
+        events: queue.Queue = queue.Queue()
+        commands: queue.Queue = queue.Queue()
+        thread = threading.Thread(target=engine_loop, args=(spec, events.put, commands),
+                                  name="mnist-tui-record", daemon=True)
+        thread.start()
+        out: list[EngineEvent] = []
+        while not out or not isinstance(out[-1], EngineStopped):
+            ev = events.get(timeout=timeout)
+            out.append(ev)
+            if isinstance(ev, (RunFinished, EngineFailed)):
+                commands.put(Quit())
+        thread.join(timeout)
+        return out
 
 
 def _child_main(spec: RunSpec, events: Any, commands: Any, parent_pid: int) -> None:
