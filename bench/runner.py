@@ -78,9 +78,11 @@ def run_flags(data_dir: Path, epochs: int, run_dir: Path, extra: list[str]) -> l
 def headless(data_dir: Path, epochs: int, run_dir: Path, extra: list[str] = (),
              env: dict | None = None) -> list[float]:
     """``mnist-tui --headless``: epoch seconds."""
-    subprocess.run([str(EXE), "--headless", "--no-plot",
-                    *run_flags(data_dir, epochs, run_dir, list(extra))],
-                   check=True, stdout=subprocess.DEVNULL, env=env)
+    done = subprocess.run([str(EXE), "--headless", "--no-plot",
+                           *run_flags(data_dir, epochs, run_dir, list(extra))],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    if done.returncode:
+        raise RuntimeError(f"mnist-tui --headless exited {done.returncode}: {done.stderr[-1000:]}")
     return epoch_seconds(run_dir)
 
 
