@@ -173,8 +173,7 @@ def test_snapshot(snap_compare, real, size):
 async def test_w_opens_the_view_on_the_live_dashboard_and_it_follows_training(make):
     from core.events import DigitTrace
     from tests.tui.test_app import LONG
-    from tui.bridge import PauseChanged  # noqa: F401
-    from tui.protocol import FirstWeights
+    from tui.protocol import FirstWeights, PauseChanged  # noqa: F401
 
     app = make(epochs=LONG)
     async with app.run_test(size=(120, 40)) as pilot:
