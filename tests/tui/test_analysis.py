@@ -107,8 +107,8 @@ async def test_open_views_follow_each_new_test(make):
         assert not {"next_digits", "restart"} & offered and "edit" in offered  # the run's keys are
 
 
-async def test_hardest_examples_show_their_softmax_probabilities(make):
-    app = make(epochs=1)  # the fixture keeps the 4 hardest
+async def test_hardest_examples_show_their_softmax_probabilities(replay):
+    app = replay()  # the fixture keeps the 4 hardest; the snapshots' recorded run, replayed
     async with app.run_test(size=(120, 40)) as pilot:
         await finished(app)
         await pilot.press("h")
@@ -132,8 +132,8 @@ async def test_hardest_examples_show_their_softmax_probabilities(make):
         assert app.screen is app.dashboard
 
 
-async def test_the_views_are_usable_at_80x24(make):
-    app = make(epochs=1)
+async def test_the_views_are_usable_at_80x24(replay):
+    app = replay()  # the snapshots' recorded run, replayed
     async with app.run_test(size=(80, 24)) as pilot:
         await finished(app)
         await pilot.press("c")
