@@ -315,3 +315,46 @@ def state_after(state: AppState, ev: protocol.EngineEvent, *, error: bool = Fals
     if isinstance(ev, protocol.EngineStopped) and (state.active or state.loading):
         return AppState.ERROR if error else AppState.STOPPED
     return state
+
+
+#: the keys refused while watching: the run is another process's
+WATCH_REFUSED = ("toggle_pause", "edit", "restart", "save")
+
+
+@dataclass(frozen=True)
+class KeyContext:
+    """What decides which dashboard keys apply, besides the model."""
+
+    state: AppState
+    engine: bool                 # an engine is attached (a run, or a followed folder)
+    watching: bool               # following another process's run folder
+    start_paused: bool = False   # space while loading: training starts paused
+    alternatives: tuple[str, ...] = ()  # other datasets found here, when data is missing
+
+
+def key_applies(action: str, ctx: KeyContext, model: DashboardModel) -> bool:
+    """Whether a dashboard key applies now (pure: the footer shows the ones that do)."""
+    state = ctx.state
+    if ctx.watching and action in WATCH_REFUSED:
+        return False
+    running = ctx.engine and state.active
+    loading = ctx.engine and state.loading
+    if action == "toggle_pause":  # while loading: training will start paused
+        return (running and state != AppState.PAUSED) or (loading and not ctx.start_paused)
+    if action == "resume":
+        return (running and state == AppState.PAUSED) or (loading and ctx.start_paused)
+    if action == "save":
+        return running or (ctx.engine and state in (AppState.FINISHED, AppState.STOPPED))
+    if action == "next_digits":  # while loading: the page turns once the digits come
+        return model.test_images is not None or loading
+    if action == "misclassified":
+        return bool(model.predictions) or loading or (state == AppState.TESTING and not model.test_acc)
+    if action in ("confusion", "hardest"):
+        return model.last_test is not None and model.test_images is not None
+    if action == "edit":
+        return state != AppState.STARTING
+    if action == "other_dataset":
+        return bool(ctx.alternatives) and not ctx.watching
+    if action == "draw":  # asks the live network: not while watching
+        return not ctx.watching and ctx.engine and model.test_images is not None
+    return True

@@ -118,3 +118,24 @@ def test_the_state_follows_the_engine_events():
     assert state_after(S.LOADING, protocol.EngineStopped(), error=True) == S.ERROR
     assert state_after(S.TRAINING, protocol.EngineStopped()) == S.STOPPED
     assert state_after(S.LOADING, run.DownloadProgress("f", "u", 1, 2, 1, 4)) == S.DOWNLOADING
+
+
+def test_which_keys_apply():
+    """The footer's keys as a pure function of the state, the engine and the model."""
+    from tui.states import AppState as S
+    from tui.viewmodel import KeyContext, key_applies
+
+    m = DashboardModel()
+    training = KeyContext(S.TRAINING, engine=True, watching=False)
+    assert key_applies("toggle_pause", training, m) and not key_applies("resume", training, m)
+    paused = KeyContext(S.PAUSED, engine=True, watching=False)
+    assert key_applies("resume", paused, m) and not key_applies("toggle_pause", paused, m)
+    loading = KeyContext(S.LOADING, engine=True, watching=False, start_paused=True)
+    assert key_applies("resume", loading, m) and key_applies("next_digits", loading, m)
+    watching = KeyContext(S.TRAINING, engine=True, watching=True)
+    assert not any(key_applies(k, watching, m) for k in ("toggle_pause", "edit", "save", "draw"))
+    assert not key_applies("confusion", training, m)  # no test yet
+    assert not key_applies("edit", KeyContext(S.STARTING, engine=False, watching=False), m)
+    assert key_applies("save", KeyContext(S.FINISHED, engine=True, watching=False), m)
+    assert not key_applies("save", KeyContext(S.ERROR, engine=True, watching=False), m)
+    assert key_applies("other_dataset", KeyContext(S.ERROR, True, False, alternatives=("kmnist",)), m)

@@ -20,10 +20,10 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.edit import EditScreen
 from tui.screens.runview import RunView
 from tui.states import AppState
+from tui.viewmodel import KeyContext, key_applies
 
 # Keys that drive the run itself: the App binds them too, for every other screen.
 RUN_KEYS = ("toggle_pause", "resume", "edit", "save", "help", "quit_app")
-WATCH_REFUSED = ("toggle_pause", "edit", "restart", "save")  # watching: another process's run
 
 
 class DashboardScreen(RunView):
@@ -53,31 +53,10 @@ class DashboardScreen(RunView):
 
     # ------------------------------------------------------------------ keys
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        app, m = self.app, self.model
-        state = app.state
-        if app.watch_dir is not None and action in WATCH_REFUSED:
-            return False
-        running = app.engine is not None and state.active
-        loading = app.engine is not None and state.loading
-        if action == "toggle_pause":  # while loading: training will start paused
-            return (running and state != AppState.PAUSED) or (loading and not self.start_paused)
-        if action == "resume":
-            return (running and state == AppState.PAUSED) or (loading and self.start_paused)
-        if action == "save":
-            return running or (app.engine is not None and state in (AppState.FINISHED, AppState.STOPPED))
-        if action == "next_digits":  # while loading: the page turns once the digits come
-            return m.test_images is not None or loading
-        if action == "misclassified":
-            return bool(m.predictions) or loading or (state == AppState.TESTING and not m.test_acc)
-        if action in ("confusion", "hardest"):
-            return m.last_test is not None and m.test_images is not None
-        if action == "edit":
-            return state != AppState.STARTING
-        if action == "other_dataset":
-            return bool(self.alternatives) and app.watch_dir is None
-        if action == "draw":  # asks the live network: not while watching
-            return app.watch_dir is None and app.engine is not None and m.test_images is not None
-        return True
+        app = self.app
+        return key_applies(action, KeyContext(app.state, app.engine is not None,
+                                              app.watch_dir is not None, self.start_paused,
+                                              self.alternatives), self.model)
 
     def action_toggle_pause(self) -> None:
         engine = self.app.engine
