@@ -4,7 +4,7 @@ it costs training.
     python bench/bench_draw.py [--data-dir DIR] [--limit-train N] [--epochs E] [--rounds R]
                                [--rate HZ]
 
-The training process of the dashboard (tui.bridge.ProcessTransport) trains Fashion-MNIST
+The training process of the dashboard (tui.engine.bridge.ProcessTransport) trains Fashion-MNIST
 (Debian's copy by default). Runs alternate: one left alone, one asked (PredictImage)
 RATE times a second throughout, as a mouse stroke on the canvas would (a terminal
 reports 30-60 moves a second). Training time is the sum of EpochEnd.seconds, measured by
@@ -27,8 +27,8 @@ import numpy as np  # noqa: E402
 
 from core.config import Hyperparameters  # noqa: E402
 from core.events import EpochEnd, RunFinished  # noqa: E402
-from tui.bridge import ProcessTransport, RunSpec  # noqa: E402
-from tui.protocol import ImagePredicted, PredictImage  # noqa: E402
+from tui.engine.bridge import ProcessTransport, RunSpec  # noqa: E402
+from tui.engine.protocol import ImagePredicted, PredictImage  # noqa: E402
 
 
 def one_run(args, ask: bool) -> tuple[float, list[float]]:

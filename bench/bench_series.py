@@ -1,5 +1,5 @@
 """What the dashboard keeps of a long run's train loss, and what a loss-plot redraw costs
-from it: the whole history (one point per step) vs tui.viewmodel.BoundedSeries, after
+from it: the whole history (one point per step) vs tui.dashboard.viewmodel.BoundedSeries, after
 the first minute and after 300 epochs. Prints sizes and ratios (no asserts: timings)."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 import random
 import time
 
-from tui.plotdata import downsample, smooth
-from tui.viewmodel import BoundedSeries
+from tui.render.plotdata import downsample, smooth
+from tui.dashboard.viewmodel import BoundedSeries
 
 STEPS_PER_EPOCH = 1200  # the tutorial's 60,000 images in batches of 50
 

@@ -9,7 +9,7 @@ steps), then times, in this one invocation:
 
 1. baseline: reading metrics.jsonl and ``json.loads`` of every line (the least any
    reader must do);
-2. follower: ``tui.watch.FolderTransport`` from start to the run's end row, every row
+2. follower: ``tui.engine.watch.FolderTransport`` from start to the run's end row, every row
    checked and turned into the dashboard's events (ReadProgress on the way);
 3. with ``--app``: the whole dashboard in Textual's headless mode, from start until it
    shows the run as finished.
@@ -92,8 +92,8 @@ def baseline(folder: Path) -> float:
 
 def follower(folder: Path) -> tuple[float, int]:
     from core.events import RunFinished
-    from tui.protocol import ReadProgress
-    from tui.watch import FolderTransport
+    from tui.engine.protocol import ReadProgress
+    from tui.engine.watch import FolderTransport
 
     t0 = time.perf_counter()
     engine = FolderTransport(folder)
@@ -109,7 +109,7 @@ def follower(folder: Path) -> tuple[float, int]:
 
 async def whole_app(folder: Path) -> float:
     from core.session import RunSpec
-    from tui.app import MnistTuiApp
+    from tui.dashboard.app import MnistTuiApp
 
     t0 = time.perf_counter()
     app = MnistTuiApp(RunSpec(), watch=str(folder), show_eta=False)

@@ -1,5 +1,5 @@
 """One loop drives a session, whoever consumes it: the headless printer
-(``tui/headless.py``) and the dashboard's training process (``tui/bridge.py``).
+(``tui/headless.py``) and the dashboard's training process (``tui/engine/bridge.py``).
 
 ``drive(session)`` applies the edits given with ``--resume``, then pulls the run's
 events, records each in the run folder (its metrics row, checkpoints after a test) and

@@ -123,7 +123,7 @@ def watch_main(argv: list[str]) -> int:
             return 2
         args.run_dir = str(runs[-1].parent)
     from core.runfolder import read_config
-    from tui.watch import waits_for_run
+    from tui.engine.watch import waits_for_run
 
     try:
         if not waits_for_run(args.run_dir):  # a folder yet to appear is waited for
@@ -134,12 +134,12 @@ def watch_main(argv: list[str]) -> int:
         sys.stderr.write(f"mnist-tui: error: watch needs a terminal; without one, follow "
                          f"{args.run_dir}/metrics.csv (tail -f)\n")
         return 2
-    from tui.app import MnistTuiApp
-    from tui.bridge import RunSpec
+    from tui.dashboard.app import MnistTuiApp
+    from tui.engine.bridge import RunSpec
 
     app = MnistTuiApp(RunSpec(), ascii=args.ascii, watch=args.run_dir)
     app.run()
-    from tui.receipt import print_receipt
+    from tui.dashboard.receipt import print_receipt
 
     print_receipt(app)  # never raises (a terminal gone after a hang-up)
     return 1 if app.state == "error" else 0
@@ -177,12 +177,12 @@ def _main(argv: list[str]) -> int:
     if argv[:1] == ["watch"]:
         return watch_main(argv[1:])
     if argv[:1] == ["runs"]:
-        from tui.runs import runs_main
+        from tui.runs.command import runs_main
 
         return runs_main(argv[1:])
 
     if argv[:1] == ["draw"]:
-        from tui.draw import draw_main
+        from tui.draw.app import draw_main
 
         return draw_main(argv[1:])
     args = build_parser().parse_args(argv)
@@ -212,15 +212,15 @@ def _dashboard(spec, args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from core.runfolder import default_run_dir
-    from tui.bridge import ProcessTransport
+    from tui.engine.bridge import ProcessTransport
 
     # Textual replaces stderr; the resource tracker must start before it does.
     multiprocessing.resource_tracker.ensure_running()
     spec = replace(spec, run_dir=spec.run_dir or spec.resume or str(default_run_dir()))
     transport = ProcessTransport(spec)
     transport.start()
-    from tui.app import MnistTuiApp
-    from tui.receipt import print_receipt
+    from tui.dashboard.app import MnistTuiApp
+    from tui.dashboard.receipt import print_receipt
 
     app = MnistTuiApp(spec, ascii=args.ascii, transport=transport)
     try:

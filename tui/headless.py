@@ -122,7 +122,7 @@ def _loop(session: Session, got: list[int], out: Output, plot: bool, report: boo
     """``core.driver.drive``'s events as the tutorial's lines; a signal (or the output
     gone) saves and ends the run with its end row."""
     from core.training import format_max_accuracy
-    from tui.viewmodel import edit_line
+    from tui.dashboard.viewmodel import edit_line
 
     run = session.run
     start_step = run.step
@@ -187,7 +187,7 @@ def text_plot(run, train_rows: list[dict[str, Any]], width: int = 100, height: i
     import plotext as plt
 
     from core.metrics import train_curve
-    from tui.plotdata import downsample, nice_ticks
+    from tui.render.plotdata import downsample, nice_ticks
 
     h = run.history
     curve = train_curve(train_rows)

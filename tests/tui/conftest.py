@@ -8,8 +8,8 @@ import pytest
 
 from core.config import Hyperparameters
 from tests.helpers import write_split
-from tui.app import MnistTuiApp
-from tui.bridge import ReplayTransport, RunSpec
+from tui.dashboard.app import MnistTuiApp
+from tui.engine.bridge import ReplayTransport, RunSpec
 
 # A fixed place, so that paths shown on screen are the same in every snapshot.
 FIXED_DATA = Path(tempfile.gettempdir()) / "mnist-tui-test-data" / "split-1000-500"

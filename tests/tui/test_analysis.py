@@ -8,11 +8,11 @@ import re
 
 import pytest
 from core.events import TestEnd
-from tui.protocol import PauseChanged
+from tui.engine.protocol import PauseChanged
 from core.report import class_accuracy, most_confused
 from tests.tui.test_app import LONG, finished, shown
-from tui.screens.confusion import ConfusionScreen, PairScreen
-from tui.screens.hardest import HardestScreen
+from tui.dashboard.confusion import ConfusionScreen, PairScreen
+from tui.dashboard.hardest import HardestScreen
 from tui.widgets.confusion import ConfusionMatrix
 from tui.widgets.digitgrid import DigitGrid, GridCard
 

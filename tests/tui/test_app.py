@@ -9,12 +9,12 @@ import pytest
 from textual.widgets import Input, RichLog, Static
 
 from core import checkpoint
-from tui.protocol import EditResult, PauseChanged, Saved, Tick
+from tui.engine.protocol import EditResult, PauseChanged, Saved, Tick
 from tui.widgets.plots import AccuracyPlot, LossPlot
 from tui.widgets.progress import BAR_WIDTH, ProgressRow
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.edit import EditScreen
-from tui.screens.help import HelpScreen
+from tui.dashboard.edit import EditScreen
+from tui.dashboard.help import HelpScreen
 from tui.widgets.gallery import DigitCard, DigitGallery
 from tui.widgets.hparams import HparamsPane
 from tui.widgets.status import StatusBar
@@ -42,7 +42,7 @@ def log_text(app) -> str:
 
 def msg_of(app, ev):
     """``ev`` as the app's worker would post it (from the engine now running)."""
-    from tui.messages import message_for
+    from tui.dashboard.messages import message_for
 
     return message_for(ev, app.generation)
 
@@ -391,7 +391,7 @@ async def test_footer_catches_up_with_keys_that_changed_under_a_view(make):
 async def test_a_training_process_that_cannot_start_is_an_error_on_screen(make, monkeypatch):
     """E.g. no process can be spawned (out of file descriptors or PIDs): a message,
     the error state, keys still live; not a dashboard stuck on "loading"."""
-    from tui.bridge import ThreadTransport
+    from tui.engine.bridge import ThreadTransport
 
     def refuse(self):
         raise OSError(24, "Too many open files")
@@ -661,7 +661,7 @@ async def test_missing_data_shows_where_it_looked_and_switches_to_a_dataset_foun
     from dataclasses import replace as dc_replace
 
     from tests.helpers import FASHION
-    from tui.protocol import DataReady, EngineFailed
+    from tui.engine.protocol import DataReady, EngineFailed
     from tui.widgets.nodata import NoDataPanel
 
     empty = tmp_path / "empty"
@@ -696,7 +696,7 @@ async def test_missing_data_shows_where_it_looked_and_switches_to_a_dataset_foun
 
 
 async def test_leaving_prints_a_receipt(make, tmp_path, capsys):
-    from tui.app import print_receipt
+    from tui.dashboard.app import print_receipt
 
     app = make(epochs=2)
     async with app.run_test(size=SIZE) as pilot:
@@ -714,7 +714,7 @@ async def test_leaving_prints_a_receipt(make, tmp_path, capsys):
 
 
 def test_the_receipt_of_a_run_that_never_started_is_its_error(tmp_path):
-    from tui.app import receipt_text
+    from tui.dashboard.app import receipt_text
 
     assert receipt_text(tmp_path / "none", 0, 25, error="no data") == "mnist-tui: error: no data"
     (tmp_path / "config.json").write_text("{}")
@@ -781,7 +781,7 @@ async def test_tab_and_a_value_typed_in_one_burst_land_in_the_next_field(make):
     """tmux send-keys Tab 4 (fast typing over SSH): the 4 belongs to momentum, not lr."""
     from textual import events
 
-    from tui.screens.edit import EditScreen
+    from tui.dashboard.edit import EditScreen
 
     app = make(epochs=1)
     async with app.run_test(size=SIZE) as pilot:
@@ -809,7 +809,7 @@ async def test_a_transport_started_before_the_app_is_the_first_runs_and_a_restar
         make, tmp_path):
     """The command line can start the training process before it imports Textual: the
     app takes it as its first run's; a restart starts a fresh one (the old is closed)."""
-    from tui.bridge import ThreadTransport
+    from tui.engine.bridge import ThreadTransport
 
     app = make(epochs=1)
     spec = replace(app.spec, run_dir=str(tmp_path / "early"))
@@ -872,7 +872,7 @@ async def test_a_form_field_given_the_focus_after_the_app_closed_does_not_raise(
     ScreenStackError from Input's focus handler)."""
     from textual import events
 
-    from tui.screens.edit import FieldInput
+    from tui.dashboard.edit import FieldInput
 
     app = make(epochs=1)
     async with app.run_test(size=SIZE) as pilot:

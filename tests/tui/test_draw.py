@@ -23,8 +23,8 @@ from tests.helpers import write_split
 from tests.tui.conftest import FIXED_DATA
 from tui import cli
 from tests.tui.waiting import workers_done
-from tui.draw import DrawApp, resolve
-from tui.screens.draw import DrawScreen, LabelScreen
+from tui.draw.app import DrawApp, resolve
+from tui.draw.screen import DrawScreen, LabelScreen
 from tui.widgets.canvas import DrawingCanvas
 
 DRAW_DATA = FIXED_DATA.parent / "split-5000-500"
@@ -293,7 +293,7 @@ def test_a_bad_checkpoint_argument_is_one_line_and_exit_2(args, problem, capsys)
 
 
 def test_the_draw_screen_imports_no_pytorch():
-    code = ("import sys, tui.screens.draw, tui.widgets.canvas, tui.draw, core.drawing\n"
+    code = ("import sys, tui.draw.screen, tui.widgets.canvas, tui.draw.app, core.drawing\n"
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

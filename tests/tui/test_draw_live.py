@@ -12,9 +12,9 @@ from core.config import Hyperparameters
 from core.events import TestEnd
 from core.training import predict
 from tests.tui.test_draw import answer_line, paint_digit
-from tui.bridge import RunSpec, ThreadTransport, engine_loop
-from tui.protocol import ImagePredicted, PauseChanged, PredictImage, Quit
-from tui.screens.draw import DrawScreen
+from tui.engine.bridge import RunSpec, ThreadTransport, engine_loop
+from tui.engine.protocol import ImagePredicted, PauseChanged, PredictImage, Quit
+from tui.draw.screen import DrawScreen
 
 
 async def _until(app, kind, done) -> None:

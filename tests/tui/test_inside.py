@@ -14,8 +14,8 @@ from core.datasets import load
 from core.events import LayerStats, TestEnd
 from core.inspect import trace_test_digit
 from core.training import Run
-from tui import weightart
-from tui.screens.inside import InsideScreen, first_weights, when
+from tui.render import weightart
+from tui.dashboard.inside import InsideScreen, first_weights, when
 from tui.widgets.digittrace import DigitTraceView
 from tui.widgets.layerhealth import LayerHealth, spark
 from tui.widgets.weights import WeightTiles
@@ -173,7 +173,7 @@ def test_snapshot(snap_compare, real, size):
 async def test_w_opens_the_view_on_the_live_dashboard_and_it_follows_training(make):
     from core.events import DigitTrace
     from tests.tui.test_app import LONG
-    from tui.protocol import FirstWeights, PauseChanged  # noqa: F401
+    from tui.engine.protocol import FirstWeights, PauseChanged  # noqa: F401
 
     app = make(epochs=LONG)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -213,7 +213,7 @@ async def test_w_opens_the_view_on_the_live_dashboard_and_it_follows_training(ma
 
 def test_watch_turns_layers_rows_into_events(tmp_path):
     from core.metrics import row_for
-    from tui.watch import _Translator
+    from tui.engine.watch import _Translator
 
     ev = LayerStats(2, 240, 12000, ())
     row = {"kind": "layers", "epoch": 2, "step": 240, "seen": 12000, "layers": [
@@ -247,7 +247,7 @@ def test_watch_gets_the_first_layer_weights_from_the_run_folder(tui_data, tmp_pa
 
     from core.runfolder import FIRST_WEIGHTS
     from tui.cli import main
-    from tui.watch import FolderTransport
+    from tui.engine.watch import FolderTransport
 
     r = tmp_path / "r"
     assert main(["--headless", "--no-plot", "--data-dir", str(tui_data), "--epochs", "1",

@@ -17,15 +17,15 @@ def _params(fn) -> list[str]:
 
 
 def test_app_get_screen_composes_a_screen_without_showing_it():
-    assert _params(App._get_screen)[:2] == ["self", "screen"]  # tui/app.py: the edit form
+    assert _params(App._get_screen)[:2] == ["self", "screen"]  # tui/dashboard/app.py: the edit form
 
 
 def test_screen_on_screen_resume_is_the_handler_the_edit_form_replaces():
-    assert _params(Screen._on_screen_resume) == ["self", "event"]  # tui/screens/edit.py
+    assert _params(Screen._on_screen_resume) == ["self", "event"]  # tui/dashboard/edit.py
 
 
 def test_input_key_handler_and_bindings_map():
-    # tui/screens/edit.py FieldInput: Input's own key handler, its focus handler, and
+    # tui/dashboard/edit.py FieldInput: Input's own key handler, its focus handler, and
     # the widget's bindings looked up by key.
     assert inspect.iscoroutinefunction(Input._on_key)
     assert _params(Input._on_focus) == ["self", "event"]

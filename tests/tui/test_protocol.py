@@ -1,4 +1,4 @@
-"""The process boundary (tui.protocol): every kind of engine event has its Textual
+"""The process boundary (tui.engine.protocol): every kind of engine event has its Textual
 message; every command is plain data that pickles."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import pickle
 import typing
 
-from tui import protocol
-from tui.messages import MESSAGES, EngineMessage, message_for
+from tui.engine import protocol
+from tui.dashboard.messages import MESSAGES, EngineMessage, message_for
 
 
 def test_every_engine_event_has_its_message_and_nothing_else_does():

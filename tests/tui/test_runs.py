@@ -13,9 +13,9 @@ from textual.widgets import DataTable
 from tests.helpers import write_split
 from tests.run_folders import live_writer, make_runs
 from tests.tui.waiting import workers_done
-from tui.screens.compare import CompareScreen
+from tui.runs.compare import CompareScreen
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.runs import RunsApp, RunsScreen
+from tui.runs.screen import RunsApp, RunsScreen
 from tui.widgets.compareplot import CompareAccuracyPlot, CompareLossPlot
 
 SIZE = (120, 40)

@@ -11,7 +11,7 @@ from core import config as cfg
 from core.config import Hyperparameters
 from core.edits import EditState
 from core.events import HparamsChanged
-from tui.viewmodel import BoundedSeries, DashboardModel, Mark
+from tui.dashboard.viewmodel import BoundedSeries, DashboardModel, Mark
 
 
 def test_a_short_series_is_kept_as_it_came():
@@ -96,9 +96,9 @@ def test_digit_pages_wrap_and_only_wrong_pages_the_misclassified():
 def test_the_state_follows_the_engine_events():
     """The dashboard's state as a pure function of (state, event), without Textual."""
     from core import events as run
-    from tui import protocol
-    from tui.states import AppState as S
-    from tui.viewmodel import state_after
+    from tui.engine import protocol
+    from tui.dashboard.states import AppState as S
+    from tui.dashboard.viewmodel import state_after
 
     test = run.TestEnd(1, 50, 0.5, 1, 2, (1,), (2,), ((1,),))
     path = [protocol.Loading("x"), run.RunStarted({}, "cpu", 1, 1, 1, "a", ("0",), 0, 0),
@@ -122,8 +122,8 @@ def test_the_state_follows_the_engine_events():
 
 def test_which_keys_apply():
     """The footer's keys as a pure function of the state, the engine and the model."""
-    from tui.states import AppState as S
-    from tui.viewmodel import KeyContext, key_applies
+    from tui.dashboard.states import AppState as S
+    from tui.dashboard.viewmodel import KeyContext, key_applies
 
     m = DashboardModel()
     training = KeyContext(S.TRAINING, engine=True, watching=False)

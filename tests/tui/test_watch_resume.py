@@ -17,9 +17,9 @@ import pytest
 from core import checkpoint
 from core.events import RunFinished, RunStarted, TestEnd
 from tests.tui.test_app import finished, log_text
-from tui.app import MnistTuiApp
-from tui.bridge import RunSpec
-from tui.protocol import PauseChanged, Saved, Tick
+from tui.dashboard.app import MnistTuiApp
+from tui.engine.bridge import RunSpec
+from tui.engine.protocol import PauseChanged, Saved, Tick
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.status import StatusBar
 
@@ -177,8 +177,8 @@ def test_folder_engine_reads_rows_as_events_and_starts_over_when_the_file_is_rew
     import json
 
     from core.runfolder import CONFIG, METRICS_JSONL
-    from tui.protocol import EngineStopped, Pause, WatchReset
-    from tui.watch import FolderTransport
+    from tui.engine.protocol import EngineStopped, Pause, WatchReset
+    from tui.engine.watch import FolderTransport
 
     hp = {"lr": 0.2, "momentum": 0.9, "batch_size": 50, "test_batch_size": 1000, "epochs": 2,
           "seed": 1, "hidden": [100, 50], "activation": "sigmoid", "optimizer": "sgd"}
@@ -245,8 +245,8 @@ def test_watch_waits_for_a_run_folder_that_does_not_exist_yet(tui_data, tmp_path
     """`nohup mnist-tui --headless --run-dir runs/big &` then `mnist-tui watch runs/big`
     at once: the folder appears only once the run starts; watch waits for it."""
     from core.events import RunStarted
-    from tui.protocol import Loading
-    from tui.watch import FolderTransport
+    from tui.engine.protocol import Loading
+    from tui.engine.watch import FolderTransport
 
     engine = FolderTransport(tmp_path / "later")
     engine.start()
@@ -292,7 +292,7 @@ async def test_a_full_disk_in_the_dashboard_pauses_with_a_message_and_loses_noth
 
     from core.runfolder import RunFolder
     from tests.tui.test_app import LONG
-    from tui.protocol import Notice
+    from tui.engine.protocol import Notice
 
     real_write = RunFolder._write
     rows = []

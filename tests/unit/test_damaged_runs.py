@@ -189,8 +189,8 @@ def test_resume_of_a_damaged_folder_is_one_line_or_goes_on(base, tmp_path, capsy
 @pytest.mark.parametrize("name, damage, says", CORPUS, ids=[c[0] for c in CORPUS])
 def test_watch_follows_a_damaged_folder_without_an_internal_error(base, tmp_path, name, damage, says):
     from core.events import RunFinished
-    from tui.protocol import EngineFailed, EngineStopped, Loading, Notice
-    from tui.watch import FolderTransport
+    from tui.engine.protocol import EngineFailed, EngineStopped, Loading, Notice
+    from tui.engine.watch import FolderTransport
 
     folder = tmp_path / "run"
     shutil.copytree(base, folder)

@@ -6,7 +6,7 @@ import numpy as np
 from rich.console import Console
 
 from tests.helpers import t10k_arrays
-from tui.digits import ASCII_RAMP, ascii_art, downsample, halfblocks, render
+from tui.render.digits import ASCII_RAMP, ascii_art, downsample, halfblocks, render
 
 
 def test_halfblocks_are_28_by_14_and_keep_grey_levels():

@@ -167,7 +167,7 @@ def test_training_is_bit_for_bit_the_same_with_the_statistics(data, hp):
     # the dashboard asks for predictions and traces between events: no change either
     def predicts(run, ev):
         run.predict([3, 4])
-        if isinstance(ev, LayerStats):  # and the view traces a digit (tui/bridge.py)
+        if isinstance(ev, LayerStats):  # and the view traces a digit (tui/engine/bridge.py)
             trace_test_digit(run.model, run.test_data, 5)
 
     off, lines_off, n_off = _trained(data, False, **hp)

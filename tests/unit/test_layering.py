@@ -42,7 +42,7 @@ def test_the_dashboard_process_never_imports_pytorch():
     """Training runs in a child process; the screen's process stays light: importing
     PyTorch there cost 2.3 s of frozen screen at the first test result and made every
     full garbage collection 4x longer (bench/bench_tui.py)."""
-    code = ("import sys, tui.app, tui.bridge, tui.watch, tui.screens.confusion, tui.screens.hardest\n"
+    code = ("import sys, tui.dashboard.app, tui.engine.bridge, tui.engine.watch, tui.dashboard.confusion, tui.dashboard.hardest\n"
             "from core.events import format_test, format_max_accuracy, DownloadProgress\n"
             "import core.runfolder, core.report\n"
             "print('torch' in sys.modules)")
@@ -51,12 +51,12 @@ def test_the_dashboard_process_never_imports_pytorch():
 
 
 ENTRY = """
-import sys, tui.app
+import sys, tui.dashboard.app
 def run(self, *args, **kwargs):  # instead of the screen: what this process has imported
     open(sys.argv[1], "w").write(str("torch" in sys.modules))
     if getattr(self, "engine", None) is not None:
         self.engine.close()
-tui.app.MnistTuiApp.run = run
+tui.dashboard.app.MnistTuiApp.run = run
 from tui.cli import main
 sys.exit(main(sys.argv[2:]))
 """

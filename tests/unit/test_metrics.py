@@ -89,8 +89,8 @@ def data(tmp_path_factory):
 
 def _live(spec):
     """The dashboard's training process, in a thread: the Ticks' points until the end."""
-    from tui.bridge import engine_loop
-    from tui.protocol import Quit, Tick
+    from tui.engine.bridge import engine_loop
+    from tui.engine.protocol import Quit, Tick
 
     events: queue.Queue = queue.Queue()
     commands: queue.Queue = queue.Queue()
@@ -111,8 +111,8 @@ def _live(spec):
 def test_one_folder_draws_one_train_loss_curve(data, tmp_path):
     from core.session import RunSpec, open_session
     from core.runs import load_curves
-    from tui.bridge import backfill
-    from tui.watch import _Translator
+    from tui.engine.bridge import backfill
+    from tui.engine.watch import _Translator
 
     run_dir = tmp_path / "run"
     spec = RunSpec(hparams=Hyperparameters(epochs=2, batch_size=4), data_dir=str(data),

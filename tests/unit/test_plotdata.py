@@ -7,7 +7,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from tui.plotdata import downsample, nice_ticks
+from tui.render.plotdata import downsample, nice_ticks
 from tui.widgets.plots import ansi_lines
 
 
@@ -51,7 +51,7 @@ def test_ansi_canvas_draws_what_text_from_ansi_draws():
 
 
 def test_smoothing_is_tensorboards_debiased_moving_average():
-    from tui.plotdata import smooth
+    from tui.render.plotdata import smooth
 
     ys = [2.0, 1.0, 1.0, 0.0]
     assert smooth(ys, 0.0) == ys
@@ -63,7 +63,7 @@ def test_smoothing_is_tensorboards_debiased_moving_average():
 
 
 def test_the_zoomed_view_leaves_out_the_first_test_once_there_are_two_more():
-    from tui.plotdata import fit_range, recent_start
+    from tui.render.plotdata import fit_range, recent_start
 
     assert recent_start([0]) == 0 and recent_start([0, 100]) == 0
     assert recent_start([0, 100, 200]) == 100
@@ -77,7 +77,7 @@ def test_the_zoomed_view_leaves_out_the_first_test_once_there_are_two_more():
 def test_log_ticks_are_labelled_in_the_real_unit():
     import math
 
-    from tui.plotdata import log_ticks
+    from tui.render.plotdata import log_ticks
 
     pos, labels = log_ticks(math.log10(0.2), math.log10(2.4))
     assert labels == ["0.2", "0.5", "1", "2"] and pos[2] == 0.0

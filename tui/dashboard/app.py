@@ -2,9 +2,9 @@
 
 It starts the run (a ``Transport``: the training process, a thread, or a followed run
 folder) and holds the one worker that turns the transport's events into messages
-(``tui.messages``) for the dashboard screen (``tui.screens.dashboard``), which shows
-them; it holds the run's state, the model the screens draw from (``tui.viewmodel``),
-the keys that work on every screen, and quitting (``tui.signals``).
+(``tui.dashboard.messages``) for the dashboard screen (``tui.dashboard.screen``), which shows
+them; it holds the run's state, the model the screens draw from (``tui.dashboard.viewmodel``),
+the keys that work on every screen, and quitting (``tui.dashboard.signals``).
 """
 
 from __future__ import annotations
@@ -21,19 +21,19 @@ from textual.app import App
 from textual.binding import Binding
 from textual.worker import get_current_worker
 
-import tui.messages as msg
+import tui.dashboard.messages as msg
 from core.edits import EditState
 from core.runfolder import default_run_dir
-from tui.bridge import ProcessTransport, RunSpec, ThreadTransport
-from tui.protocol import EngineFailed, EngineStopped, Saved, Transport
-from tui.receipt import print_receipt, receipt_text
+from tui.engine.bridge import ProcessTransport, RunSpec, ThreadTransport
+from tui.engine.protocol import EngineFailed, EngineStopped, Saved, Transport
+from tui.dashboard.receipt import print_receipt, receipt_text
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.dashboard import RUN_KEYS, DashboardScreen
-from tui.screens.help import HelpScreen
-from tui.screens.runview import RunView
-from tui.signals import SignalExit, save_then
-from tui.states import AppState
-from tui.viewmodel import LOG_LINES, DashboardModel, state_after
+from tui.dashboard.screen import RUN_KEYS, DashboardScreen
+from tui.dashboard.help import HelpScreen
+from tui.dashboard.runview import RunView
+from tui.dashboard.signals import SignalExit, save_then
+from tui.dashboard.states import AppState
+from tui.dashboard.viewmodel import LOG_LINES, DashboardModel, state_after
 
 __all__ = ["MnistTuiApp", "make_app", "print_receipt", "receipt_text"]
 
@@ -131,7 +131,7 @@ class MnistTuiApp(App):
 
     def _new_transport(self) -> Transport:
         if self.watch_dir is not None:
-            from tui.watch import FolderTransport
+            from tui.engine.watch import FolderTransport
 
             return FolderTransport(self.watch_dir)
         spec = replace(self.spec, hparams=self.view.hp, run_dir=str(self.run_dir),
@@ -177,7 +177,7 @@ class MnistTuiApp(App):
         return message.generation == self.generation and bool(self.screen_stack) and self.is_running
 
     def take_in(self, event: Any) -> None:
-        """An engine event's effect on the state (``tui.viewmodel.state_after``)."""
+        """An engine event's effect on the state (``tui.dashboard.viewmodel.state_after``)."""
         state = state_after(self.state, event, error=bool(self.error))
         if state != self.state:
             self.set_state(state)

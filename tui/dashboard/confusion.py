@@ -12,7 +12,7 @@ from textual.widgets import Static
 from core.events import TestEnd
 from core.report import bar, most_confused
 from tui.screens.common import RunSignals, follow, is_compact, test_title
-from tui.screens.hardest import HardestScreen
+from tui.dashboard.hardest import HardestScreen
 from tui.screens.paged import PagedCardsScreen
 from tui.widgets.confusion import ConfusionMatrix
 from tui.widgets.footer import KeyFooter

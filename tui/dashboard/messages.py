@@ -19,8 +19,8 @@ from textual import on
 from textual.message import Message
 
 from core import events as core
-from tui import protocol
-from tui.protocol import EngineEvent
+from tui.engine import protocol
+from tui.engine.protocol import EngineEvent
 
 E = TypeVar("E", bound=EngineEvent)
 S = TypeVar("S")
@@ -37,7 +37,7 @@ class EngineMessage(Message, Generic[E], bubble=False):
         super().__init__()
 
 
-# The engine's own events (tui.protocol) ...
+# The engine's own events (tui.engine.protocol) ...
 class Loading(EngineMessage[protocol.Loading]):
     KIND = protocol.Loading
 

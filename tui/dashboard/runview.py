@@ -1,9 +1,9 @@
 """The dashboard's widgets, and the run's events shown in them.
 
-Each kind of engine event arrives as its own message (``tui.messages``) and is handled
+Each kind of engine event arrives as its own message (``tui.dashboard.messages``) and is handled
 here by an ``@engine_handler``: the app's state follows it first (one pure function,
-``tui.viewmodel.state_after``), its data goes into the model (``tui.viewmodel``), and
-the widgets draw from the model. ``DashboardScreen`` (tui/screens/dashboard.py) adds the keys.
+``tui.dashboard.viewmodel.state_after``), its data goes into the model (``tui.dashboard.viewmodel``), and
+the widgets draw from the model. ``DashboardScreen`` (tui/dashboard/screen.py) adds the keys.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import RichLog
 
-import tui.messages as msg
+import tui.dashboard.messages as msg
 from core import events as run_events
-from tui import protocol
+from tui.engine import protocol
 from core.events import format_max_accuracy, format_test
-from tui.messages import engine_handler
+from tui.dashboard.messages import engine_handler
 from tui.screens.common import RunSignals, size_classes
-from tui.states import AppState
-from tui.viewmodel import LOG_LINES, DashboardModel, Mark, mark_label, tick_details
+from tui.dashboard.states import AppState
+from tui.dashboard.viewmodel import LOG_LINES, DashboardModel, Mark, mark_label, tick_details
 from tui.widgets.footer import KeyFooter
 from tui.widgets.gallery import DigitGallery
 from tui.widgets.hparams import HparamsPane
@@ -204,7 +204,7 @@ class RunView(Screen):
 
     @engine_handler(msg.EvalProgress)
     def on_eval_progress(self, ev: run_events.EvalProgress) -> None:
-        """(The state says testing: tui.viewmodel.state_after.)"""
+        """(The state says testing: tui.dashboard.viewmodel.state_after.)"""
 
     @engine_handler(msg.TestEnd)
     def on_test_end(self, ev: run_events.TestEnd) -> None:
@@ -308,4 +308,4 @@ class RunView(Screen):
 
     @engine_handler(msg.EngineStopped)
     def on_engine_stopped(self, ev: protocol.EngineStopped) -> None:
-        """(The state says stopped, or error: tui.viewmodel.state_after.)"""
+        """(The state says stopped, or error: tui.dashboard.viewmodel.state_after.)"""

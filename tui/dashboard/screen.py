@@ -2,7 +2,7 @@
 
 The keys that act on the run (space, e, s, ?, q) are the app's too, so that they work
 on every screen; the App hands them here. What each key sends the run is a typed
-command (``tui.bridge``); what comes back is shown by ``RunView``'s handlers.
+command (``tui.engine.bridge``); what comes back is shown by ``RunView``'s handlers.
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ from typing import Any
 
 from textual.binding import Binding
 
-import tui.messages as msg
+import tui.dashboard.messages as msg
 from core import events as run_events
-from tui import protocol
-from tui.protocol import Edit, Pause, PredictImage, Resume, Save, Trace
-from tui.messages import engine_handler
+from tui.engine import protocol
+from tui.engine.protocol import Edit, Pause, PredictImage, Resume, Save, Trace
+from tui.dashboard.messages import engine_handler
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.edit import EditScreen
-from tui.screens.runview import RunView
-from tui.states import AppState
-from tui.viewmodel import KeyContext, key_applies
+from tui.dashboard.edit import EditScreen
+from tui.dashboard.runview import RunView
+from tui.dashboard.states import AppState
+from tui.dashboard.viewmodel import KeyContext, key_applies
 
 # Keys that drive the run itself: the App binds them too, for every other screen.
 RUN_KEYS = ("toggle_pause", "resume", "edit", "save", "help", "quit_app")
@@ -128,12 +128,12 @@ class DashboardScreen(RunView):
         self.show_digits()
 
     def action_confusion(self) -> None:
-        from tui.screens.confusion import ConfusionScreen
+        from tui.dashboard.confusion import ConfusionScreen
 
         self.app.push_screen(ConfusionScreen(self.run_signals))
 
     def action_hardest(self) -> None:
-        from tui.screens.hardest import HardestScreen
+        from tui.dashboard.hardest import HardestScreen
 
         self.app.push_screen(HardestScreen(self.run_signals))
 
@@ -147,7 +147,7 @@ class DashboardScreen(RunView):
         self.plots.log_scale()
 
     def action_inside(self) -> None:
-        from tui.screens.inside import InsideScreen
+        from tui.dashboard.inside import InsideScreen
 
         indices = self.digit_indices()
         self.app.push_screen(InsideScreen(ascii=self.app.ascii, follow=self.run_signals,
@@ -160,7 +160,7 @@ class DashboardScreen(RunView):
             self.app.engine.send(Trace(index % len(self.model.test_labels)))
 
     def action_draw(self) -> None:
-        from tui.screens.draw import DrawScreen, EnginePredictor
+        from tui.draw.screen import DrawScreen, EnginePredictor
 
         def send(request_id: int, image: bytes) -> bool:
             if self.app.engine is None:
@@ -183,7 +183,7 @@ class DashboardScreen(RunView):
     def action_quit_app(self) -> None:
         self.app.action_quit_app()
 
-    # "Inside the network" (tui/screens/inside.py) and the drawing (tui/screens/draw.py)
+    # "Inside the network" (tui/dashboard/inside.py) and the drawing (tui/draw/screen.py)
     @engine_handler(msg.LayerStats)
     def on_layer_stats(self, ev: run_events.LayerStats) -> None:
         self.model.add_layer_stats(ev)

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tui.protocol import Save, Saved
+from tui.engine.protocol import Save, Saved
 
 EXIT_SECONDS = 20.0  # after SIGTERM / SIGHUP or q: the longest wait for the checkpoint
 

@@ -18,8 +18,8 @@ from core.config import Hyperparameters
 from core.edits import EditState, min_epochs
 from core import events as run
 from core.events import HparamsChanged, TestEnd
-from tui import protocol
-from tui.states import AppState
+from tui.engine import protocol
+from tui.dashboard.states import AppState
 
 LOG_LINES = 2000      # the log pane's lines kept
 TRAIN_POINTS = 4000   # the most train-loss points kept for plotting (the run folder has all)

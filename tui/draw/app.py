@@ -17,7 +17,7 @@ from textual.app import App
 from textual.message_pump import MessagePump
 
 from core.errors import MnistTuiError
-from tui.screens.draw import DrawingPredicted, DrawScreen, ModelStatus
+from tui.draw.screen import DrawingPredicted, DrawScreen, ModelStatus
 
 
 class DrawArgumentError(MnistTuiError):

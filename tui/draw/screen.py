@@ -31,7 +31,7 @@ from core.drawing import drawings_paths, preprocess, save_drawing
 from core.errors import MnistTuiError
 from core.events import TestEnd
 from core.report import bar, short_name
-from tui.digits import render
+from tui.render.digits import render
 from tui.screens.common import follow
 from tui.widgets.canvas import DrawingCanvas
 
@@ -86,7 +86,7 @@ class EnginePredictor:
             reply_to.post_message(ModelStatus(error="no training process to ask"))
 
     def deliver(self, reply) -> None:
-        """An ``ImagePredicted`` (tui.bridge) from the training process."""
+        """An ``ImagePredicted`` (tui.engine.bridge) from the training process."""
         if self.reply_to is not None and reply.request_id == self.latest:
             self.reply_to.post_message(DrawingPredicted(reply.probs, reply.epoch, reply.step))
 

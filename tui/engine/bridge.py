@@ -2,15 +2,15 @@
 
 Data flows one way: ``core.session.Session.events()`` -> ``TrainingLoop`` (in the
 training process) -> a ``Transport`` -> the app's one worker -> a Textual message per
-kind of event (``tui.messages``) -> the widget or screen that shows it. Edits flow back
+kind of event (``tui.dashboard.messages``) -> the widget or screen that shows it. Edits flow back
 the other way as typed commands, applied between two events. What crosses, both ways,
-is declared in ``tui.protocol`` (``Command``, ``EngineEvent``, ``Transport``).
+is declared in ``tui.engine.protocol`` (``Command``, ``EngineEvent``, ``Transport``).
 
 ``TrainingLoop`` hands every event on as it is, except ``BatchEnd``, coalesced into at
 most ~10 ``Tick``s a second (the screen needs no more; training makes 1,000+ steps a
 second). The loop runs in a child process (``ProcessTransport``): training then never
 competes with the screen for the GIL (bench/bench_tui.py). ``ThreadTransport`` runs the
-same loop in a thread, for tests; ``tui.watch.FolderTransport`` follows a run folder
+same loop in a thread, for tests; ``tui.engine.watch.FolderTransport`` follows a run folder
 instead. All three are a ``Transport``. This module imports neither Textual nor (at
 import time) PyTorch, so the child starts as light as it can.
 """
@@ -31,7 +31,7 @@ from typing import Any
 from core.errors import MnistTuiError, WriteError
 from core.events import HparamsChanged, RunFinished, TestEnd
 from core.session import RunSpec
-from tui.protocol import (Backfill, Command, DataReady, Edit, EditResult, EngineEvent, EngineFailed,
+from tui.engine.protocol import (Backfill, Command, DataReady, Edit, EditResult, EngineEvent, EngineFailed,
                           EngineStopped, FirstWeights, ImagePredicted, Loading, Notice, Pause,
                           PauseChanged, PredictImage, Quit, Resume, Save, Saved, Stop, Tick,
                           Trace)

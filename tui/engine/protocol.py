@@ -1,11 +1,11 @@
 """The process boundary, declared: what goes into the engine (``Command``), what comes
 out of it (``EngineEvent``), and the ``Transport`` that carries them.
 
-Every engine -- the training process (``tui.bridge.ProcessTransport``), the same loop
-in a thread (``ThreadTransport``), a followed run folder (``tui.watch.FolderTransport``)
+Every engine -- the training process (``tui.engine.bridge.ProcessTransport``), the same loop
+in a thread (``ThreadTransport``), a followed run folder (``tui.engine.watch.FolderTransport``)
 -- takes these commands and sends these events, nothing else: plain frozen data that
 crosses a process boundary (pickled) and imports neither Textual nor PyTorch. The
-dashboard wraps each event in the Textual message of its kind (``tui.messages``).
+dashboard wraps each event in the Textual message of its kind (``tui.dashboard.messages``).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from core.metrics import (
     METRICS_JSONL, STALE_SECONDS, TrainLogged, event_for, parse_row, train_curve,
 )
 from core.runfolder import CONFIG, LOCK, TEST_LAST, read_config
-from tui.protocol import (
+from tui.engine.protocol import (
     Command, DataReady, EngineEvent, EngineFailed, EngineStopped, Loading, Notice, Quit,
     ReadProgress, Tick, WatchReset,
 )

@@ -13,7 +13,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from tui.segments import SegmentLines, half_block_line
+from tui.render.segments import SegmentLines, half_block_line
 
 ASCII_RAMP = " .:-=+*#%@"
 

@@ -3,7 +3,7 @@
 Each unit of the first layer has one weight per input pixel: reshaped to 28x28 it is a
 picture of what the unit looks for. A diverging palette shows the sign: blue for
 negative weights, dark for zero, orange for positive, on a symmetric scale (the tile's
-own largest |w|, or one scale shared by every tile). Half blocks as in tui/digits.py:
+own largest |w|, or one scale shared by every tile). Half blocks as in tui/render/digits.py:
 each cell is two pixels, 28x28 weights fill 28x14 cells (14x7 at half size). The ASCII
 ramp marks the sign with different characters.
 """
@@ -15,7 +15,7 @@ from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
 
-from tui.segments import SegmentLines, half_block_line
+from tui.render.segments import SegmentLines, half_block_line
 
 LEVELS = 8  # per side: 17 colours from -8 to +8
 NEGATIVE = (66, 135, 245)

@@ -1,6 +1,6 @@
 """`mnist-tui runs [DIR]`: every run folder under DIR in one table.
 
-On a terminal, a Textual table (tui/screens/runs.py): sort by any column, filter by typing after `/`, select
+On a terminal, a Textual table (tui/runs/screen.py): sort by any column, filter by typing after `/`, select
 runs with space and overlay their curves (`c`), watch (`w`), resume (`r`) or delete (`d`)
 the highlighted one; running rows refresh live. Piped or with --plain, the same table
 as aligned text, one line per run; --json for scripts. The folders are read by
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from core.runs import scan
 from tui.argparsing import Parser
-from tui.runtable import json_text, plain_table
+from tui.runs.table import json_text, plain_table
 
 
 # ------------------------------------------------------------------------- command line
@@ -61,7 +61,7 @@ def runs_main(argv: list[str]) -> int:
         except BrokenPipeError:  # `| head`
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    from tui.screens.runs import RunsApp  # Textual only here: 0.3 s the piped listing saves
+    from tui.runs.screen import RunsApp  # Textual only here: 0.3 s the piped listing saves
 
     app = RunsApp(root)
     app.run()

@@ -21,8 +21,8 @@ from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
 from core.runs import RunSummary, compare_settings, label, load_curves, scan, summarise
-from tui.runtable import STATUS_STYLE, Column, columns_for, fmt_size, matches, same_line, sort_runs
-from tui.screens.compare import CompareScreen
+from tui.runs.table import STATUS_STYLE, Column, columns_for, fmt_size, matches, same_line, sort_runs
+from tui.runs.compare import CompareScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.footer import KeyFooter
 

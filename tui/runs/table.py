@@ -1,6 +1,6 @@
 """The table of `mnist-tui runs`, without Textual: its columns, their order and filter,
-and the plain-text and JSON forms. The command line (tui/runs.py) and the Textual table
-(tui/screens/runs.py) both use it."""
+and the plain-text and JSON forms. The command line (tui/runs/command.py) and the Textual table
+(tui/runs/screen.py) both use it."""
 
 from __future__ import annotations
 

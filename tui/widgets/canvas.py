@@ -21,7 +21,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from core.drawing import brush_radius, resize, stamp, stroke
-from tui.segments import UPPER_HALF
+from tui.render.segments import UPPER_HALF
 
 MAX_SIDE = 84  # pixels: three times MNIST's; larger only makes keyboard drawing slow
 MIN_SIDE = 8

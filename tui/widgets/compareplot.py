@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from core.runs import Curves
-from tui.plotdata import downsample, nice_ticks
+from tui.render.plotdata import downsample, nice_ticks
 from tui.widgets.plots import X_LABEL, _Plot
 
 #: plotext colours, one per run in order (distinct on dark and light themes)

@@ -14,7 +14,7 @@ from textual.containers import Horizontal
 from textual.widgets import Static
 
 from core.events import DigitTrace
-from tui.digits import render as render_digit
+from tui.render.digits import render as render_digit
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 ASCII_RAMP = " .:-=+*#%@"

@@ -12,7 +12,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Static
 
-from tui.digits import render
+from tui.render.digits import render
 
 CARD_WIDTH = 30  # 28 cells + a margin
 COMPACT_WIDTH = 16  # 14 cells + a margin

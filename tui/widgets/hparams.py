@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from core import config as cfg
 from core.config import Hyperparameters
-from tui.viewmodel import show_value
+from tui.dashboard.viewmodel import show_value
 
 __all__ = ["HparamsPane", "show_value"]
 

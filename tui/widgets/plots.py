@@ -12,9 +12,9 @@ from rich.style import Style
 from rich.text import Text
 from textual_plotext import PlotextPlot
 
-from tui.plotdata import downsample, fit_range, log_ticks, nice_ticks, recent_start, smooth
-from tui.segments import SegmentLines
-from tui.viewmodel import Mark
+from tui.render.plotdata import downsample, fit_range, log_ticks, nice_ticks, recent_start, smooth
+from tui.render.segments import SegmentLines
+from tui.dashboard.viewmodel import Mark
 
 __all__ = ["AccuracyPlot", "LossPlot", "Mark", "X_LABEL", "ansi_lines", "fit_title"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from textual.app import ComposeResult, ScreenStackError
 from textual.containers import Horizontal
 
-from tui.plotdata import SMOOTHING
-from tui.viewmodel import DashboardModel
+from tui.render.plotdata import SMOOTHING
+from tui.dashboard.viewmodel import DashboardModel
 from tui.widgets.plots import AccuracyPlot, LossPlot
 
 PLOT_SECONDS = 0.5        # redraw plots at most twice a second

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from core.events import Prediction
 from core.report import bar, short_name
-from tui.digits import render
+from tui.render.digits import render
 
 
 def name_width(classes: Sequence[str], scale: int) -> int:

@@ -7,8 +7,8 @@ from rich.segment import Segment
 from rich.text import Text
 from textual.widget import Widget
 
-from tui import weightart
-from tui.segments import SegmentLines
+from tui.render import weightart
+from tui.render.segments import SegmentLines
 
 
 class WeightTiles(Widget):
