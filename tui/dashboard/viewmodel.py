@@ -18,6 +18,7 @@ from core.config import Hyperparameters
 from core.edits import EditState, min_epochs
 from core import events as run
 from core.events import HparamsChanged, TestEnd
+from core.metrics import improves
 from tui.engine import protocol
 from tui.dashboard.states import AppState
 
@@ -203,7 +204,7 @@ class DashboardModel:
         self.test_loss.append(loss)
         self.test_acc.append(accuracy)
         self.test_epochs.append(epoch)
-        if accuracy > self.best[0] or self.best[1] < 0:  # the earliest of equal bests
+        if improves(accuracy, self.best[0] if self.best[1] >= 0 else None):  # core's one rule
             self.best = (accuracy, epoch)
 
     def test_ended(self, ev: TestEnd) -> bool:
