@@ -312,8 +312,8 @@ def remove_folder(root: str | os.PathLike, path: str | os.PathLike) -> None:
             st = os.stat(part, dir_fd=fd, follow_symlinks=False)  # FileNotFoundError: gone
             if not stat.S_ISDIR(st.st_mode):
                 what = _kind(st, lambda: os.readlink(part, dir_fd=fd)) or "a file"  # noqa: B023
-                raise UnsafeFileError(f"{here}: is {what}, not a folder; not deleted (mnist-tui "
-                                      f"follows no link out of the folder it lists)")
+                raise UnsafeFileError(f"{here}: is {what}; not deleted (mnist-tui follows no "
+                                      f"link out of the folder it lists)")
             if i == len(parts) - 1:
                 shutil.rmtree(part, dir_fd=fd)
             else:
