@@ -296,14 +296,21 @@ def remove_folder(root: str | os.PathLike, path: str | os.PathLike) -> None:
     to ``path`` is opened with ``O_NOFOLLOW``, so one swapped for a link since it was
     listed is refused (``UnsafeFileError``), and what is inside goes with
     ``shutil.rmtree``'s descriptor-based walk, which removes the links it meets and
-    follows none. Other failures: ``OSError``."""
+    follows none. Other failures: ``WriteError`` (one line)."""
     root, path = Path(root), Path(path)
     parts = path.relative_to(root).parts  # ValueError: not under root
     if ".." in parts:
         raise ValueError(f"{path} is not a folder under {root}")
-    if not parts:  # the listed folder is itself the run: rmtree refuses a link there
-        shutil.rmtree(path)
-        return
+    try:
+        if not parts:  # the listed folder is itself the run: rmtree refuses a link there
+            shutil.rmtree(path)
+        else:
+            _remove_below(root, parts)
+    except OSError as exc:
+        raise WriteError(f"{path}: not deleted ({exc.strerror or exc})") from None
+
+
+def _remove_below(root: Path, parts: tuple[str, ...]) -> None:
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         here = root

@@ -337,3 +337,8 @@ def test_writer_errors_are_write_errors(tmp_path, outside):
     with pytest.raises(WriteError) as exc:
         safewrite.atomic_write_bytes(tmp_path / CONFIG, lambda f: f.write(b"x"))
     assert exc.value.exit_code == 2 and list(outside.iterdir()) == []
+
+
+def test_a_delete_that_fails_is_one_line(tmp_path):
+    with pytest.raises(WriteError, match=r"gone: not deleted \(No such file or directory\)$"):
+        safewrite.remove_folder(tmp_path, tmp_path / "group" / "gone")

@@ -324,10 +324,6 @@ class RunsScreen(Screen[None]):
         except MnistTuiError as exc:
             self.notify(str(exc), severity="error")
             return
-        except (OSError, ValueError) as exc:
-            self.notify(f"{r.path}: not deleted ({getattr(exc, 'strerror', None) or exc})",
-                        severity="error")
-            return
         self.runs.pop(r.path, None)
         self.selected.discard(r.path)
         self.rebuild()
