@@ -23,6 +23,7 @@ from core.drawing import DRAWINGS, IMAGES_FILE, LABELS_FILE, save_drawing
 from core.errors import UnsafeFileError, WriteError
 from core.runfolder import (
     CONFIG, FIRST_WEIGHTS, LAST, LOCK, RUN_FILES, TEST_LAST, WRITTEN, RunFolder,
+    remove_stale_temporaries,
 )
 from tests.helpers import write_split
 
@@ -277,7 +278,7 @@ def test_a_temporary_file_is_never_an_existing_one(tmp_path, outside, monkeypatc
     safewrite.atomic_write_bytes(tmp_path / CONFIG, lambda f: f.write(b"{}"))
     assert (tmp_path / CONFIG).read_bytes() == b"{}" and list(outside.iterdir()) == []
     assert (tmp_path / ".config.json.planted.tmp").is_symlink()
-    RunFolder(tmp_path).close()  # stale temporaries go (the link, not what it names)
+    remove_stale_temporaries(tmp_path)  # stale ones go (the link, not what it names)
     assert not os.path.lexists(tmp_path / ".config.json.planted.tmp")
 
 
