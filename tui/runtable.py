@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.runs import RunSummary, compare_settings
+from core.runs import DASHBOARD_OPEN, RunSummary, compare_settings, setting_text
 
 # ------------------------------------------------------------------------- columns
 
@@ -23,7 +23,14 @@ STATUS_STYLE = {"running": "bold green", "finished": "", "stopped": "yellow",
 
 
 def fmt_started(ts: float | None) -> str:
-    return time.strftime("%y-%m-%d %H:%M", time.localtime(ts)) if ts is not None else "-"
+    """ISO 8601 date and local time to the minute: 2026-12-03 10:26."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts is not None else "-"
+
+
+def status_text(r: RunSummary) -> str:
+    """The status column: ``finished (dashboard open)`` for an ended run whose dashboard
+    still holds its folder."""
+    return f"{r.status} ({r.reason})" if r.reason == DASHBOARD_OPEN else r.status
 
 
 def fmt_duration(s: float | None) -> str:
@@ -63,30 +70,32 @@ class Column:
 
 
 def columns_for(differ: Sequence[str]) -> list[Column]:
-    """The table's columns: fixed ones, with a column per differing setting after dataset."""
+    """The table's columns, most wanted first: which run, its status and result, then a
+    column per differing setting, then the rest (what a narrow terminal cuts first)."""
     def setting(k: str) -> Column:
-        return Column(f"hp.{k}", SETTING_TITLES.get(k, k), lambda r: r.settings.get(k, "-"),
-                      lambda r: _num(r.settings.get(k, "-")) if r.settings else None)
+        return Column(f"hp.{k}", SETTING_TITLES.get(k, k), lambda r: setting_text(r, k),
+                      lambda r: _num(setting_text(r, k)) if r.settings else None)
 
     return [
         Column("name", "run", lambda r: r.name, lambda r: r.name),
-        Column("status", "status", lambda r: r.status, lambda r: r.status),
-        Column("started", "started", lambda r: fmt_started(r.started), lambda r: r.started),
-        Column("dataset", "dataset", lambda r: r.dataset or "-", lambda r: r.dataset),
-        *[setting(k) for k in differ if k != "epochs"],  # "epochs" shows the planned ones
-        Column("epochs", "epochs", lambda r: f"{r.epochs_done}/{r.epochs_planned or '?'}"
-               if r.status != "damaged" or r.epochs_done else "-",
-               lambda r: (r.epochs_done, r.epochs_planned or 0), right=True),
+        Column("status", "status", status_text, lambda r: r.status),
         Column("best", "best %", lambda r: f"{r.best_accuracy:.2f}" if r.best_accuracy is not None
                else "-", lambda r: r.best_accuracy, right=True),
         Column("best_epoch", "at", lambda r: str(r.best_epoch) if r.best_epoch is not None else "-",
                lambda r: r.best_epoch, right=True),
+        Column("epochs", "epochs", lambda r: f"{r.epochs_done}/{r.epochs_planned or '?'}"
+               if r.status != "damaged" or r.epochs_done else "-",
+               lambda r: (r.epochs_done, r.epochs_planned or 0), right=True),
+        *[setting(k) for k in differ if k != "epochs"],  # "epochs" shows the planned ones
         Column("test_loss", "test loss", lambda r: f"{r.last_test_loss:.4f}"
                if r.last_test_loss is not None else "-", lambda r: r.last_test_loss, right=True),
+        Column("started", "started", lambda r: fmt_started(r.started), lambda r: r.started),
+        Column("dataset", "dataset", lambda r: r.dataset or "-", lambda r: r.dataset),
         Column("duration", "time", lambda r: fmt_duration(r.duration), lambda r: r.duration,
                right=True),
         Column("size", "size", lambda r: fmt_size(r.size), lambda r: r.size, right=True),
-        Column("note", "note", lambda r: r.reason or "", lambda r: r.reason or None),
+        Column("note", "note", lambda r: "" if r.reason == DASHBOARD_OPEN else r.reason or "",
+               lambda r: r.reason or None),
     ]
 
 
@@ -126,6 +135,10 @@ def plain_table(runs: Sequence[RunSummary]) -> str:
 
 
 def json_text(root: str, runs: Sequence[RunSummary]) -> str:
+    """For scripts: numbers as JSON numbers, an absent value as null. ``settings``: the
+    values in force at the end; ``started_with``: the first value of those edited."""
     same, differ = compare_settings(list(runs))
-    return json.dumps({"root": root, "same": same, "differing": differ,
+    first = next((r for r in runs if r.settings), None)
+    same_values = {k: first.settings.get(k) for k in same} if first else {}
+    return json.dumps({"root": root, "same": same_values, "differing": differ,
                        "runs": [r.to_dict() for r in runs]}, indent=1)

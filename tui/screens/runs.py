@@ -8,24 +8,30 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SuspendNotSupported
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
-from core.runs import RunSummary, compare_settings, label, load_curves, scan, summarise
-from tui.runtable import STATUS_STYLE, Column, columns_for, fmt_size, matches, same_line, sort_runs
+from core.runs import (
+    DASHBOARD_OPEN, RunSummary, compare_settings, label, load_curves, scan, summarise,
+)
+from tui.runtable import (
+    STATUS_STYLE, Column, columns_for, fmt_size, matches, same_line, sort_runs, status_text,
+)
 from tui.screens.compare import CompareScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.footer import KeyFooter
 
+FULL_FOOTER = 100    # columns from which the footer shows every key, spaced
 LIVE_SECONDS = 1.0   # running rows are read again this often
 RESCAN_SECONDS = 5.0  # and the folder tree, for new or removed runs
 
@@ -44,6 +50,7 @@ class RunsScreen(Screen[None]):
         Binding("s", "sort_next", "Sort"),
         Binding("S", "sort_reverse", "Reverse", show=False),
         Binding("slash", "filter", "Filter"),
+        Binding("v", "columns", "Columns"),
         Binding("w", "watch", "Watch"),
         Binding("r", "resume", "Resume"),
         Binding("d", "delete", "Delete"),
@@ -58,7 +65,8 @@ class RunsScreen(Screen[None]):
         self.filter_text = ""
         self.sort_key = "started"
         self.reverse = False
-        self.cols: list[Column] = columns_for([])
+        self.cols: list[Column] = columns_for([])   # every column (the filter reads them all)
+        self.hidden: set[str] = set()               # the keys of those the user hid (v)
         self.same: dict[str, str] = {}
         self.differ: list[str] = []
         self.shown: list[RunSummary] = []
@@ -74,7 +82,22 @@ class RunsScreen(Screen[None]):
         yield Static("", id="runs-detail")
         yield KeyFooter()
 
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The keys, less those the footer leaves out at this width (they all still
+        work): below FULL_FOOTER columns "/ Filter" (the filter line says it), below
+        80 also Sort and Select, so that the footer keeps q Quit."""
+        bindings = super().active_bindings
+        gone = footer_left_out(self.app.size.width)
+        return {key: ab._replace(binding=replace(ab.binding, show=False))
+                if ab.binding.action in gone else ab for key, ab in bindings.items()}
+
+    def on_resize(self) -> None:
+        self.query_one(KeyFooter).compact = self.app.size.width < FULL_FOOTER
+        self.refresh_bindings()
+
     def on_mount(self) -> None:
+        self.on_resize()
         self.query_one(DataTable).focus()
         self.load_all()
         self.set_interval(LIVE_SECONDS, self.refresh_live)
@@ -88,7 +111,7 @@ class RunsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="live", exit_on_error=False)
     def refresh_live(self) -> None:
-        paths = [p for p, r in self.runs.items() if r.status == "running"]
+        paths = [p for p, r in self.runs.items() if r.status == "running" or r.pid is not None]
         if not paths:
             return
         now = time.time()
@@ -123,21 +146,27 @@ class RunsScreen(Screen[None]):
         self.shown = [self.runs[r.path] for r in self.shown]
         for r in changed:
             if r.path in shown:
-                cells = row_cells(r, self.cols, r.path in self.selected)
-                for key, cell in zip(["sel", *(c.key for c in self.cols)], cells):
-                    table.update_cell(r.path, key, cell)
+                cols = self.visible()
+                cells = row_cells(r, cols, r.path in self.selected)
+                for key, cell in zip(["sel", *(c.key for c in cols)], cells):
+                    table.update_cell(r.path, key, cell, update_width=True)  # never cut short
         self.show_detail()
 
     # ---------------------------------------------------------------- the table
     def column(self, key: str) -> Column:
         return next((c for c in self.cols if c.key == key), self.cols[0])
 
+    def visible(self) -> list[Column]:
+        """The columns shown: all but those hidden with v (the run's name always)."""
+        return [c for c in self.cols if c.key == "name" or c.key not in self.hidden]
+
     def rebuild(self) -> None:
         runs = list(self.runs.values())
         self.same, self.differ = compare_settings(runs)
         self.cols = columns_for(self.differ)
-        if self.sort_key not in {c.key for c in self.cols}:
-            self.sort_key = "started"
+        cols = self.visible()
+        if self.sort_key not in {c.key for c in cols}:
+            self.sort_key = "started" if "started" in {c.key for c in cols} else "name"
         cur = self.current()
         keep = cur.path if cur else None
         self.shown = [r for r in sort_runs(runs, self.column(self.sort_key), self.reverse)
@@ -147,12 +176,12 @@ class RunsScreen(Screen[None]):
         with self.app.batch_update():
             table.clear(columns=True)
             table.add_column(" ", key="sel", width=1)
-            for c in self.cols:
+            for c in cols:
                 arrow = (" ▼" if self.reverse else " ▲") if c.key == self.sort_key else ""
                 table.add_column(Text(c.title + arrow, justify="right" if c.right else "left"),
                                  key=c.key)
             for r in self.shown:
-                table.add_row(*row_cells(r, self.cols, r.path in self.selected), key=r.path)
+                table.add_row(*row_cells(r, cols, r.path in self.selected), key=r.path)
             if keep is not None and keep in {r.path for r in self.shown}:
                 table.move_cursor(row=table.get_row_index(keep), animate=False, scroll=False)
             table.call_after_refresh(table.scroll_to, scroll.x, scroll.y, animate=False)
@@ -203,7 +232,7 @@ class RunsScreen(Screen[None]):
     # ---------------------------------------------------------------- keys
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if isinstance(self.focused, Input) and action not in ("quit",):
-            return None if action in ("compare", "watch", "resume", "delete") else True
+            return None if action in ("compare", "watch", "resume", "delete", "columns") else True
         r = self.current()
         if action in ("toggle_select", "watch"):
             return r is not None and r.status != "damaged" or None
@@ -221,13 +250,13 @@ class RunsScreen(Screen[None]):
             return
         self.selected ^= {r.path}
         table = self.query_one(DataTable)
-        table.update_cell(r.path, "sel", row_cells(r, self.cols, r.path in self.selected)[0])
+        table.update_cell(r.path, "sel", row_cells(r, [], r.path in self.selected)[0])
         table.action_cursor_down()
         self.show_header()
         self.refresh_bindings()
 
     def action_sort_next(self) -> None:
-        keys = [c.key for c in self.cols]
+        keys = [c.key for c in self.visible()]
         i = keys.index(self.sort_key) if self.sort_key in keys else -1
         self.sort_key, self.reverse = keys[(i + 1) % len(keys)], False
         self.rebuild()
@@ -235,6 +264,17 @@ class RunsScreen(Screen[None]):
     def action_sort_reverse(self) -> None:
         self.reverse = not self.reverse
         self.rebuild()
+
+    def action_columns(self) -> None:
+        from tui.screens.columns import ColumnsScreen
+
+        def chosen(shown: set[str] | None) -> None:
+            if shown is not None:
+                self.hidden = {c.key for c in self.cols if c.key not in shown}
+                self.rebuild()
+
+        self.app.push_screen(ColumnsScreen([(c.key, c.title) for c in self.cols],
+                                           {c.key for c in self.visible()}), chosen)
 
     def action_filter(self) -> None:
         field = self.query_one("#runs-filter", Input)
@@ -332,6 +372,13 @@ class RunsScreen(Screen[None]):
         self.app.exit()
 
 
+def footer_left_out(width: int) -> set[str]:
+    """The actions the footer leaves out at ``width`` columns (see active_bindings)."""
+    if width >= FULL_FOOTER:
+        return set()
+    return {"filter"} | ({"sort_next", "toggle_select"} if width < 80 else set())
+
+
 def header_texts(root: Path, runs: dict[str, RunSummary], shown: int, filter_text: str,
                  selected: int, same: Any) -> tuple[str, str]:
     """The table's title (how many runs, by status; the filter; the selection) and the
@@ -354,10 +401,10 @@ def detail_text(r: RunSummary | None) -> str:
     """The line under the table: the highlighted run's folder and status."""
     if r is None:
         return ""
-    text = f"{r.path} · {r.status}"
+    text = f"{r.path} · {status_text(r)}"
     if r.pid is not None and r.pid > 0:
         text += f" (pid {r.pid})"
-    if r.reason:
+    if r.reason and r.reason != DASHBOARD_OPEN:
         text += f": {r.reason}"
     return text
 
@@ -396,6 +443,9 @@ def delete_refused(r: RunSummary, root: Path) -> str | None:
     fresh = summarise(r.path, root)
     if fresh.status == "running":
         return f"{r.name} is running (pid {fresh.pid}); stop it before deleting it."
+    if fresh.pid is not None:
+        return (f"{r.name} has ended, but its dashboard (pid {fresh.pid}) still holds the "
+                f"folder; quit it (q) before deleting the run.")
     if find_run_dirs_below(Path(r.path)):
         return f"{r.name} holds other folders; delete those first."
     return None

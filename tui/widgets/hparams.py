@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from core import config as cfg
 from core.config import Hyperparameters
-from tui.viewmodel import show_value
+from core.config import show_value
 
 __all__ = ["HparamsPane", "show_value"]
 
@@ -23,6 +23,10 @@ class HparamsPane(Static):
 
     def on_mount(self) -> None:
         self.border_title = "hyperparameters (e)"
+
+    def show_waiting(self, text: str) -> None:
+        """No values yet (``watch`` before the run has started): say what it waits for."""
+        self.update(Text(text, style="dim italic"))
 
     def show(self, hp: Hyperparameters, pending: dict[str, Any], *, ended: bool = False) -> None:
         """``ended``: no run in progress, so every waiting edit waits for a restart."""
