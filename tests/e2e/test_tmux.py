@@ -146,3 +146,11 @@ def test_a_hangup_saves_a_checkpoint_and_ends_every_process(tmp_path, session):
     assert ready, "the dashboard did not end after SIGHUP"
     assert checkpoint.load(run / "checkpoint-last.pt")["step"] == paused_at
     assert processes_of(data) == []
+    # the run's end row names the hang-up, and `runs` says it in words
+    import json
+
+    end = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    assert (end["kind"], end["status"], end["signal"]) == ("end", "interrupted", "SIGHUP")
+    listed = subprocess.run([EXE, "runs", str(tmp_path), "--plain"], capture_output=True,
+                            text=True, timeout=60)
+    assert "interrupted: hang-up (SIGHUP" in listed.stdout

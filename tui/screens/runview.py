@@ -8,6 +8,7 @@ widgets draw from the model. ``DashboardScreen`` (tui/screens/dashboard.py) adds
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from textual import events
 from textual.app import ComposeResult
@@ -18,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import RichLog
 
 import tui.messages as msg
+from core.config import show_value
 from core.events import format_max_accuracy, format_test
 from tui.messages import engine_handler
 from tui.screens.common import size_classes
@@ -33,6 +35,17 @@ from tui.widgets.progress import TrainingProgress
 from tui.widgets.status import StatusBar
 
 
+def dataset_title(name: str) -> str:
+    """``fashion-mnist`` -> ``Fashion-MNIST``; an unknown name as it is (the engine says why)."""
+    from core.datafiles import get_spec
+    from core.errors import DatasetError
+
+    try:
+        return get_spec(name).title
+    except DatasetError:
+        return name
+
+
 class RunView(Screen):
     """The layout, what draws it, and a handler per kind of event of the run."""
 
@@ -45,8 +58,10 @@ class RunView(Screen):
         self.start_paused = False  # space while loading: training starts paused
         self.alternatives: tuple[str, ...] = ()  # other datasets found here, when data is missing
         self._last_tick: Any = None
+        self._downloading: tuple[str, str] = ("", "")  # the file and URL being downloaded
         self._draw_predictor: Any = None  # the open DrawScreen's link to the training process
         self.plots = PlotsRow(model, id="plots")  # kept: the timer can outlive the layout
+        self.hparams_known = True  # False in watch until the run's start row: no defaults shown
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -65,6 +80,8 @@ class RunView(Screen):
         self.query_one("#log", RichLog).border_title = "log"
         self.refresh_static()
         if self.app.watch_dir is not None:
+            self.hparams_known = False
+            self.refresh_static()
             self.query_one(StatusBar).mode = f"watching {self.app.watch_dir} (read-only)"
             self.query_one(HparamsPane).border_title = "hyperparameters"
         self.post_message(self.Ready())  # bubbles up to the app
@@ -89,9 +106,14 @@ class RunView(Screen):
         self.query_one("#log", RichLog).write(text)
 
     def refresh_static(self) -> None:
+        if not self.hparams_known:  # watch, before the run has said what it trains with
+            self.query_one(StatusBar).optimizer = ""
+            self.query_one(HparamsPane).show_waiting(f"waiting for {self.app.watch_dir}")
+            return
         hp = self.model.hp
-        opt = (f"SGD lr {hp.lr:g} momentum {hp.momentum:g}" if hp.optimizer == "sgd"
-               else f"Adam lr {hp.lr:g} beta1 {hp.momentum:g}")
+        lr, momentum = show_value(hp.lr), show_value(hp.momentum)
+        opt = (f"SGD lr {lr} momentum {momentum}" if hp.optimizer == "sgd"
+               else f"Adam lr {lr} beta1 {momentum}")
         self.query_one(StatusBar).optimizer = f"{opt} · batch {hp.batch_size}"
         self.query_one(HparamsPane).show(hp, self.model.pending, ended=self.app.state.ended)
 
@@ -135,6 +157,11 @@ class RunView(Screen):
         prog.row("epoch").set("Epoch", 0, None)  # not the last run's 100% ... finished
         prog.row("run").set("Run", 0, None)
         self.plots.now()
+        # The new run's network and data, not the last run's, until its RunStarted says
+        # more (the parameter count) and its DataReady confirms the data.
+        status = self.query_one(StatusBar)
+        status.network = self.model.hp.architecture()
+        status.dataset = dataset_title(self.app.spec.dataset)
         self.refresh_static()
 
     def views(self, method: str):
@@ -149,12 +176,19 @@ class RunView(Screen):
 
     @engine_handler(msg.DownloadProgress)
     def on_download(self, ev) -> None:
+        """The dataset downloading: a bar per file, with the mirror's name; a line in
+        the log for each file and each mirror tried."""
         self.app.set_state(AppState.DOWNLOADING)
         prog = self.query_one(TrainingProgress)
         prog.add_class("-downloading")
+        host = urlsplit(ev.url).netloc or ev.url
+        if (ev.filename, ev.url) != self._downloading:
+            self._downloading = (ev.filename, ev.url)
+            self.log_line(f"Downloading {ev.filename} ({ev.file_index}/{ev.file_count}) from {ev.url}")
         total = f"{ev.total / 1e6:.1f} MB" if ev.total else "? MB"
         prog.row("download").set(f"Download {ev.file_index}/{ev.file_count}", ev.done,
-                                 ev.total or None, f"{ev.filename} {ev.done / 1e6:.1f}/{total}")
+                                 ev.total or None,
+                                 f"{ev.done / 1e6:.1f}/{total} · {ev.filename} from {host}")
 
     @engine_handler(msg.ReadProgress)
     def on_read_progress(self, ev) -> None:
@@ -183,6 +217,7 @@ class RunView(Screen):
 
         self.model.edits = EditState(Hyperparameters.from_dict(ev.hparams), self.model.edits.pending)
         self.model.n_train = ev.n_train
+        self.hparams_known = True
         status = self.query_one(StatusBar)
         status.network = f"{ev.architecture} · {ev.n_params:,} params"
         status.device = ev.device
