@@ -342,7 +342,7 @@ def scan(root: str | os.PathLike,
 
 
 def _unchanged(d: Path, old: RunSummary) -> bool:
-    if old.status in ("running", "damaged") or old.updated is None:
+    if old.status in ("running", "damaged") or old.pid is not None or old.updated is None:
         return False
     try:
         if ((d / METRICS_JSONL).stat().st_mtime != old.updated

@@ -176,6 +176,9 @@ def test_a_rescan_reads_only_what_changed(runs_root, tmp_path, monkeypatch):
     assert third["relu"].status == "finished" and third["relu"].reason == ""
     # a finished run with a writer: its dashboard still open (not running)
     assert (third["base"].status, third["base"].reason) == ("finished", "dashboard open")
+    read.clear()
+    fourth = {r.name: r for r in scan(root, {r.path: r for r in third.values()})}
+    assert "base" in read and fourth["base"].reason == "" and fourth["base"].pid is None  # closed
 
 
 def test_compare_settings_and_labels(runs_root):
