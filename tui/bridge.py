@@ -277,6 +277,7 @@ class TrainingLoop:
 
     # -------------------------------------------------------------- the run
     def run(self) -> None:
+        self.emit(Loading("starting the training process (importing PyTorch)"))  # seconds, said
         from core.session import open_session
 
         self.session = open_session(self.spec, progress=self._download_progress(),

@@ -188,7 +188,7 @@ class RunView(Screen):
         total = f"{ev.total / 1e6:.1f} MB" if ev.total else "? MB"
         prog.row("download").set(f"Download {ev.file_index}/{ev.file_count}", ev.done,
                                  ev.total or None,
-                                 f"{ev.done / 1e6:.1f}/{total} · {ev.filename} from {host}")
+                                 f"{ev.done / 1e6:.1f}/{total} · {host} · {ev.filename}")
 
     @engine_handler(msg.ReadProgress)
     def on_read_progress(self, ev) -> None:
@@ -338,6 +338,7 @@ class RunView(Screen):
     @engine_handler(msg.EngineFailed)
     def on_engine_failed(self, ev) -> None:
         app = self.app
+        self.query_one(TrainingProgress).remove_class("-downloading")  # no bar left at 0%
         app.error = ev.message
         app.error_internal = bool(ev.detail_file)  # a bug (exit 1), not bad input (exit 2)
         if ev.searched:  # the data is missing: the panel says where it looked and what to do
