@@ -69,9 +69,10 @@ class Column:
     right: bool = False
 
 
-def columns_for(differ: Sequence[str]) -> list[Column]:
+def columns_for(differ: Sequence[str], *, dataset: bool = True) -> list[Column]:
     """The table's columns, most wanted first: which run, its status and result, then a
-    column per differing setting, then the rest (what a narrow terminal cuts first)."""
+    column per differing setting, then the rest (what a narrow terminal cuts first).
+    ``dataset``: a dataset column (not when every run has the same one: see layout)."""
     def setting(k: str) -> Column:
         return Column(f"hp.{k}", SETTING_TITLES.get(k, k), lambda r: setting_text(r, k),
                       lambda r: _num(setting_text(r, k)) if r.settings else None)
@@ -90,7 +91,8 @@ def columns_for(differ: Sequence[str]) -> list[Column]:
         Column("test_loss", "test loss", lambda r: f"{r.last_test_loss:.4f}"
                if r.last_test_loss is not None else "-", lambda r: r.last_test_loss, right=True),
         Column("started", "started", lambda r: fmt_started(r.started), lambda r: r.started),
-        Column("dataset", "dataset", lambda r: r.dataset or "-", lambda r: r.dataset),
+        *([Column("dataset", "dataset", lambda r: r.dataset or "-", lambda r: r.dataset)]
+          if dataset else []),
         Column("duration", "time", lambda r: fmt_duration(r.duration), lambda r: r.duration,
                right=True),
         Column("size", "size", lambda r: fmt_size(r.size), lambda r: r.size, right=True),
@@ -106,11 +108,23 @@ def sort_runs(runs: Sequence[RunSummary], column: Column, reverse: bool = False)
     return sorted(have, key=column.sort, reverse=reverse) + lack
 
 
+def layout(runs: Sequence[RunSummary]) -> tuple[dict[str, str], list[str], list[Column]]:
+    """(what every run shares, as shown above the table; the settings that differ; the
+    columns). A dataset all runs share is said once above the table, not in a column."""
+    same, differ = compare_settings(list(runs))
+    datasets = {r.dataset for r in runs if r.settings}
+    shared = len(datasets) == 1 and None not in datasets
+    if shared:
+        same = {"dataset": str(datasets.pop()), **same}
+    return same, differ, columns_for(differ, dataset=not shared)
+
+
 def matches(run: RunSummary, text: str, cols: Sequence[Column]) -> bool:
-    """The filter: every word typed appears in one of the row's cells (any case)."""
+    """The filter: every word typed appears in one of the row's cells or its dataset
+    (any case)."""
     if not text.strip():
         return True
-    cells = " ".join(c.text(run) for c in cols).lower()
+    cells = " ".join([*(c.text(run) for c in cols), run.dataset or ""]).lower()
     return all(word in cells for word in text.lower().split())
 
 
@@ -123,8 +137,7 @@ def same_line(same: dict[str, str]) -> str:
 def plain_table(runs: Sequence[RunSummary]) -> str:
     """The table as aligned text: a line naming the settings all runs share, a header,
     then one line per run."""
-    same, differ = compare_settings(list(runs))
-    cols = columns_for(differ)
+    same, _differ, cols = layout(runs)
     rows = [[c.title for c in cols]] + [[c.text(r) for c in cols] for r in runs]
     widths = [max(len(row[i]) for row in rows) for i in range(len(cols))]
     out = [f"# same in all runs: {same_line(same)}"] if same and runs else []

@@ -65,11 +65,12 @@ async def test_the_table_lists_every_run_with_its_status(root):
         cols = [str(c.label).split(" ")[0] for c in s.query_one(DataTable).columns.values()]
         # the result before the settings that differ, the rest after them
         assert cols[:8] == ["", "run", "status", "best", "at", "epochs", "lr", "activation"]
-        assert cols[8:] == ["test", "started", "dataset", "time", "size", "note"]
+        assert cols[8:] == ["test", "started", "time", "size", "note"]  # all mnist: said above
         started = column(s, "started")
         assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d|-", v) for v in started), started
         same = str(s.query_one("#runs-same").render())
         assert "momentum 0.9" in same and "lr" not in same.split(" ")
+        assert same.startswith("same in all: dataset mnist · ")
 
 
 async def test_sorting_by_any_column(root):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -214,16 +215,17 @@ def test_plain_output_one_aligned_line_per_run(runs_root):
     out = cli(str(runs_root))  # piped: plain without asking
     assert out.returncode == 0 and out.stderr == ""
     lines = out.stdout.splitlines()
-    assert lines[0].startswith("# same in all runs: momentum 0.9 · batch 50")
+    assert lines[0].startswith("# same in all runs: dataset mnist · momentum 0.9 · batch 50")
     header, rows = lines[1], lines[2:]
     # the result first, then the settings that differ, then the rest
+    # (the dataset all share is said once, on the line above)
     assert header.split() == ["run", "status", "best", "%", "at", "epochs", "lr", "activation",
-                              "test", "loss", "started", "dataset", "time", "size", "note"]
+                              "test", "loss", "started", "time", "size", "note"]
     assert len(rows) == 9 and "\x1b" not in out.stdout
-    start_of = {title: header.index(title) for title in ("run", "dataset", "status", "size", "note")}
+    start_of = {title: header.index(title) for title in ("run", "started", "status", "size", "note")}
     row = {ln.split()[0]: ln for ln in rows}
     relu = row["relu"]
-    assert relu[start_of["dataset"]:].startswith("mnist")
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d ", relu[start_of["started"]:])  # ISO
     assert relu[start_of["status"]:].startswith("finished")
     assert row["bad-line"][start_of["status"]:].startswith("damaged")
     assert row["bad-line"][start_of["note"]:] == "metrics.jsonl line 3: not JSON"
@@ -372,3 +374,21 @@ def test_dates_are_iso(monkeypatch):
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_the_dataset_is_a_column_only_when_runs_differ_in_it(runs_root, tmp_path):
+    import shutil
+
+    from tui.runtable import layout, matches
+
+    root = tmp_path / "runs"
+    for name in ("base", "relu"):
+        shutil.copytree(runs_root / name, root / name)
+    same, _differ, cols = layout(scan(root))
+    assert same["dataset"] == "mnist" and "dataset" not in [c.key for c in cols]
+    assert all(matches(r, "mnist", cols) for r in scan(root))  # the filter still reads it
+    config = json.loads((root / "relu" / "config.json").read_text())
+    (root / "relu" / "config.json").write_text(json.dumps(config | {"dataset": "fashion-mnist"}))
+    same, _differ, cols = layout(scan(root))
+    assert "dataset" not in same and "dataset" in [c.key for c in cols]
+    assert "fashion-mnist" in cli(str(root)).stdout.splitlines()[-1]

@@ -25,7 +25,8 @@ from core.runs import (
     DASHBOARD_OPEN, RunSummary, compare_settings, label, load_curves, scan, summarise,
 )
 from tui.runtable import (
-    STATUS_STYLE, Column, columns_for, fmt_size, matches, same_line, sort_runs, status_text,
+    STATUS_STYLE, Column, columns_for, fmt_size, layout, matches, same_line, sort_runs,
+    status_text,
 )
 from tui.screens.compare import CompareScreen
 from tui.screens.confirm import ConfirmScreen
@@ -162,8 +163,7 @@ class RunsScreen(Screen[None]):
 
     def rebuild(self) -> None:
         runs = list(self.runs.values())
-        self.same, self.differ = compare_settings(runs)
-        self.cols = columns_for(self.differ)
+        self.same, self.differ, self.cols = layout(runs)
         cols = self.visible()
         if self.sort_key not in {c.key for c in cols}:
             self.sort_key = "started" if "started" in {c.key for c in cols} else "name"
