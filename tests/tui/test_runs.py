@@ -340,3 +340,27 @@ async def test_the_footer_keeps_columns_and_quit_at_every_size(root, size):
         # what it draws fits: its keys' cells end within the terminal
         assert max(w.region.right for w in footer.children) <= size[0]
         assert footer.children[-1].region.right > 0 and "Quit" in str(footer.children[-1].render())
+
+
+async def test_an_edit_of_a_running_run_shows_both_values_in_full(root):
+    import json
+
+    app = RunsApp(root)
+    async with app.run_test(size=SIZE) as pilot:
+        s = await loaded(app, pilot)
+        with live_writer(root / "killed"):
+            s.load_all()
+            await loaded(app, pilot)
+            assert dict(zip(names(s), column(s, "hp.lr")))["killed"] == "0.05"
+            metrics = root / "killed" / "metrics.jsonl"
+            rows = metrics.read_text().splitlines()[:-1]  # (the line cut by the kill)
+            edit = {"kind": "edit", "step": 12, "epoch": 2, "seen": 600, "applied": True,
+                    "effect": "live", "changes": {"lr": [0.05, 0.123456789]}}
+            metrics.write_text("\n".join([*rows, json.dumps(edit)]) + "\n")
+            s.refresh_live()  # the row is redrawn in place
+            await workers_done(app)
+            await pilot.pause()
+            text = "0.05→0.123456789"
+            assert dict(zip(names(s), column(s, "hp.lr")))["killed"] == text
+            table = s.query_one(DataTable)
+            assert table.columns["hp.lr"].get_render_width(table) >= len(text) + 2  # not cut
