@@ -37,7 +37,7 @@ _TRAIN_PREFIX = b'{"kind": "train"'
 ENDED = ("finished", "stopped", "diverged")  # how a run that ended by itself (or by s) ends
 DASHBOARD_OPEN = "dashboard open"  # the note of an ended run whose dashboard still holds it
 #: why a run was interrupted (its end row's "signal"), in words
-CAUSES = {"quit": "quit mid-run (q)", "restart": "restarted (r): a new folder -restartN",
+CAUSES = {"quit": "quit mid-run (q)", "restart": "restarted (r): the new run is in a …-restartN folder",
           "SIGHUP": "hang-up (SIGHUP: the terminal or SSH session closed)",
           "SIGTERM": "terminated (SIGTERM)", "SIGINT": "Ctrl+C (SIGINT)",
           "SIGPIPE": "its output went away (SIGPIPE)",

@@ -116,7 +116,7 @@ def test_installed_command_in_tmux(tmp_path, session):
     assert marker.read_text().strip() == "0"
     # The receipt, on the normal screen once the dashboard has gone.
     screen = tmux("capture-pane", "-p", "-J", "-S", "-200", "-t", session)  # wrapped lines joined
-    assert f"run folder: {run}" in screen and "best accuracy" in screen
+    assert re.search(rf"run folder: +{re.escape(str(run))}\n", screen) and "best accuracy" in screen
     assert f"mnist-tui --resume {run}" in screen and f"mnist-tui watch {run}" in screen
     # No training process is left behind.
     assert processes_of(data) == []
