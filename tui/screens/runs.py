@@ -8,14 +8,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SuspendNotSupported
-from textual.binding import ActiveBinding, Binding
+from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
@@ -30,14 +29,15 @@ from tui.runtable import (
 )
 from tui.screens.compare import CompareScreen
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.fitfooter import FitFooterScreen
 from tui.widgets.footer import KeyFooter
+from tui.widgets.runsfilter import RunsFilter
 
-FULL_FOOTER = 100    # columns from which the footer shows every key, spaced
 LIVE_SECONDS = 1.0   # running rows are read again this often
 RESCAN_SECONDS = 5.0  # and the folder tree, for new or removed runs
 
 
-class RunsScreen(Screen[None]):
+class RunsScreen(FitFooterScreen):
     DEFAULT_CSS = """
     RunsScreen > #runs-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
     RunsScreen > #runs-same { height: auto; padding: 0 1; color: $text-muted; }
@@ -57,6 +57,9 @@ class RunsScreen(Screen[None]):
         Binding("d", "delete", "Delete"),
         Binding("q", "quit", "Quit"),
     ]
+    # The footer keeps q Quit: "/ Filter" leaves it below 100 columns (the filter line
+    # says it), Sort and Select below 80 (all still work).
+    FOOTER_FITS = ((100, frozenset({"filter"})), (80, frozenset({"sort_next", "toggle_select"})))
 
     def __init__(self, root: Path) -> None:
         super().__init__()
@@ -76,29 +79,14 @@ class RunsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(f"Runs in {self.root}: reading…", id="runs-title")
         yield Static("", id="runs-same")
-        yield Input(placeholder="/ filter: the rows holding every word typed (Enter: keep, Esc: clear)",
-                    id="runs-filter")
+        yield RunsFilter(placeholder="/ filter: the rows holding every word typed (Enter: keep, "
+                         "Esc: clear)", id="runs-filter")
         table: DataTable = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         yield table
         yield Static("", id="runs-detail")
         yield KeyFooter()
 
-    @property
-    def active_bindings(self) -> dict[str, ActiveBinding]:
-        """The keys, less those the footer leaves out at this width (they all still
-        work): below FULL_FOOTER columns "/ Filter" (the filter line says it), below
-        80 also Sort and Select, so that the footer keeps q Quit."""
-        bindings = super().active_bindings
-        gone = footer_left_out(self.app.size.width)
-        return {key: ab._replace(binding=replace(ab.binding, show=False))
-                if ab.binding.action in gone else ab for key, ab in bindings.items()}
-
-    def on_resize(self) -> None:
-        self.query_one(KeyFooter).compact = self.app.size.width < FULL_FOOTER
-        self.refresh_bindings()
-
     def on_mount(self) -> None:
-        self.on_resize()
         self.query_one(DataTable).focus()
         self.load_all()
         self.set_interval(LIVE_SECONDS, self.refresh_live)
@@ -174,14 +162,7 @@ class RunsScreen(Screen[None]):
         table = self.query_one(DataTable)
         scroll = table.scroll_offset
         with self.app.batch_update():
-            table.clear(columns=True)
-            table.add_column(" ", key="sel", width=1)
-            for c in cols:
-                arrow = (" ▼" if self.reverse else " ▲") if c.key == self.sort_key else ""
-                table.add_column(Text(c.title + arrow, justify="right" if c.right else "left"),
-                                 key=c.key)
-            for r in self.shown:
-                table.add_row(*row_cells(r, cols, r.path in self.selected), key=r.path)
+            fill_table(table, cols, self.shown, self.selected, self.sort_key, self.reverse)
             if keep is not None and keep in {r.path for r in self.shown}:
                 table.move_cursor(row=table.get_row_index(keep), animate=False, scroll=False)
             table.call_after_refresh(table.scroll_to, scroll.x, scroll.y, animate=False)
@@ -268,17 +249,15 @@ class RunsScreen(Screen[None]):
     def action_columns(self) -> None:
         from tui.screens.columns import ColumnsScreen
 
-        def chosen(shown: set[str] | None) -> None:
-            if shown is not None:
-                self.hidden = {c.key for c in self.cols if c.key not in shown}
-                self.rebuild()
-
         self.app.push_screen(ColumnsScreen([(c.key, c.title) for c in self.cols],
-                                           {c.key for c in self.visible()}), chosen)
+                                           {c.key for c in self.visible()}), self._columns_chosen)
 
-    def action_filter(self) -> None:
-        field = self.query_one("#runs-filter", Input)
-        self.set_focus(field)  # now, not after a refresh: keys typed fast after / go to it
+    def _columns_chosen(self, shown: set[str] | None) -> None:
+        self.hidden = {c.key for c in self.cols if c.key not in (shown or set())}
+        self.rebuild()
+
+    def action_filter(self) -> None:  # the focus now, not after a refresh (see on_key)
+        self.set_focus(self.query_one(RunsFilter))
 
     @on(Input.Changed, "#runs-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -287,7 +266,6 @@ class RunsScreen(Screen[None]):
 
     @on(Input.Submitted, "#runs-filter")
     def _filter_done(self) -> None:
-        field = self.query_one("#runs-filter", Input)
         self.query_one(DataTable).focus()
 
     def on_key(self, event) -> None:
@@ -295,31 +273,18 @@ class RunsScreen(Screen[None]):
         after "/" (a paste, a fast typist, tmux send-keys) were queued for the table
         before the focus moved, and reach this screen in order; a binding would act
         on "/" only after them."""
-        field = self.query_one("#runs-filter", Input)
+        field = self.query_one(RunsFilter)
         if self.focused is not field:
             if event.key == "slash":
                 event.stop()
                 self.action_filter()
-            return
-        if event.key == "escape":
+        elif field.take(event):
             event.stop()
-            field.value = ""
-            self.query_one(DataTable).focus()
-        elif event.key == "enter":
-            event.stop()
-            self._filter_done()
-        elif event.key == "backspace":
-            event.stop()
-            field.action_delete_left()
-        elif event.is_printable and event.character:
-            event.stop()
-            field.insert_text_at_cursor(event.character)
-
-    def compare_runs(self) -> list[RunSummary]:
-        return runs_to_compare(self.shown, self.runs, self.selected, self.current())
+            if event.key in ("escape", "enter"):
+                self._filter_done()
 
     def action_compare(self) -> None:
-        chosen = self.compare_runs()
+        chosen = runs_to_compare(self.shown, self.runs, self.selected, self.current())
         if not chosen:
             self.notify("Select runs with space first (damaged ones have no curves).")
             return
@@ -372,13 +337,6 @@ class RunsScreen(Screen[None]):
         self.app.exit()
 
 
-def footer_left_out(width: int) -> set[str]:
-    """The actions the footer leaves out at ``width`` columns (see active_bindings)."""
-    if width >= FULL_FOOTER:
-        return set()
-    return {"filter"} | ({"sort_next", "toggle_select"} if width < 80 else set())
-
-
 def header_texts(root: Path, runs: dict[str, RunSummary], shown: int, filter_text: str,
                  selected: int, same: Any) -> tuple[str, str]:
     """The table's title (how many runs, by status; the filter; the selection) and the
@@ -416,6 +374,19 @@ def compare_names(chosen: list[RunSummary]) -> list[str]:
     if len(set(names)) < len(names):  # the same settings: tell them apart by name
         names = [f"{r.name}" + (f" ({n})" if differ else "") for r, n in zip(chosen, names)]
     return names
+
+
+def fill_table(table: DataTable, cols: list[Column], runs: list[RunSummary], selected: set[str],
+               sort_key: str, reverse: bool) -> None:
+    """The table anew: the selection mark's column, ``cols`` (the sorted one with an
+    arrow), a row per run."""
+    table.clear(columns=True)
+    table.add_column(" ", key="sel", width=1)
+    for c in cols:
+        arrow = (" ▼" if reverse else " ▲") if c.key == sort_key else ""
+        table.add_column(Text(c.title + arrow, justify="right" if c.right else "left"), key=c.key)
+    for r in runs:
+        table.add_row(*row_cells(r, cols, r.path in selected), key=r.path)
 
 
 def row_cells(r: RunSummary, cols: list[Column], selected: bool) -> list[Any]:

@@ -8,7 +8,6 @@ widgets draw from the model. ``DashboardScreen`` (tui/screens/dashboard.py) adds
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from textual import events
 from textual.app import ComposeResult
@@ -46,6 +45,14 @@ def dataset_title(name: str) -> str:
         return name
 
 
+def optimizer_text(hp: Any) -> str:
+    """The header's ``SGD lr 0.2 momentum 0.9 · batch 50`` (values exact: show_value)."""
+    lr, momentum = show_value(hp.lr), show_value(hp.momentum)
+    opt = (f"SGD lr {lr} momentum {momentum}" if hp.optimizer == "sgd"
+           else f"Adam lr {lr} beta1 {momentum}")
+    return f"{opt} · batch {hp.batch_size}"
+
+
 class RunView(Screen):
     """The layout, what draws it, and a handler per kind of event of the run."""
 
@@ -58,10 +65,9 @@ class RunView(Screen):
         self.start_paused = False  # space while loading: training starts paused
         self.alternatives: tuple[str, ...] = ()  # other datasets found here, when data is missing
         self._last_tick: Any = None
-        self._downloading: tuple[str, str] = ("", "")  # the file and URL being downloaded
         self._draw_predictor: Any = None  # the open DrawScreen's link to the training process
         self.plots = PlotsRow(model, id="plots")  # kept: the timer can outlive the layout
-        self.hparams_known = True  # False in watch until the run's start row: no defaults shown
+        self.hparams_known = True  # (False in watch until the run says: no defaults shown)
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -78,10 +84,9 @@ class RunView(Screen):
     def on_mount(self) -> None:
         self.apply_size_classes(self.app.size)
         self.query_one("#log", RichLog).border_title = "log"
+        self.hparams_known = self.app.watch_dir is None  # watch: until the run's start row
         self.refresh_static()
         if self.app.watch_dir is not None:
-            self.hparams_known = False
-            self.refresh_static()
             self.query_one(StatusBar).mode = f"watching {self.app.watch_dir} (read-only)"
             self.query_one(HparamsPane).border_title = "hyperparameters"
         self.post_message(self.Ready())  # bubbles up to the app
@@ -106,16 +111,11 @@ class RunView(Screen):
         self.query_one("#log", RichLog).write(text)
 
     def refresh_static(self) -> None:
-        if not self.hparams_known:  # watch, before the run has said what it trains with
-            self.query_one(StatusBar).optimizer = ""
-            self.query_one(HparamsPane).show_waiting(f"waiting for {self.app.watch_dir}")
-            return
-        hp = self.model.hp
-        lr, momentum = show_value(hp.lr), show_value(hp.momentum)
-        opt = (f"SGD lr {lr} momentum {momentum}" if hp.optimizer == "sgd"
-               else f"Adam lr {lr} beta1 {momentum}")
-        self.query_one(StatusBar).optimizer = f"{opt} · batch {hp.batch_size}"
-        self.query_one(HparamsPane).show(hp, self.model.pending, ended=self.app.state.ended)
+        """The header's optimizer and the pane: none in watch before the run's start row."""
+        hp, known = self.model.hp, self.hparams_known
+        self.query_one(StatusBar).optimizer = optimizer_text(hp) if known else ""
+        self.query_one(HparamsPane).show(hp, self.model.pending, ended=self.app.state.ended,
+                                         waiting=None if known else f"waiting for {self.app.watch_dir}")
 
     def show_state(self, state: AppState) -> None:
         self.query_one(StatusBar).state = state
@@ -157,9 +157,7 @@ class RunView(Screen):
         prog.row("epoch").set("Epoch", 0, None)  # not the last run's 100% ... finished
         prog.row("run").set("Run", 0, None)
         self.plots.now()
-        # The new run's network and data, not the last run's, until its RunStarted says
-        # more (the parameter count) and its DataReady confirms the data.
-        status = self.query_one(StatusBar)
+        status = self.query_one(StatusBar)  # the new run's network and data, at once
         status.network = self.model.hp.architecture()
         status.dataset = dataset_title(self.app.spec.dataset)
         self.refresh_static()
@@ -176,19 +174,10 @@ class RunView(Screen):
 
     @engine_handler(msg.DownloadProgress)
     def on_download(self, ev) -> None:
-        """The dataset downloading: a bar per file, with the mirror's name; a line in
-        the log for each file and each mirror tried."""
+        """The dataset downloading: its bar, and a log line per file and mirror tried."""
         self.app.set_state(AppState.DOWNLOADING)
-        prog = self.query_one(TrainingProgress)
-        prog.add_class("-downloading")
-        host = urlsplit(ev.url).netloc or ev.url
-        if (ev.filename, ev.url) != self._downloading:
-            self._downloading = (ev.filename, ev.url)
+        if self.query_one(TrainingProgress).show_download(ev):
             self.log_line(f"Downloading {ev.filename} ({ev.file_index}/{ev.file_count}) from {ev.url}")
-        total = f"{ev.total / 1e6:.1f} MB" if ev.total else "? MB"
-        prog.row("download").set(f"Download {ev.file_index}/{ev.file_count}", ev.done,
-                                 ev.total or None,
-                                 f"{ev.done / 1e6:.1f}/{total} · {host} · {ev.filename}")
 
     @engine_handler(msg.ReadProgress)
     def on_read_progress(self, ev) -> None:
