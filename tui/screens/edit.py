@@ -177,7 +177,10 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
         self._styled = True  # mounting styled every widget (the app composes it off-screen)
 
     def _show_error(self, name: str, message: str | None) -> None:
-        err = self.query_one(f"#err-{name}", Static)
+        found = self.query(f"#err-{name}").results(Static)
+        err = next(found, None)
+        if err is None:  # the off-screen form taken down by a closing app, a Changed queued
+            return
         err.update(message or "")
         err.display = bool(message)
 
