@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -20,9 +19,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
+from core.errors import MnistTuiError
 from core.runs import (
     DASHBOARD_OPEN, RunSummary, compare_settings, label, load_curves, scan, summarise,
 )
+from core.safewrite import remove_folder
 from tui.runtable import (
     STATUS_STYLE, Column, columns_for, fmt_size, layout, matches, same_line, sort_runs,
     status_text,
@@ -320,13 +321,14 @@ class RunsScreen(FitFooterScreen):
             lambda yes: self._delete(r) if yes else None)
 
     def _delete(self, r: RunSummary) -> None:
-        if summarise(r.path, self.root).status == "running":  # started since the question
-            self.notify(f"{r.name} started running; not deleted.", severity="error")
+        refused = delete_refused(r, self.root)  # held by a run (or a dashboard) since asked?
+        if refused:
+            self.notify(f"{refused} Not deleted.", severity="error")
             return
         try:
-            shutil.rmtree(r.path)
-        except OSError as exc:
-            self.notify(f"{r.path}: not deleted ({exc.strerror or exc})", severity="error")
+            remove_folder(self.root, r.path)  # follows no link out of the root
+        except MnistTuiError as exc:
+            self.notify(str(exc), severity="error")
             return
         self.runs.pop(r.path, None)
         self.selected.discard(r.path)
