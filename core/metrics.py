@@ -221,11 +221,26 @@ class TrainLogged:
                           self.loss)
 
 
+#: why a run was interrupted (its end row's "signal"), in words
+CAUSES = {"quit": "quit mid-run (q)", "restart": "restarted (r): the new run is in a …-restartN folder",
+          "SIGHUP": "hang-up (SIGHUP: the terminal or SSH session closed)",
+          "SIGTERM": "terminated (SIGTERM)", "SIGINT": "Ctrl+C (SIGINT)",
+          "SIGPIPE": "its output went away (SIGPIPE)",
+          "the dashboard went away": "the dashboard went away"}
+
+
+def interruption(cause: Any) -> str:
+    """The note of an interrupted run: what interrupted it, in words."""
+    if not cause:
+        return "interrupted"
+    return f"interrupted: {CAUSES.get(str(cause), str(cause))}"
+
+
 def end_status(status: str, signal: str | None = None) -> tuple[RunStatus, str]:
     """What an end row's status means: (the run's status, a note on how it stopped).
     "interrupted" (a signal, a quit mid-run) is a stopped run; an unknown word too."""
     if status == "interrupted":
-        return RunStatus.STOPPED, f"interrupted ({signal or 'signal'})"
+        return RunStatus.STOPPED, interruption(signal)
     try:
         return RunStatus(status), ""
     except ValueError:

@@ -107,12 +107,13 @@ class Session:
 
 
 def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None,
-                 on_stage: Callable[[str], None] | None = None) -> Session:
+                 on_stage: Callable[[str, str], None] | None = None) -> Session:
     """Take the run folder, load the data and build (or restore) the run.
 
     The folder is taken first, so that a folder in use or already holding a run is
-    refused before the data is loaded. ``on_stage`` hears "folder" (with the folder
-    taken) and "data" (data loaded)."""
+    refused before the data is loaded. ``on_stage(stage, dataset)`` hears "folder" (with
+    the folder taken) and "data" (data loaded), with the name of the dataset loaded: the
+    resumed run's, whatever ``spec.dataset`` says."""
     from core import datasets
     from core.network import resolve_device
     from core.training import Run
@@ -133,9 +134,9 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
                 raise RunFolderError(
                     f"{target}: already holds a run; --resume {spec.resume} --run-dir DIR "
                     f"continues that run in a new folder DIR")
-        if on_stage:
-            on_stage("folder")
         dataset = config["dataset"] if config else spec.dataset
+        if on_stage:
+            on_stage("folder", dataset)
         data_dir = spec.data_dir or (config.get("data_dir") if config else None)
         limit_train = config.get("limit_train") if config else spec.limit_train
         limit_test = config.get("limit_test") if config else spec.limit_test
@@ -143,7 +144,7 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
                              allow_download=spec.allow_download)
         train, test = data.train.head(limit_train), data.test.head(limit_test)
         if on_stage:
-            on_stage("data")
+            on_stage("data", dataset)
         run = Run(hparams, train, test, device=resolve_device(spec.device),
                   hardest=spec.hardest, classes=data.spec.classes)
         if state is not None:

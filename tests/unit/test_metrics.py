@@ -74,7 +74,7 @@ def test_the_best_accuracy_rule():
 
 def test_end_statuses():
     assert end_status("finished") == (RunStatus.FINISHED, "")
-    assert end_status("interrupted", "SIGTERM") == (RunStatus.STOPPED, "interrupted (SIGTERM)")
+    assert end_status("interrupted", "SIGTERM") == (RunStatus.STOPPED, "interrupted: terminated (SIGTERM)")
     assert end_status("exploded") == (RunStatus.STOPPED, "ended as 'exploded'")
     ev = event_for({"kind": "end", "status": "interrupted", "epoch": 2, "step": 9, "signal": "quit"})
     assert ev == RunFinished(RunStatus.STOPPED, 2, 9, 0.0, -1)

@@ -15,7 +15,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from core import config as cfg
 from core.config import Hyperparameters
 from core.edits import field_problem
-from tui.dashboard.viewmodel import show_value
+from core.config import show_value
 
 CHOICES = {"activation": cfg.ACTIVATIONS, "optimizer": cfg.OPTIMIZERS}
 
@@ -177,11 +177,12 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
         self._styled = True  # mounting styled every widget (the app composes it off-screen)
 
     def _show_error(self, name: str, message: str | None) -> None:
-        # (query, not query_one: a field's first Changed can arrive while the app closes
-        # and the off-screen form's widgets are already gone)
-        for err in self.query(f"#err-{name}").results(Static):
-            err.update(message or "")
-            err.display = bool(message)
+        found = self.query(f"#err-{name}").results(Static)
+        err = next(found, None)
+        if err is None:  # the off-screen form taken down by a closing app, a Changed queued
+            return
+        err.update(message or "")
+        err.display = bool(message)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         name = (event.input.id or "").removeprefix("f-")
