@@ -24,11 +24,12 @@ import io
 import json
 import math
 import os
+import stat
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from core import checkpoint
+from core import checkpoint, safeio
 from core.checkpoint import TMP_SUFFIX, CheckpointError, write_error
 from core.errors import RunFolderError, WriteError
 from core.events import (BatchEnd, EpochEnd, HparamsChanged, LayerStats, RunFinished, RunStarted,
@@ -81,7 +82,8 @@ def read_first_weights(run_dir: str | os.PathLike):
     import numpy as np
 
     try:
-        arr = np.load(Path(run_dir) / FIRST_WEIGHTS, allow_pickle=False)
+        with safeio.open_regular(Path(run_dir) / FIRST_WEIGHTS, limit=safeio.LARGE) as f:
+            arr = np.load(f, allow_pickle=False)
     except (OSError, ValueError, EOFError):
         return None
     if arr.ndim != 2 or arr.dtype != np.float32 or arr.shape[1] != 784:
@@ -173,11 +175,11 @@ def read_rows(run_dir: str | os.PathLike) -> tuple[list[dict[str, Any]], int]:
     A missing file is no rows; a file that cannot be read at all is ``CheckpointError``."""
     path = Path(run_dir) / METRICS_JSONL
     try:
-        data = path.read_bytes()
+        data = safeio.read_bytes(path)
     except FileNotFoundError:
         return [], 0
     except OSError as exc:
-        raise CheckpointError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise CheckpointError(f"{path}: cannot be read ({safeio.why(exc)})") from None
     rows, skipped = [], 0
     for line in data.split(b"\n"):
         if not line.strip():
@@ -198,15 +200,22 @@ def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
 
     run_dir = Path(run_dir)
     path = run_dir / CONFIG
-    if not run_dir.exists():
-        raise CheckpointError(f"{run_dir}: no such run folder")
-    if not run_dir.is_dir():
-        raise CheckpointError(f"{run_dir}: not a folder")
     try:
-        config = json.loads(path.read_bytes().decode("utf-8"))
+        if not stat.S_ISDIR(os.stat(run_dir).st_mode):
+            raise CheckpointError(f"{run_dir}: not a folder")
+    except FileNotFoundError:
+        raise CheckpointError(f"{run_dir}: no such run folder") from None
+    except OSError as exc:
+        raise CheckpointError(f"{run_dir}: cannot be read ({safeio.why(exc)})") from None
+    try:
+        data = safeio.read_bytes(path, limit=safeio.SMALL)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: missing; is {run_dir} an mnist-tui run folder?") from None
-    except (OSError, ValueError, RecursionError) as exc:
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot be read ({safeio.why(exc)})") from None
+    try:
+        config = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
         raise CheckpointError(f"{path}: not readable JSON ({str(exc)[:100]})") from None
     if not isinstance(config, dict) or config.get("format") != RUN_FORMAT:
         raise CheckpointError(f"{path}: not an mnist-tui run configuration")
@@ -244,7 +253,7 @@ def writer_pid(run_dir: str | os.PathLike) -> int | None:
     """The pid of the live process writing ``run_dir`` (0 if it cannot be read), or
     None when no process holds the folder's lock."""
     try:
-        fd = os.open(Path(run_dir) / LOCK, os.O_RDONLY)
+        fd = os.open(Path(run_dir) / LOCK, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO: no wait
     except OSError:
         return None
     try:
@@ -299,8 +308,8 @@ class RunFolder:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise write_error(self.path, exc) from None
-        self._lock_fd = self._lock()
-        remove_stale_temporaries(self.path)
+        self._lock_fd = self._lock()  # (temporaries are cleared by start or resume: a
+        # folder refused before its run starts is left as it was)
 
     def _lock(self) -> int:
         lock = self.path / LOCK
@@ -333,6 +342,7 @@ class RunFolder:
             raise RunFolderError(
                 f"{self.path}: already holds a run ({', '.join(existing)}); continue it with "
                 f"--resume {self.path}, choose another --run-dir, or pass --overwrite to replace it")
+        remove_stale_temporaries(self.path)
         try:
             for name in existing:
                 (self.path / name).unlink()
@@ -345,6 +355,7 @@ class RunFolder:
         """Continue a run: drop metrics logged after the checkpoint (they come again)."""
         self.step = step
         self.best_accuracy = best_accuracy
+        remove_stale_temporaries(self.path)
         rows, _ = read_rows(self.path)
         rows = [r for r in rows if r.get("step", 0) <= step]
         _atomic_text(self.path / METRICS_JSONL, "".join(json.dumps(r) + "\n" for r in rows))

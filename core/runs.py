@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core import safeio
 from core.errors import MnistTuiError
 from core.runfolder import (
     CONFIG, LAST, LOCK, METRICS_JSONL, SUMMARY, parse_row, read_config, writer_pid,
@@ -108,11 +109,11 @@ def read_metrics(path: Path) -> dict[str, Any]:
     _Damaged naming the line for a row that is not what a run writes (a last line cut
     short by a kill is not damage)."""
     try:
-        data = path.read_bytes()
+        data = safeio.read_bytes(path)
     except FileNotFoundError:
         raise _Damaged(f"{METRICS_JSONL} missing") from None
     except OSError as exc:
-        raise _Damaged(f"{METRICS_JSONL} unreadable ({exc.strerror})") from None
+        raise _Damaged(f"{METRICS_JSONL} unreadable ({safeio.why(exc)})") from None
     facts: dict[str, Any] = {"starts": 0, "hparams": None, "edited": [], "epochs_done": 0,
                              "epochs_planned": None, "best_accuracy": None, "best_epoch": None,
                              "last_test_loss": None, "end": None, "n_train": None,
@@ -185,7 +186,7 @@ def _metrics_key(st: os.stat_result) -> list[int]:
 
 def _cached_facts(run_dir: Path, key: list[int]) -> dict[str, Any] | None:
     try:
-        saved = json.loads((run_dir / SUMMARY).read_text())
+        saved = json.loads(safeio.read_bytes(run_dir / SUMMARY, limit=safeio.SMALL))
     except (OSError, ValueError):
         return None
     if (isinstance(saved, dict) and saved.get("format") == SUMMARY_FORMAT
@@ -372,9 +373,9 @@ def load_curves(run_dir: str | os.PathLike) -> Curves:
     c = Curves()
     path = Path(run_dir) / METRICS_JSONL
     try:
-        lines = path.read_bytes().split(b"\n")
+        lines = safeio.read_bytes(path).split(b"\n")
     except OSError as exc:
-        c.problem = f"{METRICS_JSONL}: {exc.strerror or exc}"
+        c.problem = f"{METRICS_JSONL}: {safeio.why(exc)}"
         return c
     bad = 0
     for line in lines:

@@ -6,17 +6,19 @@ process both start here."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core import checkpoint
+from core import checkpoint, safeio
 from core.config import Hyperparameters
 from core.edits import resume_edits
 from core.errors import RunFolderError
-from core.runfolder import LAST, RUN_FILES, RunFolder, best_of, default_run_dir, read_config, read_rows
+from core.runfolder import CONFIG, LAST, LOCK, RUN_FILES, RunFolder, best_of, default_run_dir, read_config, read_rows
 
 HARDEST = 16  # hardest test examples kept with each test (for the views and test-last.json)
 
@@ -47,6 +49,31 @@ def read_resume(run_dir: str) -> tuple[dict[str, Any], dict[str, Any], Hyperpara
     hp = checkpoint.check(state, Path(run_dir) / LAST)
     read_rows(run_dir)  # a metrics file that cannot be read at all is one line too
     return config, state, hp
+
+
+#: what a resumed run writes into its folder (config.json only when forked, with the rest)
+RESUME_WRITES = tuple(name for name in RUN_FILES if name != CONFIG)
+
+
+def check_writable(folder: Path, names: tuple[str, ...]) -> None:
+    """Before the first write of a resume: each file the run will write can be
+    replaced or appended to (a folder, named pipe, device or link in its place is
+    refused now, not after the folder was half rewritten), and the folder can be written.
+    ``RunFolderError`` naming the file; nothing is changed."""
+    for name in names:
+        path = folder / name
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise RunFolderError(f"{path}: cannot be checked ({safeio.why(exc)})") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise RunFolderError(f"{path}: {safeio.kind_of(st.st_mode)} stands where the run "
+                                 f"writes this file; move it away and resume again (nothing "
+                                 f"was changed)")
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        raise RunFolderError(f"{folder}: not writable (permission denied); nothing was changed")
 
 
 def _fork(source: Path, target: Path) -> None:
@@ -122,22 +149,28 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
     from core.network import resolve_device
     from core.training import Run
 
+    # Everything that is read, and every file that will be written, is checked before
+    # the first write: a refused resume leaves its folder byte for byte as it was.
     config = state = None
     hparams = spec.hparams
+    device = resolve_device(spec.device)
     if spec.resume:
         config, state, hparams = read_resume(spec.resume)
     target = Path(spec.run_dir or spec.resume or default_run_dir())
     forked = bool(spec.resume) and target.resolve() != Path(spec.resume).resolve()
-    created = not target.exists()
-    folder = RunFolder(target)
-    try:
-        if state is not None and forked:
+    if state is not None:
+        if forked:
             from core.runfolder import holds_run
 
             if holds_run(target) and not spec.overwrite:
                 raise RunFolderError(
                     f"{target}: already holds a run; --resume {spec.resume} --run-dir DIR "
                     f"continues that run in a new folder DIR")
+        check_writable(target, RUN_FILES if forked else RESUME_WRITES)
+    created = not os.path.lexists(target)
+    had_lock = os.path.lexists(target / LOCK)
+    folder = RunFolder(target)
+    try:
         if on_stage:
             on_stage("folder")
         dataset = config["dataset"] if config else spec.dataset
@@ -149,7 +182,7 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
         train, test = data.train.head(limit_train), data.test.head(limit_test)
         if on_stage:
             on_stage("data")
-        run = Run(hparams, train, test, device=resolve_device(spec.device),
+        run = Run(hparams, train, test, device=device,
                   hardest=spec.hardest, classes=data.spec.classes)
         if state is not None:
             last = Path(spec.resume) / LAST
@@ -177,6 +210,8 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
         session.pending_edits = edits
         return session
     except BaseException:
+        if not had_lock and not created:  # refused: the folder as it was, no lock file added
+            (target / LOCK).unlink(missing_ok=True)
         folder.close()
         if created:
             folder.discard_if_empty()  # a run that could not start leaves no folder behind

@@ -37,12 +37,19 @@ def resolve(path: str | os.PathLike) -> Source:
     any, names the dataset; MNIST otherwise). Checked without PyTorch."""
     from core.runfolder import CONFIG, LAST, read_config
 
+    from core import safeio
+
     p = Path(path)
-    if p.is_dir():
+    if os.path.isdir(p):
         checkpoint, run_dir = p / LAST, p
-        if not checkpoint.is_file():
-            raise DrawArgumentError(f"{p}: no {LAST} in this folder; is it an mnist-tui run folder?")
-    elif p.is_file():
+        try:
+            os.stat(checkpoint)
+        except FileNotFoundError:
+            raise DrawArgumentError(f"{p}: no {LAST} in this folder; is it an mnist-tui run "
+                                    f"folder?") from None
+        except OSError as exc:
+            raise DrawArgumentError(f"{checkpoint}: cannot be read ({safeio.why(exc)})") from None
+    elif os.path.lexists(p):
         checkpoint, run_dir = p, p.parent
     else:
         raise DrawArgumentError(f"{p}: no such checkpoint file or run folder")
@@ -50,7 +57,7 @@ def resolve(path: str | os.PathLike) -> Source:
 
     check_file(checkpoint)  # a file cut short or damaged: one line, before any screen
     dataset = "mnist"
-    if (run_dir / CONFIG).exists():
+    if os.path.lexists(run_dir / CONFIG):
         dataset = str(read_config(run_dir).get("dataset", "mnist"))
     return Source(checkpoint, run_dir, dataset)
 
