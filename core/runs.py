@@ -64,7 +64,9 @@ class RunSummary:
 # ------------------------------------------------------------------------- finding
 
 def find_run_dirs(root: str | os.PathLike) -> list[Path]:
-    """Every folder at or under ``root`` holding a run's file, sorted by path."""
+    """Every folder at or under ``root`` holding a run's file, sorted by path. A folder
+    under ``root`` that cannot be listed (mode 000) is among them: it is shown as damaged,
+    with the reason, rather than left out without a word."""
     found: list[Path] = []
     stack = [Path(root)]
     while stack:
@@ -73,6 +75,8 @@ def find_run_dirs(root: str | os.PathLike) -> list[Path]:
             with os.scandir(d) as it:
                 entries = list(it)
         except OSError:
+            if d != Path(root):
+                found.append(d)
             continue
         names = set()
         for e in entries:
@@ -190,9 +194,37 @@ def _cached_facts(run_dir: Path, key: list[int]) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     if (isinstance(saved, dict) and saved.get("format") == SUMMARY_FORMAT
-            and saved.get("metrics") == key and isinstance(saved.get("facts"), dict)):
+            and saved.get("metrics") == key and _facts_ok(saved.get("facts"))):
         return saved["facts"]
-    return None
+    return None  # damaged or forged: metrics.jsonl is read instead
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_whole(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+#: the facts summary.json keeps, each with the check of its value
+_FACTS = {
+    "starts": _is_whole, "epochs_done": _is_whole, "n_train": lambda v: v is None or _is_whole(v),
+    "epochs_planned": lambda v: v is None or _is_whole(v),
+    "best_epoch": lambda v: v is None or _is_whole(v),
+    "best_accuracy": lambda v: v is None or _is_num(v),
+    "last_test_loss": lambda v: v is None or _is_num(v),
+    "hparams": lambda v: v is None or isinstance(v, dict),
+    "edited": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    "cut_short": lambda v: isinstance(v, bool),
+    "end": lambda v: v is None or (isinstance(v, dict) and isinstance(v.get("status"), str)
+                                   and _is_whole(v.get("epoch"))),
+}
+
+
+def _facts_ok(facts: Any) -> bool:
+    """summary.json's facts are those ``read_metrics`` returns, of the same types."""
+    return isinstance(facts, dict) and all(k in facts and ok(facts[k]) for k, ok in _FACTS.items())
 
 
 def write_summary(run_dir: str | os.PathLike) -> None:

@@ -17,6 +17,7 @@ from textual.app import App
 from textual.message_pump import MessagePump
 
 from core.errors import MnistTuiError
+from tui.argparsing import say_error
 from tui.screens.draw import DrawingPredicted, DrawScreen, ModelStatus
 
 
@@ -168,13 +169,13 @@ def draw_main(argv: list[str]) -> int:
     try:
         source = resolve(args.checkpoint)
     except MnistTuiError as exc:
-        sys.stderr.write(f"mnist-tui: error: {exc}\n")
+        say_error(f"mnist-tui: error: {exc}")
         return 2
     if not sys.stdout.isatty():
-        sys.stderr.write("mnist-tui: error: draw needs a terminal\n")
+        say_error("mnist-tui: error: draw needs a terminal")
         return 2
     app = DrawApp(source, ascii=args.ascii)
     app.run()
     if app.failed and app.error:
-        sys.stderr.write(f"mnist-tui: error: {app.error}\n")  # also said on screen
+        say_error(f"mnist-tui: error: {app.error}")  # also said on screen
     return app.return_code or 0
