@@ -1,14 +1,36 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from tests.helpers import write_split
+from tests.helpers import ROOT, write_split
 
 
 @pytest.fixture(scope="session")
 def small_data(tmp_path_factory):
     """A dataset folder: 1,000 training and 500 test digits of real MNIST."""
     return write_split(tmp_path_factory.mktemp("mnist-small"), 1000, 500)
+
+
+def _runs_here() -> set[str]:
+    found = set()
+    for runs in {ROOT / "runs", Path.cwd() / "runs"}:
+        try:
+            found |= {str(p) for p in runs.iterdir()}
+        except OSError:
+            pass
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _no_run_folder_in_the_working_tree():
+    """Tests write only under tmp folders: a run folder left in ./runs of the working
+    tree (a RunSpec without run_dir) would show in `mnist-tui runs`. Fails the test."""
+    before = _runs_here()
+    yield
+    left = _runs_here() - before
+    assert not left, f"the test left run folders in the working tree: {sorted(left)}"
 
 
 @pytest.fixture(autouse=True)
