@@ -328,11 +328,22 @@ class RunFolder:
                 f"follow it with `mnist-tui watch {self.path}` or choose another --run-dir"
             ) from None
         try:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            if os.fstat(fd).st_size == 0:  # a new lock file: nothing of the folder changes
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError:
+            pass
+        return fd
+
+    def _write_pid(self) -> None:
+        """Our pid in the lock file, for others' messages (a new lock file has it
+        already): written over an earlier writer's with the run's first write (``start``
+        / ``resume``), so that a resume refused after the folder was taken leaves even
+        the lock file as it was."""
+        try:
+            os.ftruncate(self._lock_fd, 0)
+            os.pwrite(self._lock_fd, f"{os.getpid()}\n".encode(), 0)
         except OSError:
             pass  # the lock itself is what matters; the pid is for messages
-        return fd
 
     def start(self, config: dict[str, Any], *, overwrite: bool = False) -> None:
         """A new run: refuse a folder holding one (``overwrite`` replaces it)."""
@@ -342,6 +353,7 @@ class RunFolder:
             raise RunFolderError(
                 f"{self.path}: already holds a run ({', '.join(existing)}); continue it with "
                 f"--resume {self.path}, choose another --run-dir, or pass --overwrite to replace it")
+        self._write_pid()
         remove_stale_temporaries(self.path)
         try:
             for name in existing:
@@ -355,6 +367,7 @@ class RunFolder:
         """Continue a run: drop metrics logged after the checkpoint (they come again)."""
         self.step = step
         self.best_accuracy = best_accuracy
+        self._write_pid()
         remove_stale_temporaries(self.path)
         rows, _ = read_rows(self.path)
         rows = [r for r in rows if r.get("step", 0) <= step]

@@ -13,9 +13,9 @@ def small_data(tmp_path_factory):
     return write_split(tmp_path_factory.mktemp("mnist-small"), 1000, 500)
 
 
-def _runs_here() -> set[str]:
+def _runs_in(places: set[Path]) -> set[str]:
     found = set()
-    for runs in {ROOT / "runs", Path.cwd() / "runs"}:
+    for runs in places:
         try:
             found |= {str(p) for p in runs.iterdir()}
         except OSError:
@@ -27,9 +27,10 @@ def _runs_here() -> set[str]:
 def _no_run_folder_in_the_working_tree():
     """Tests write only under tmp folders: a run folder left in ./runs of the working
     tree (a RunSpec without run_dir) would show in `mnist-tui runs`. Fails the test."""
-    before = _runs_here()
+    places = {ROOT / "runs", Path.cwd() / "runs"}  # (a test may chdir to its tmp folder)
+    before = _runs_in(places)
     yield
-    left = _runs_here() - before
+    left = _runs_in(places) - before
     assert not left, f"the test left run folders in the working tree: {sorted(left)}"
 
 
