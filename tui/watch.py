@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import queue
 import threading
 from pathlib import Path
@@ -140,9 +141,16 @@ class FolderTransport:
         warned = False
         while not self._stop.is_set():
             try:
-                size = path.stat().st_size
+                st = path.stat()
+                size = st.st_size
             except FileNotFoundError:
                 size = 0
+            except OSError as exc:
+                raise MnistTuiError(f"{path}: cannot be read ({safeio.why(exc)})") from None
+            else:
+                if not stat.S_ISREG(st.st_mode):  # a named pipe would never grow: say so
+                    raise MnistTuiError(f"{path}: cannot be read "
+                                        f"({safeio.kind_of(st.st_mode)}, not a regular file)")
             if size < offset:  # rewritten: a resume truncated it
                 offset, buffer = 0, b""
                 state = _Translator(self.run_dir, config)
