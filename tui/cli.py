@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -129,7 +130,9 @@ def build_watch_parser() -> argparse.ArgumentParser:
 def watch_main(argv: list[str]) -> int:
     args = build_watch_parser().parse_args(argv)
     if args.run_dir is None:  # the newest run folder under ./runs
-        runs = sorted(Path("runs").glob("*/config.json"), key=lambda p: p.stat().st_mtime)
+        runs = sorted((os.path.getmtime(p), str(p)) for p in Path("runs").glob("*/config.json")
+                      if os.path.isfile(p))  # (a dangling link, a pipe: not a run's config)
+        runs = [Path(p) for _, p in runs]
         if not runs:
             say_error("mnist-tui: error: no run folder under ./runs; pass RUN_DIR")
             return 2
