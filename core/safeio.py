@@ -24,7 +24,7 @@ SMALL = 1 << 20          # config.json, summary.json: a few hundred bytes when w
 MEDIUM = 64 << 20        # test-last.json (every prediction of a test), report.json
 LARGE = 1 << 30          # first-layer-weights.npy (hidden units x 784 floats)
 
-_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"),
+_KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
           (stat.S_ISSOCK, "a socket"))
 

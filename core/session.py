@@ -18,7 +18,9 @@ from core import checkpoint, safeio
 from core.config import Hyperparameters
 from core.edits import resume_edits
 from core.errors import RunFolderError
-from core.runfolder import CONFIG, LAST, LOCK, RUN_FILES, RunFolder, best_of, default_run_dir, read_config, read_rows
+from core.runfolder import (
+    CONFIG, LAST, LOCK, RUN_FILES, RunFolder, best_of, default_run_dir, read_config, read_rows,
+)
 
 HARDEST = 16  # hardest test examples kept with each test (for the views and test-last.json)
 
@@ -72,7 +74,7 @@ def check_writable(folder: Path, names: tuple[str, ...]) -> None:
             raise RunFolderError(f"{path}: {safeio.kind_of(st.st_mode)} stands where the run "
                                  f"writes this file; move it away and resume again (nothing "
                                  f"was changed)")
-    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+    if os.path.isdir(folder) and not os.access(folder, os.W_OK | os.X_OK):
         raise RunFolderError(f"{folder}: not writable (permission denied); nothing was changed")
 
 

@@ -641,3 +641,28 @@ def test_a_signal_while_the_modules_load_ends_quietly(data, tmp_path, sig, stage
             proc.kill()
     assert proc.returncode == 128 + sig, (proc.returncode, err)
     assert "Traceback" not in err and err.count("\n") <= 1, err
+
+
+FORK_CASES = RNG.sample(GARBAGE_CASES, 6) + RNG.sample(BUFFER_CASES, 4)
+
+
+@pytest.mark.parametrize("name, change", FORK_CASES, ids=[c[0] for c in FORK_CASES])
+def test_a_refused_resume_into_a_new_folder_leaves_both_as_they_were(capsys, folder, tmp_path,
+                                                                    name, change):
+    """--resume SOURCE --run-dir TARGET of a damaged checkpoint: SOURCE byte for byte as
+    it was, and no TARGET."""
+    state = torch.load(folder / LAST, weights_only=True)
+    if isinstance(change, tuple):  # a buffer case: (index, make)
+        index, make = change
+        buffers = state["optimizer"]["state"][index]
+        buffers["momentum_buffer"] = make(buffers["momentum_buffer"])
+    else:
+        change(state)
+    torch.save(state, folder / LAST)
+    before = snapshot(folder)
+    target = tmp_path / "continued"
+    code, out, err = run_cli(capsys, ["--headless", "--no-plot", "--resume", folder,
+                                      "--run-dir", target], name)
+    assert_clean(code, out, err, name)
+    assert code == 2 and LAST in err, err
+    assert changes(before, snapshot(folder)) == [] and not target.exists()
