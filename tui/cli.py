@@ -184,8 +184,17 @@ def given_hparams(args: argparse.Namespace, hp: Hyperparameters) -> dict:
 
 def _ended_by_signal(signum: int, frame) -> None:  # noqa: ARG001
     """SIGTERM before a run has its own handlers (modules and PyTorch still loading):
-    end as the run would, 143, with nothing on stderr."""
-    raise SystemExit(128 + signum)
+    end as the run would, 143, with nothing on stderr. Inside a Textual app without a
+    handler of its own (`runs`, `draw`), the signal does what it did before (an exception
+    raised into its event loop would leave the app half stopped)."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # no event loop: unwind, running the cleanups on the way
+        raise SystemExit(128 + signum) from None
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 def main(argv: list[str] | None = None) -> int:
