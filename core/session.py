@@ -6,6 +6,7 @@ process both start here."""
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
@@ -60,8 +61,8 @@ RESUME_WRITES = tuple(name for name in RUN_FILES if name != CONFIG)
 def check_writable(folder: Path, names: tuple[str, ...]) -> None:
     """Before the first write of a resume: each file the run will write can be
     replaced or appended to (a folder, named pipe, device or link in its place is
-    refused now, not after the folder was half rewritten), and the folder can be written.
-    ``RunFolderError`` naming the file; nothing is changed."""
+    refused now, not after the folder was half rewritten: ``RunFolderError``), and the
+    folder can be written (``WriteError``: read-only, permissions). Nothing is changed."""
     for name in names:
         path = folder / name
         try:
@@ -75,7 +76,12 @@ def check_writable(folder: Path, names: tuple[str, ...]) -> None:
                                  f"writes this file; move it away and resume again (nothing "
                                  f"was changed)")
     if os.path.isdir(folder) and not os.access(folder, os.W_OK | os.X_OK):
-        raise RunFolderError(f"{folder}: not writable (permission denied); nothing was changed")
+        try:
+            read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+        except OSError:
+            read_only = False
+        cause = OSError(errno.EROFS if read_only else errno.EACCES, "")
+        raise checkpoint.write_error(folder, cause)  # WriteError, exit 74: as a write would
 
 
 def _fork(source: Path, target: Path) -> None:
