@@ -607,41 +607,37 @@ def test_a_path_holding_control_characters_stays_one_line(capsys, base, tmp_path
 
 # ------------------------------------------------ signals while the modules load
 
-def _stage_loaded(pid: int, library: str) -> bool:
-    try:
-        return library in Path(f"/proc/{pid}/maps").read_text()
-    except OSError:
-        return False
+#: stages of the start, told by ``python -X importtime`` (a line as each import ends):
+#: numpy just loaded (the program's first slow import), PyTorch's core loaded and the
+#: rest of PyTorch loading
+STAGES = ("core.datafiles", "torch._C")
+SIGNAL_CASES = [(sig, stage) for sig in (signal.SIGTERM, signal.SIGINT) for stage in STAGES]
 
 
-SIGNAL_CASES = [(sig, stage) for sig in (signal.SIGTERM, signal.SIGINT)
-                for stage in ("_multiarray_umath", "libtorch")]
-
-
-@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc to see what is loaded")
 @pytest.mark.parametrize("sig, stage", SIGNAL_CASES,
-                         ids=[f"{s.name} once {stage} is loading" for s, stage in SIGNAL_CASES])
+                         ids=[f"{s.name} once {stage} is imported" for s, stage in SIGNAL_CASES])
 def test_a_signal_while_the_modules_load_ends_quietly(data, tmp_path, sig, stage):
-    """The signal comes as soon as numpy (the first slow import) or PyTorch is being
-    mapped into the process: 130 / 143 and nothing on stderr but, at most, the line of
-    a run that saved its checkpoint."""
-    proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "--headless", "--no-plot",
-                             "--data-dir", str(data), "--epochs", "1", "--run-dir",
+    """The signal comes the moment the process reports an import done (no clock): 130 /
+    143 and nothing on stderr but, at most, the line of a run that saved its checkpoint."""
+    proc = subprocess.Popen([sys.executable, "-X", "importtime", "-m", "tui.cli", "--headless",
+                             "--no-plot", "--data-dir", str(data), "--epochs", "1", "--run-dir",
                              str(tmp_path / "run")], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     try:
-        end = time.monotonic() + DEADLINE
-        while not _stage_loaded(proc.pid, stage) and proc.poll() is None \
-                and time.monotonic() < end:
-            time.sleep(0.001)  # polls /proc: the moment is the test's input, not a wait
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=DEADLINE)
+        with deadline(f"{sig.name} at {stage}"):
+            for line in proc.stderr:
+                if line.split("|")[-1].strip() == stage:
+                    break
+            proc.send_signal(sig)
+            rest = proc.stderr.read()
+            proc.wait()
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
+    err = "".join(x for x in rest.splitlines(keepends=True) if not x.startswith("import time:"))
     assert proc.returncode == 128 + sig, (proc.returncode, err)
     assert "Traceback" not in err and err.count("\n") <= 1, err
-
 
 FORK_CASES = RNG.sample(GARBAGE_CASES, 6) + RNG.sample(BUFFER_CASES, 4)
 
