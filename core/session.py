@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core import checkpoint, safeio
+from core import checkpoint
 from core.config import Hyperparameters
 from core.edits import resume_edits
 from core.errors import RunFolderError
 from core.runfolder import (
-    CONFIG, LAST, LOCK, RUN_FILES, RunFolder, best_of, default_run_dir, read_config, read_rows,
+    LAST, LOCK, RunFolder, best_of, check_folder, default_run_dir, read_config, read_rows,
 )
+from core.safewrite import write_error
 
 HARDEST = 16  # hardest test examples kept with each test (for the views and test-last.json)
 
@@ -54,44 +53,19 @@ def read_resume(run_dir: str) -> tuple[dict[str, Any], dict[str, Any], Hyperpara
     return config, state, hp
 
 
-#: what a resumed run writes into its folder (config.json only when forked, with the rest)
-RESUME_WRITES = tuple(name for name in RUN_FILES if name != CONFIG)
-
-
-def check_writable(folder: Path, names: tuple[str, ...]) -> None:
-    """Before the first write of a resume: each file the run will write can be
-    replaced or appended to (a folder, named pipe, device or link in its place is
-    refused now, not after the folder was half rewritten: ``RunFolderError``), and the
-    folder can be written (``WriteError``: read-only, permissions). Nothing is changed."""
-    for name in names:
-        path = folder / name
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            raise RunFolderError(f"{path}: cannot be checked ({safeio.why(exc)})") from None
-        if not stat.S_ISREG(st.st_mode):
-            raise RunFolderError(f"{path}: {safeio.kind_of(st.st_mode)} stands where the run "
-                                 f"writes this file; move it away and resume again (nothing "
-                                 f"was changed)")
+def check_writable(folder: Path) -> None:
+    """Before the first write of a resume: nothing but regular files where the run's
+    files go (``check_folder``: a folder, named pipe or link there is refused now, not
+    after the folder was half rewritten), and the folder can be written (``WriteError``:
+    read-only, permissions, as a write would say). Nothing is changed."""
+    check_folder(folder)
     if os.path.isdir(folder) and not os.access(folder, os.W_OK | os.X_OK):
         try:
             read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
         except OSError:
             read_only = False
         cause = OSError(errno.EROFS if read_only else errno.EACCES, "")
-        raise checkpoint.write_error(folder, cause)  # WriteError, exit 74: as a write would
-
-
-def _fork(source: Path, target: Path) -> None:
-    """--resume SOURCE --run-dir TARGET: the run continues in TARGET, SOURCE stays."""
-    for name in RUN_FILES:
-        if (source / name).is_file():
-            try:
-                shutil.copy2(source / name, target / name)
-            except OSError as exc:
-                raise checkpoint.write_error(target / name, exc) from None
+        raise write_error(folder, cause)  # WriteError, exit 74
 
 
 class Session:
@@ -167,6 +141,7 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
     target = Path(spec.run_dir or spec.resume or default_run_dir())
     forked = bool(spec.resume) and target.resolve() != Path(spec.resume).resolve()
     if state is not None:
+        check_writable(target)  # (a link or a pipe there named first)
         if forked:
             from core.runfolder import holds_run
 
@@ -174,7 +149,6 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
                 raise RunFolderError(
                     f"{target}: already holds a run; --resume {spec.resume} --run-dir DIR "
                     f"continues that run in a new folder DIR")
-        check_writable(target, RUN_FILES if forked else RESUME_WRITES)
     created = not os.path.lexists(target)
     had_lock = os.path.lexists(target / LOCK)
     folder = RunFolder(target)
@@ -202,8 +176,8 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
                     f"{last}: cannot be restored ({str(exc).splitlines()[0][:120]})") from None
             edits = resume_edits(hparams, state["epoch"], bool(state["batch_in_epoch"]),
                                  spec.resume_changes)
-            if forked:
-                _fork(Path(spec.resume), target)
+            if forked:  # the run continues in target; spec.resume stays as it was
+                folder.fork(spec.resume)
             rows, _ = read_rows(target)
             folder.resume(run.step, best_accuracy=max(best_of(rows), run.history.best[0]
                                                       if run.history.test_accuracy else -1.0))
@@ -219,7 +193,10 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
         return session
     except BaseException:
         if not had_lock and not created:  # refused: the folder as it was, no lock file added
-            (target / LOCK).unlink(missing_ok=True)
+            try:
+                (target / LOCK).unlink(missing_ok=True)
+            except OSError:
+                pass
         folder.close()
         if created:
             folder.discard_if_empty()  # a run that could not start leaves no folder behind

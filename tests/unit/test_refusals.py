@@ -37,14 +37,15 @@ from pathlib import Path
 import pytest
 import torch
 
+from core.errors import one_line
 from core.runfolder import (
     BEST, CONFIG, FIRST_WEIGHTS, LAST, LOCK, METRICS_CSV, METRICS_JSONL, REPORT_JSON, REPORT_TXT,
-    SUMMARY, TEST_LAST,
+    RUN_FILES, SUMMARY, TEST_LAST,
 )
-from core.errors import one_line
-from core.session import RESUME_WRITES
 from tests.helpers import ROOT, write_split
 
+#: the files a resumed run writes (config.json too, but only into a new folder)
+RESUME_WRITES = tuple(name for name in RUN_FILES if name != CONFIG)
 DEADLINE = 60.0  # seconds for one case: far more than any takes; a hang is forever
 ROOT_USER = os.geteuid() == 0
 RNG = random.Random(19)
