@@ -121,12 +121,13 @@ class Session:
 
 
 def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None,
-                 on_stage: Callable[[str], None] | None = None) -> Session:
+                 on_stage: Callable[[str, str], None] | None = None) -> Session:
     """Take the run folder, load the data and build (or restore) the run.
 
     The folder is taken first, so that a folder in use or already holding a run is
-    refused before the data is loaded. ``on_stage`` hears "folder" (with the folder
-    taken) and "data" (data loaded)."""
+    refused before the data is loaded. ``on_stage(stage, dataset)`` hears "folder" (with
+    the folder taken) and "data" (data loaded), with the name of the dataset loaded: the
+    resumed run's, whatever ``spec.dataset`` says."""
     from core import datasets
     from core.network import resolve_device
     from core.training import Run
@@ -153,9 +154,9 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
     had_lock = os.path.lexists(target / LOCK)
     folder = RunFolder(target)
     try:
-        if on_stage:
-            on_stage("folder")
         dataset = config["dataset"] if config else spec.dataset
+        if on_stage:
+            on_stage("folder", dataset)
         data_dir = spec.data_dir or (config.get("data_dir") if config else None)
         limit_train = config.get("limit_train") if config else spec.limit_train
         limit_test = config.get("limit_test") if config else spec.limit_test
@@ -163,7 +164,7 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
                              allow_download=spec.allow_download)
         train, test = data.train.head(limit_train), data.test.head(limit_test)
         if on_stage:
-            on_stage("data")
+            on_stage("data", dataset)
         run = Run(hparams, train, test, device=device,
                   hardest=spec.hardest, classes=data.spec.classes)
         if state is not None:

@@ -15,7 +15,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from core import config as cfg
 from core.config import Hyperparameters
 from core.edits import field_problem
-from tui.viewmodel import show_value
+from core.config import show_value
 
 CHOICES = {"activation": cfg.ACTIVATIONS, "optimizer": cfg.OPTIMIZERS}
 
