@@ -567,7 +567,7 @@ async def test_plots_zoom_on_the_recent_tests_and_switch_to_the_whole_run(make):
         loss, acc = app.query_one(LossPlot), app.query_one(AccuracyPlot)
         x_lo, x_hi, y_lo, y_hi = acc.shown_range
         assert x_lo == 3000 and x_hi == 12000  # the last ten tests
-        assert 86 < y_lo < 87.5 and 95 <= y_hi <= 100
+        assert 86 < y_lo <= 87.5 and 95 <= y_hi <= 100
         assert "best 95.00 (epoch 8)" in acc.render().plain and "recent" in acc.render().plain
         assert loss.shown_range[0] == 3000 and loss.shown_range[3] < 1.0
         await pilot.press("z")
@@ -576,15 +576,18 @@ async def test_plots_zoom_on_the_recent_tests_and_switch_to_the_whole_run(make):
         assert "best 95.00 (epoch 8)" in acc.render().plain and "whole run" in acc.render().plain
         await pilot.press("z")
         assert acc.shown_range[0] == 3000
-        # Smoothing: the drawn line is the smoothed loss (no spikes of 0.05 left in it).
-        before = loss.shown_range
+        # Smoothing: the smoothed line drawn over the raw one (dimmed), the title says so.
+        before = loss.render().plain
         await pilot.press("o")
-        assert "smoothed 0.6" in loss.render().plain and loss.shown_range[3] < before[3]
+        assert "smoothed 0.6" in loss.render().plain and loss.render().plain != before
         await pilot.press("o", "o", "o")
         assert loss.smoothing == 0.0 and "smoothed" not in loss.render().plain
+        assert not loss.log  # auto: these losses span less than a decade, a linear axis
         await pilot.press("l")
-        assert loss.log and loss.shown_range[3] < 0  # log10 of losses under 1
-        assert "log" in loss.render().plain and "0.2" in loss.render().plain  # ticks in the real unit
+        assert loss.scale == "log" and loss.log and loss.shown_range[3] < 0  # log10 of losses under 1
+        assert "log" in loss.render().plain.splitlines()[0]
+        await pilot.press("l")
+        assert loss.scale == "linear" and not loss.log and "linear" in loss.render().plain
 
 
 async def test_restart_asks_first_during_a_run(make):
