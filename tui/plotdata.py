@@ -200,21 +200,28 @@ def log_row_axis(lo: float, hi: float, rows: int, *, most: int = 5) -> RowAxis:
             break
         per -= 1
     decades = [k for k in range(math.ceil(start - 1e-9), math.floor(top + 1e-9) + 1)]
-    if len(decades) >= 2:
+    if len(decades) >= 3:
         every = max(1, math.ceil(len(decades) / most))
         ticks = [float(k) for k in decades[::every]]
-        labels = [_real(k) for k in ticks]
-        return RowAxis(start, top, rows, ticks, labels, log=True)
+        return RowAxis(start, top, rows, ticks, [_real(k) for k in ticks], log=True)
+    # Fewer than three decades: every few rows labelled, in step with a decade's row,
+    # each label with the digits that put it within a fiftieth of a row of its row's value.
     every = max(1, math.ceil(rows / most))
-    ticks = [start + k * step for k in range(0, rows, every)]
+    anchor = round((decades[0] - start) / step) if decades else 0
+    ticks = [start + k * step for k in range(anchor % every, rows, every)]
     labels = []
     for t in ticks:
-        for digits in range(2, 8):  # significant digits: within a tenth of a row
+        for digits in range(1, 8):
             text = f"{10 ** t:.{digits}g}"
-            if abs(math.log10(float(text)) - t) < step / 10:
+            if abs(math.log10(float(text)) - t) < step / 50:
                 break
-        labels.append(text)
+        labels.append(_plain(text))
     return RowAxis(start, top, rows, ticks, labels, log=True)
+
+
+def _plain(text: str) -> str:
+    """A %g number without an exponent (1e-05 -> 0.00001)."""
+    return f"{float(text):.12f}".rstrip("0").rstrip(".") if "e" in text else text
 
 
 def _real(decade: float) -> str:

@@ -78,10 +78,19 @@ class RunView(Screen):
 
     def apply_size_classes(self, size: Size) -> None:
         compact, tiny = size_classes(*size)
+        changed = compact != self.has_class("-compact")
         self.set_class(compact, "-compact")
         self.set_class(tiny, "-tiny")
-        self.query_one(DigitGallery).set_class(compact, "-compact")
         self.query_one(KeyFooter).compact = compact
+        if changed:
+            self.refresh_bindings()  # v (plots / digits) is a key of the compact layout only
+
+    def swap_view(self) -> None:
+        """The compact layout's one pane: the plots, or the digits."""
+        self.toggle_class("-digits")
+        self.refresh_bindings()
+        if not self.has_class("-digits"):
+            self.plots.now()
 
     # ------------------------------------------------------------------ drawing
     def log_line(self, text: str) -> None:
@@ -92,7 +101,9 @@ class RunView(Screen):
         hp = self.model.hp
         opt = (f"SGD lr {hp.lr:g} momentum {hp.momentum:g}" if hp.optimizer == "sgd"
                else f"Adam lr {hp.lr:g} beta1 {hp.momentum:g}")
-        self.query_one(StatusBar).optimizer = f"{opt} · batch {hp.batch_size}"
+        status = self.query_one(StatusBar)
+        status.optimizer = f"{opt} · batch {hp.batch_size}"
+        status.short_optimizer = f"lr {hp.lr:g} · batch {hp.batch_size}"
         self.query_one(HparamsPane).show(hp, self.model.pending, ended=self.app.state.ended)
 
     def show_state(self, state: AppState) -> None:
@@ -102,7 +113,10 @@ class RunView(Screen):
 
     def digit_indices(self) -> list[int]:
         """The test examples on the gallery's current page."""
-        return self.model.page_indices(self.query_one(DigitGallery).capacity())
+        gallery = self.query_one(DigitGallery)
+        if self.model.class_names:
+            gallery.classes_shown = self.model.class_names  # (the cards' width)
+        return self.model.page_indices(gallery.capacity())
 
     def show_digits(self) -> None:
         m = self.model
@@ -110,7 +124,8 @@ class RunView(Screen):
             return
         gallery = self.query_one(DigitGallery)
         indices = self.digit_indices()
-        message = "no misclassified digits" if m.only_wrong and not indices else ""
+        message = ("no misclassified digits" if m.only_wrong else "no digits of this class") \
+            if not indices else ""
         gallery.show(m.test_images, m.test_labels, m.class_names, indices,
                      m.predictions or None, m.confidences or None,
                      ascii=self.app.ascii, message=message)

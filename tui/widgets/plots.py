@@ -127,6 +127,11 @@ def x_range(train_x: Sequence[float], test_x: Sequence[float], whole: bool) -> t
     return start, max([*train_x[-1:], *test_x[-1:], start + 1])
 
 
+def label_width(axis) -> int:
+    """The columns the y labels and the axis line take."""
+    return max((len(label) for label in axis.labels), default=0) + 1 if axis else 0
+
+
 def apply_axis(plt, axis) -> None:
     """The y limits and the labels of a RowAxis (see tui.plotdata: each label on the
     row that stands for it)."""
@@ -160,7 +165,9 @@ class LossPlot(_Plot):
     def log(self) -> bool:
         return self.log_shown
 
-    def title(self) -> str:
+    def title(self, label_width: int = 0) -> str:
+        """The title, as long as fits above the canvas (plotext leaves out one that
+        does not fit beside the y labels, ``label_width`` wide)."""
         train = "⣀ train"
         if self.smoothing:
             train = f"⣀ train smoothed {self.smoothing:g}"
@@ -169,8 +176,8 @@ class LossPlot(_Plot):
         parts = ["Loss", view, *([scale] if scale else []), f"{train}  ● test"]
         short = ["Loss", "all" if self.whole else "", scale,
                  f"⣀ train~{self.smoothing:g}" if self.smoothing else "⣀ train", "● test"]
-        return fit_title(self.size.width, " · ".join(parts), " ".join(p for p in short if p),
-                         f"Loss ⣀ train ● test", "Loss")
+        return fit_title(self.size.width - label_width, " · ".join(parts),
+                         " ".join(p for p in short if p), "Loss ⣀ train ● test", "Loss")
 
     def _smooth(self, ys: Sequence[float], version: int) -> list[float]:
         """The smoothed train loss, extended from what was computed at the last draw
@@ -201,8 +208,8 @@ class LossPlot(_Plot):
         values = [v for v in [*ty, *raw, *sy] if v > 0]
         self.log_shown = bool(values) and (self.scale == "log" or (
             self.scale == "auto" and max(values) > LOG_SPAN * min(values)))
-        plt.title(self.title())
         if not (tx or sx) or not [*ty, *sy]:
+            plt.title(self.title())
             self.shown_range = self.axis = None
             self.refresh()
             return
@@ -215,6 +222,7 @@ class LossPlot(_Plot):
         else:
             shown = [*ty, *raw, *sy]
             axis = row_axis(min(shown), max(shown), rows, most=max(2, rows // 2), floor=0.0)
+        plt.title(self.title(label_width(axis)))
         if raw:
             x, y = downsample(tx, raw, 2 * width)
             plt.plot(x, axis.braille(y), marker="braille", color="gray")
@@ -256,18 +264,8 @@ class AccuracyPlot(_Plot):
         plt.clear_figure()
         best_acc, best_epoch = best
         view = "whole run" if self.whole else "recent"
-        if best_epoch >= 0:
-            plt.title(fit_title(self.size.width,
-                                f"Accuracy %  best {best_acc:.2f} (epoch {best_epoch}) · {view}",
-                                f"Accuracy %  best {best_acc:.2f} (epoch {best_epoch})",
-                                f"Acc. best {best_acc:.2f} (ep {best_epoch})",
-                                f"best {best_acc:.2f} ({best_epoch})"))
-        else:
-            plt.title(fit_title(self.size.width, f"Accuracy % · {view}", "Accuracy %"))
         xlabel = self.size.height >= 12
-        if xlabel:
-            plt.xlabel(X_LABEL)
-        self.shown_range = self.axis = None
+        axis = None
         if test_x:
             x_lo, x_hi = xs or x_range((), test_x, self.whole)
             x, y = _window(test_x, acc, x_lo)
@@ -275,6 +273,19 @@ class AccuracyPlot(_Plot):
             lo = min(acc) if self.whole else min(y)
             axis = row_axis(lo, 100.0 if self.whole else max(y), rows, most=max(2, rows // 2),
                             floor=0.0, ceiling=100.0)
+        room = self.size.width - label_width(axis)
+        if best_epoch >= 0:
+            plt.title(fit_title(room,
+                                f"Accuracy %  best {best_acc:.2f} (epoch {best_epoch}) · {view}",
+                                f"Accuracy %  best {best_acc:.2f} (epoch {best_epoch})",
+                                f"Acc. best {best_acc:.2f} (ep {best_epoch})",
+                                f"best {best_acc:.2f} ({best_epoch})"))
+        else:
+            plt.title(fit_title(room, f"Accuracy % · {view}", "Accuracy %"))
+        if xlabel:
+            plt.xlabel(X_LABEL)
+        self.shown_range = self.axis = None
+        if axis is not None:
             plt.scatter(x, y, marker="●")
             plt.xlim(x_lo, x_hi)
             apply_axis(plt, axis)
