@@ -56,6 +56,18 @@ class DashboardScreen(RunView):
     ]
 
     # ------------------------------------------------------------------ keys
+    WATCH_KEYS = {"space": "pause", "e": "edit", "r": "rerun", "s": "save", "d": "draw"}
+
+    def on_key(self, event) -> None:
+        """Watching, the keys that would act on the run say why they do nothing (they
+        are left out of the footer, which a user may not look at)."""
+        what = self.WATCH_KEYS.get(event.key)
+        if what and self.app.watch_dir is not None and self.app.screen is self:
+            event.stop()
+            event.prevent_default()
+            self.app.notify(f"read-only: watching {self.app.watch_dir} ({what} acts on a run "
+                            "this dashboard trains)", timeout=4)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         app, m = self.app, self.model
         state = app.state
