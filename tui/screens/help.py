@@ -62,6 +62,10 @@ class HelpText(Static):
     def render(self) -> Text:
         return help_text(self.content_size.width or TEXT_WIDTH)
 
+    def get_content_height(self, container, viewport, width: int) -> int:
+        # The lines at the width it will be drawn at (the scroll's height, and End, go by it).
+        return len(help_text(width or TEXT_WIDTH).plain.splitlines())
+
 
 class HelpScreen(ModalScreen[None]):
     """Scrolls (arrows, PageUp / PageDown, Home / End) when the terminal is shorter
@@ -84,6 +88,17 @@ class HelpScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#help-scroll").focus()  # so that the arrows and PageDown scroll it
+
+    _composed_for = None
+
+    async def on_screen_resume(self) -> None:
+        # Kept between openings: the terminal may have been resized meanwhile, and the
+        # text's height (the scroll's length) goes by its width: composed anew then (a
+        # refresh of its layout left the scroll as long as it was at the old width).
+        if self._composed_for not in (None, self.app.size):
+            await self.recompose()
+        self._composed_for = self.app.size
+        self.query_one("#help-scroll").focus()
 
     def action_close(self) -> None:
         self.dismiss(None)
