@@ -76,7 +76,7 @@ class KeyFooter(Footer):
         # Textual's FooterKey is not exported: a key is what has a key_display and an action.
         for widget in super().compose():
             if not (hasattr(widget, "key_display") and hasattr(widget, "action")) \
-                    or widget.action in actions:
+                    or widget.action in actions or widget.has_class("-command-palette"):
                 yield widget
 
     def on_resize(self) -> None:
