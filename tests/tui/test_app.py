@@ -211,6 +211,10 @@ async def test_batch_size_waits_for_the_next_epoch_and_network_for_restart(make)
         assert app.view.pending == {"batch_size": 100, "hidden": (32,)}
         pane = shown(app.query_one(HparamsPane))
         assert "(next epoch)" in pane and "(on restart)" in pane
+        await pilot.pause()
+        box = app.query_one(HparamsPane)
+        text = "\n".join(box.render_line(y).text for y in range(box.size.height))
+        assert "test_batch_size" in text and "…" not in text  # no name cut beside a waiting edit
         # r: restart with the waiting edits.
         started = app.wait_for_state("testing")
         await pilot.press("r")
