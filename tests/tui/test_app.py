@@ -242,6 +242,20 @@ async def test_digit_pages_and_misclassified_only(make):
         assert all("✗" in c for c in captions)  # (the caption's first line: ✗ and the true class)
         await pilot.press("m")
         assert app.dashboard.digit_indices() == list(range(len(first)))
+        await pilot.press("p")  # previous: from the first page to the last
+        pages = app.view.pages(len(first))
+        assert app.view.page == pages - 1
+        await pilot.press("f", "f", "f", "f")  # the digits of class 3 only
+        labels = app.view.test_labels
+        shown3 = app.dashboard.digit_indices()
+        assert shown3 and all(labels[i] == 3 for i in shown3)
+        assert "of class 3" in app.query_one(DigitGallery).border_title
+        await pilot.press("g")
+        await pilot.pause()
+        await pilot.press("2", "enter")
+        await pilot.pause()
+        assert app.view.page == 1 and app.dashboard.digit_indices() == [
+            i for i, y in enumerate(labels) if y == 3][len(first):2 * len(first)]
 
 
 async def test_save_writes_a_loadable_checkpoint(make, tmp_path):
