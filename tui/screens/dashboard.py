@@ -166,6 +166,13 @@ class DashboardScreen(RunView):
     def action_show_plots(self) -> None:
         self.swap_view()
 
+    def swap_view(self) -> None:
+        """The compact layout's one pane: the plots, or the digits."""
+        self.toggle_class("-digits")
+        self.refresh_bindings()
+        if not self.has_class("-digits"):
+            self.plots.now()
+
     def action_next_digits(self) -> None:
         self.model.page += 1
         self.show_digits()

@@ -85,12 +85,6 @@ class RunView(Screen):
         if changed:
             self.refresh_bindings()  # v (plots / digits) is a key of the compact layout only
 
-    def swap_view(self) -> None:
-        """The compact layout's one pane: the plots, or the digits."""
-        self.toggle_class("-digits")
-        self.refresh_bindings()
-        if not self.has_class("-digits"):
-            self.plots.now()
 
     # ------------------------------------------------------------------ drawing
     def log_line(self, text: str) -> None:
