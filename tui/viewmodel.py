@@ -14,21 +14,12 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from core import config as cfg
-from core.config import Hyperparameters
+from core.config import Hyperparameters, show_value
 from core.edits import EditState, min_epochs
 from core.events import HparamsChanged, TestEnd
 
 TRAIN_POINTS = 4000   # the most train-loss points kept for plotting (the run folder has all)
 LAYER_STATS = 400     # the most LayerStats kept for "Inside the network"
-
-
-def show_value(v: Any) -> str:
-    """A hyperparameter's value as the form and the panes show it."""
-    if isinstance(v, tuple):
-        return ",".join(map(str, v)) or "(none)"
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
 
 
 class Mark(NamedTuple):

@@ -729,10 +729,10 @@ async def test_leaving_prints_a_receipt(make, tmp_path, capsys):
     assert app.view.best == (best, epoch)  # kept as the tests came
     print_receipt(app)
     lines = capsys.readouterr().out.splitlines()
-    assert lines == [f"run folder: {run}",
-                     f"2/2 epochs · best accuracy {best:.2f}% (epoch {epoch})",
-                     f"train it further: mnist-tui --resume {run} --epochs 12",
-                     f"watch it:    mnist-tui watch {run}"]
+    assert lines == [f"run folder:    {run}",
+                     f"epochs:        2/2 · best accuracy {best:.2f}% (epoch {epoch})",
+                     f"train further: mnist-tui --resume {run} --epochs 12",
+                     f"watch it:      mnist-tui watch {run}"]
 
 
 def test_the_receipt_of_a_run_that_never_started_is_its_error(tmp_path):
@@ -741,7 +741,7 @@ def test_the_receipt_of_a_run_that_never_started_is_its_error(tmp_path):
     assert receipt_text(tmp_path / "none", 0, 25, error="no data") == "mnist-tui: error: no data"
     (tmp_path / "config.json").write_text("{}")
     text = receipt_text(tmp_path, 0, 25, (9.8, 0))
-    assert "0/25 epochs · best accuracy 9.80% (epoch 0)" in text and "--resume" not in text
+    assert "epochs:     0/25 · best accuracy 9.80% (epoch 0)" in text and "--resume" not in text
 
 
 async def test_narrow_rows_header_and_captions_keep_what_matters_and_end_in_an_ellipsis(make):

@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from core import config as cfg
 from core.config import Hyperparameters
-from tui.viewmodel import show_value
+from core.config import show_value
 
 __all__ = ["HparamsPane", "show_value"]
 
@@ -27,8 +27,13 @@ class HparamsPane(Static):
     def on_mount(self) -> None:
         self.border_title = "hyperparameters (e)"
 
-    def show(self, hp: Hyperparameters, pending: dict[str, Any], *, ended: bool = False) -> None:
-        """``ended``: no run in progress, so every waiting edit waits for a restart."""
+    def show(self, hp: Hyperparameters, pending: dict[str, Any], *, ended: bool = False,
+             waiting: str | None = None) -> None:
+        """``ended``: no run in progress, so every waiting edit waits for a restart.
+        ``waiting``: no values yet (``watch`` before its run has started): what it waits for."""
+        if waiting is not None:
+            self.update(Text(waiting, style="dim italic"))
+            return
         # The names are never cut (test_batch_size was "test_batch_…" beside a waiting
         # edit): the pane widens while edits wait, and a long value folds.
         table = Table.grid(padding=(0, 1))

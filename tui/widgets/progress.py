@@ -7,6 +7,9 @@ The app writes speed and ETA in the detail text, from the engine's own rate.
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlsplit
+
 from rich.segment import Segment
 from rich.style import Style
 from textual.app import ComposeResult
@@ -108,6 +111,8 @@ class ProgressRow(Widget):
 
 
 class TrainingProgress(Vertical):
+    _downloading: tuple[str, str] = ("", "")  # the file and URL of the latest DownloadProgress
+
     DEFAULT_CSS = """
     TrainingProgress { height: auto; padding: 0 1; }
     TrainingProgress #download { display: none; }
@@ -121,3 +126,15 @@ class TrainingProgress(Vertical):
 
     def row(self, name: str) -> ProgressRow:
         return self.query_one(f"#{name}", ProgressRow)
+
+    def show_download(self, ev: Any) -> bool:
+        """A ``DownloadProgress``: the Download row, shown, names the mirror (before the
+        file: its name outlasts a narrow terminal). True for a new file or mirror."""
+        self.add_class("-downloading")
+        host = urlsplit(ev.url).netloc or ev.url
+        total = f"{ev.total / 1e6:.1f} MB" if ev.total else "? MB"
+        self.row("download").set(f"Download {ev.file_index}/{ev.file_count}", ev.done,
+                                 ev.total or None,
+                                 f"{ev.done / 1e6:.1f}/{total} · {host} · {ev.filename}")
+        new, self._downloading = (ev.filename, ev.url) != self._downloading, (ev.filename, ev.url)
+        return new
