@@ -17,6 +17,7 @@ from textual.app import App
 from textual.message_pump import MessagePump
 
 from core.errors import MnistTuiError
+from tui.argparsing import say_error
 from tui.screens.draw import DrawingPredicted, DrawScreen, ModelStatus
 
 
@@ -37,12 +38,19 @@ def resolve(path: str | os.PathLike) -> Source:
     any, names the dataset; MNIST otherwise). Checked without PyTorch."""
     from core.runfolder import CONFIG, LAST, read_config
 
+    from core import safeio
+
     p = Path(path)
-    if p.is_dir():
+    if os.path.isdir(p):
         checkpoint, run_dir = p / LAST, p
-        if not checkpoint.is_file():
-            raise DrawArgumentError(f"{p}: no {LAST} in this folder; is it an mnist-tui run folder?")
-    elif p.is_file():
+        try:
+            os.stat(checkpoint)
+        except FileNotFoundError:
+            raise DrawArgumentError(f"{p}: no {LAST} in this folder; is it an mnist-tui run "
+                                    f"folder?") from None
+        except OSError as exc:
+            raise DrawArgumentError(f"{checkpoint}: cannot be read ({safeio.why(exc)})") from None
+    elif os.path.lexists(p):
         checkpoint, run_dir = p, p.parent
     else:
         raise DrawArgumentError(f"{p}: no such checkpoint file or run folder")
@@ -50,7 +58,7 @@ def resolve(path: str | os.PathLike) -> Source:
 
     check_file(checkpoint)  # a file cut short or damaged: one line, before any screen
     dataset = "mnist"
-    if (run_dir / CONFIG).exists():
+    if os.path.lexists(run_dir / CONFIG):
         dataset = str(read_config(run_dir).get("dataset", "mnist"))
     return Source(checkpoint, run_dir, dataset)
 
@@ -161,13 +169,13 @@ def draw_main(argv: list[str]) -> int:
     try:
         source = resolve(args.checkpoint)
     except MnistTuiError as exc:
-        sys.stderr.write(f"mnist-tui: error: {exc}\n")
+        say_error(f"mnist-tui: error: {exc}")
         return 2
     if not sys.stdout.isatty():
-        sys.stderr.write("mnist-tui: error: draw needs a terminal\n")
+        say_error("mnist-tui: error: draw needs a terminal")
         return 2
     app = DrawApp(source, ascii=args.ascii)
     app.run()
     if app.failed and app.error:
-        sys.stderr.write(f"mnist-tui: error: {app.error}\n")  # also said on screen
+        say_error(f"mnist-tui: error: {app.error}")  # also said on screen
     return app.return_code or 0

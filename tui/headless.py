@@ -18,6 +18,7 @@ from core.errors import MnistTuiError, WriteError
 from core.events import BatchEnd, RunFinished, TestEnd
 from core.runfolder import LAST, LOG_INTERVAL
 from core.session import RunSpec, Session, open_session
+from tui import argparsing
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_WRITE = 0, 2, 3, WriteError.exit_code
 EXIT_FOR_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129,
@@ -52,13 +53,7 @@ def _silence(stream: TextIO | None) -> None:
         pass
 
 
-def say_error(text: str) -> None:
-    """One line on stderr, never raising (stderr may be a terminal that hung up)."""
-    try:
-        sys.stderr.write(text + "\n")
-        sys.stderr.flush()
-    except (OSError, ValueError, AttributeError):
-        _silence(sys.stderr)
+say_error = argparsing.say_error  # one line on stderr, never raising
 
 
 class _DownloadLines:

@@ -12,6 +12,8 @@ works everywhere, so the folder is looked at a few times a second.
 from __future__ import annotations
 
 import json
+import os
+import stat
 import queue
 import threading
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from core import safeio
 from core.config import Hyperparameters
 from core.errors import MnistTuiError
 from core.events import (
@@ -39,11 +42,14 @@ def waits_for_run(run_dir: Path) -> bool:
     """True while ``run_dir`` may still become a run folder: it does not exist yet, or
     it is empty or held by a starting run (a lock, no config.json yet)."""
     run_dir = Path(run_dir)
-    if not run_dir.exists():
+    if not os.path.lexists(run_dir):
         return True
-    if not run_dir.is_dir() or (run_dir / CONFIG).exists():
+    if not os.path.isdir(run_dir) or os.path.lexists(run_dir / CONFIG):
         return False
-    return all(p.name == LOCK or p.name.startswith(".") for p in run_dir.iterdir())
+    try:
+        return all(p.name == LOCK or p.name.startswith(".") for p in run_dir.iterdir())
+    except OSError:  # a folder that cannot be listed: read_config says why
+        return False
 
 
 class WatchReset:
@@ -135,9 +141,16 @@ class FolderTransport:
         warned = False
         while not self._stop.is_set():
             try:
-                size = path.stat().st_size
+                st = path.stat()
+                size = st.st_size
             except FileNotFoundError:
                 size = 0
+            except OSError as exc:
+                raise MnistTuiError(f"{path}: cannot be read ({safeio.why(exc)})") from None
+            else:
+                if not stat.S_ISREG(st.st_mode):  # a named pipe would never grow: say so
+                    raise MnistTuiError(f"{path}: cannot be read "
+                                        f"({safeio.kind_of(st.st_mode)}, not a regular file)")
             if size < offset:  # rewritten: a resume truncated it
                 offset, buffer = 0, b""
                 state = _Translator(self.run_dir, config)
@@ -145,11 +158,11 @@ class FolderTransport:
                 emit(Loading("the run folder was rewritten (the run was resumed): reading it again"))
             if size > offset:
                 try:
-                    with open(path, "rb") as f:
+                    with safeio.open_regular(path) as f:
                         f.seek(offset)
                         chunk = f.read(min(size - offset, READ_CHUNK))
                 except OSError as exc:
-                    raise MnistTuiError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+                    raise MnistTuiError(f"{path}: cannot be read ({safeio.why(exc)})") from None
                 offset += len(chunk)
                 if size > READ_CHUNK:  # a long run's backlog: say how far the reading is
                     emit(ReadProgress(METRICS_JSONL, offset, size))
@@ -277,7 +290,7 @@ class _Translator:
     def _test(self, r: dict[str, Any]) -> TestEnd:
         preds: dict[str, Any] = {}
         try:
-            saved = json.loads((self.run_dir / TEST_LAST).read_text())
+            saved = json.loads(safeio.read_bytes(self.run_dir / TEST_LAST, limit=safeio.MEDIUM))
             if saved.get("epoch") == r["epoch"] and saved.get("step") == r["step"]:
                 preds = saved
         except (OSError, ValueError):

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import replace
 
 import pytest
+from textual.containers import VerticalScroll
 from textual.widgets import Input, RichLog, Static
 
 from core import checkpoint
@@ -918,3 +919,20 @@ async def test_a_form_field_given_the_focus_after_the_app_closed_does_not_raise(
         await field.on_event(events.Focus())  # the app for its screen; there is none: no error
     finally:
         active_app.reset(token)
+
+
+async def test_the_edit_form_handles_a_fields_first_value_with_its_widgets_gone(make):
+    """Each field posts a Changed for its first value as it mounts; the form composed
+    off-screen handles those later, and when the app closed meanwhile its widgets were
+    gone (NoMatches '#err-momentum', now and then under load). The form keeps its error
+    lines from compose, so a Changed handled after they were removed raises nothing."""
+    app = make(epochs=LONG)
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(app.wait_for_state("training"), 60)
+        screen = await edit(pilot, app)
+        field = screen.query_one("#f-momentum", Input)
+        await screen.query_one(VerticalScroll).remove()  # as at shutdown: the fields gone
+        assert not screen.query("#err-momentum")
+        screen.on_input_changed(Input.Changed(field, "-1", field.validate("-1")))
+        screen.on_input_changed(Input.Changed(field, "0.5", field.validate("0.5")))
+        await pilot.press("escape")
