@@ -219,14 +219,19 @@ def _storage(spec: SweepSpec):
     if spec.storage is None:
         Path(spec.root).mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(Path(spec.root) / JOURNAL)))
-    try:
-        return optuna.storages.RDBStorage(_driver(spec.storage))
-    except ImportError:
-        raise StorageError(f"--storage {_redact(spec.storage)}: no database driver for it; for "
-                           f"PostgreSQL: pip install 'mnist-tui[postgres]'") from None
-    except Exception as exc:  # noqa: BLE001 - sqlalchemy's errors for a URL or a server
-        raise StorageError(f"--storage {_redact(spec.storage)}: cannot be opened "
-                           f"({_first_line(exc)})") from None
+    for attempt in range(3):
+        try:
+            return optuna.storages.RDBStorage(_driver(spec.storage))
+        except ImportError:
+            raise StorageError(f"--storage {_redact(spec.storage)}: no database driver for it; "
+                               f"for PostgreSQL: pip install 'mnist-tui[postgres]'") from None
+        except Exception as exc:  # noqa: BLE001 - sqlalchemy's errors for a URL or a server
+            # Two machines starting on an empty database both create Optuna's tables; the
+            # one that loses the race finds them there on its next attempt.
+            if attempt == 2 or "duplicate key" not in str(exc):
+                raise StorageError(f"--storage {_redact(spec.storage)}: cannot be opened "
+                                   f"({_first_line(exc)})") from None
+    raise AssertionError("unreachable")
 
 
 def _driver(url: str) -> str:
@@ -407,6 +412,7 @@ def one_trial(spec: SweepSpec, study, stop: Callable[[], str | None],
     run_dir = (Path(spec.root) / TRIAL_DIR.format(trial.number)).resolve()
     trial.set_user_attr("run_dir", str(run_dir))
     trial.set_user_attr("host", socket.gethostname())
+    trial.set_user_attr("worker", os.getpid())
     params = {d.name: d.value(trial.params[d.name]) for d in spec.space}
     emit(("started", trial.number, str(run_dir)))
     session = None
