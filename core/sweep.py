@@ -228,7 +228,7 @@ def _storage(spec: SweepSpec):
         except Exception as exc:  # noqa: BLE001 - sqlalchemy's errors for a URL or a server
             # Two machines starting on an empty database both create Optuna's tables; the
             # one that loses the race finds them there on its next attempt.
-            if attempt == 2 or "duplicate key" not in str(exc):
+            if attempt == 2 or not any(w in str(exc) for w in ("duplicate key", "already exists")):
                 raise StorageError(f"--storage {_redact(spec.storage)}: cannot be opened "
                                    f"({_first_line(exc)})") from None
     raise AssertionError("unreachable")
