@@ -462,11 +462,17 @@ def work(spec: SweepSpec, claim: Callable[[], bool], stop: Callable[[], str | No
         one_trial(spec, study, stop, emit)
 
 
-def worker_main(spec: SweepSpec, slots, stop_event, queue) -> None:
+def worker_main(spec: SweepSpec, slots, stop_event, queue, log: str | None = None) -> None:
     """A worker process (``--jobs``): trials from the shared ``slots`` count until none
     is left or ``stop_event`` is set; SIGINT, SIGTERM and SIGHUP stop it cleanly (the
-    running trial ends ``stopped``); messages go to the parent over ``queue``."""
+    running trial ends ``stopped``); messages go to the parent over ``queue``. With
+    ``log``, its stdout and stderr go to that file (the terminal is the dashboard's)."""
     got: list[str] = []
+    if log:
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
 
     def on_signal(signum, frame):  # noqa: ARG001
         got.append(signal.Signals(signum).name)
@@ -509,7 +515,7 @@ class Workers:
     (``torch.set_num_threads``). ``messages()`` gives what they report; ``stop()`` asks
     them to end their running trials as ``stopped``."""
 
-    def __init__(self, spec: SweepSpec, trials: int, jobs: int):
+    def __init__(self, spec: SweepSpec, trials: int, jobs: int, log: str | None = None):
         import multiprocessing as mp
 
         ctx = mp.get_context("spawn")
@@ -519,7 +525,7 @@ class Workers:
         self.stop_event = ctx.Event()
         self.queue = ctx.Queue()
         self.procs = [ctx.Process(target=worker_main, name=f"mnist-tui sweep worker {i + 1}",
-                                  args=(self.spec, self.slots, self.stop_event, self.queue))
+                                  args=(self.spec, self.slots, self.stop_event, self.queue, log))
                       for i in range(jobs)]
 
     def start(self) -> None:
