@@ -87,7 +87,7 @@ async def test_the_table_shows_every_trial_and_highlights_the_best(tmp_path, siz
         rows = _cells(table)
         assert [r[:2] for r in rows] == [["0", "complete"], ["1", "complete"], ["2", "pruned"],
                                           ["3", "stopped"], ["4", "running"]]
-        assert rows[1][2:] == ["0.2", "relu", "1", "97.25"]
+        assert rows[1][2:] == ["97.25", "1", "0.2", "relu"]
         assert "bold" in str(table.get_row_at(1)[0].style)  # the best, highlighted
         title = str(app.screen.query_one("#sweep-title", Static).render())
         assert "best #1 97.25%" in title

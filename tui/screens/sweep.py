@@ -57,7 +57,7 @@ class SweepScreen(Screen[None]):
     SweepScreen #sweep-plots > * { width: 1fr; }
     """
     BINDINGS = [
-        Binding("enter", "watch", "Watch"),  # (the table's own enter: on_row_selected)
+        Binding("w", "watch", "Watch"),  # and enter (the table's own: on_row_selected)
         Binding("p", "next_param", "Param"),
         Binding("q", "quit_sweep", "Quit"),
     ]
@@ -75,7 +75,11 @@ class SweepScreen(Screen[None]):
         yield Static(id="sweep-title")
         yield Static(id="sweep-importance")
         table = DataTable(id="sweep-trials", cursor_type="row", zebra_stripes=True)
-        table.add_columns("trial", "state", *(d.name for d in self.spec.space), "epoch", "best %")
+        from tui.runtable import SETTING_TITLES
+
+        # best % first: a narrow terminal cuts the searched values, not the answer
+        table.add_columns("trial", "state", "best %", "epoch",
+                          *(SETTING_TITLES.get(d.name, d.name) for d in self.spec.space))
         yield table
         with Horizontal(id="sweep-plots"):
             yield BestSoFarPlot(id="sweep-best")
@@ -106,10 +110,11 @@ class SweepScreen(Screen[None]):
         counts: dict[str, int] = {}
         for r in self.rows:
             counts[r.state] = counts.get(r.state, 0) + 1
-        parts = [f"Sweep {self.spec.study}", f"{len(self.rows)} trials"]
-        parts += [f"{n} {s}" for s, n in counts.items()]
+        parts = [f"Sweep {self.spec.study}"]
         if best is not None:
             parts.append(f"best #{best.number} {best.best_accuracy:.2f}%")
+        parts.append(f"{len(self.rows)} trials")
+        parts += [f"{n} {s}" for s, n in counts.items()]
         if self.problem:
             parts.append(self.problem)
         elif not self.running:
@@ -127,8 +132,9 @@ class SweepScreen(Screen[None]):
         for r in self.rows:
             style = "bold reverse green" if best is not None and r.number == best.number else \
                 STATE_STYLE.get(r.state, "")
-            cells = [str(r.number), r.state, *(_cell(r.params.get(d.name)) for d in self.spec.space),
-                     str(r.epoch), "-" if r.best_accuracy is None else f"{r.best_accuracy:.2f}"]
+            cells = [str(r.number), r.state,
+                     "-" if r.best_accuracy is None else f"{r.best_accuracy:.2f}", str(r.epoch),
+                     *(_cell(r.params.get(d.name)) for d in self.spec.space)]
             table.add_row(*(Text(c, style=style) for c in cells), key=str(r.number))
         if self.rows:
             table.move_cursor(row=min(keep, len(self.rows) - 1))

@@ -46,6 +46,8 @@ class BestSoFarPlot(_SweepPlot):
             plt.plot(xs, best, marker="braille", color="green+")
             if self.size.height >= 10:
                 plt.xlabel("trial")
+            step = max(1, math.ceil((xs[-1] - xs[0] + 1) / max(2, self.size.width // 10)))
+            plt.xticks(list(range(xs[0], xs[-1] + 1, step)))  # trial numbers: whole
             if xs[0] == xs[-1]:
                 plt.xlim(xs[0] - 1, xs[0] + 1)
         self.refresh()
