@@ -191,9 +191,9 @@ def _main(argv: list[str]) -> int:
         return runs_main(argv[1:])
 
     if argv[:1] == ["sweep"]:
-        from tui.sweep import sweep_main
+        from tui.sweep import RunFlags, sweep_main
 
-        return sweep_main(argv[1:])
+        return sweep_main(argv[1:], RunFlags(add_run_flags, hparams_from_args))
     if argv[:1] == ["draw"]:
         from tui.draw import draw_main
 

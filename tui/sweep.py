@@ -9,7 +9,8 @@ import json
 import re
 import signal
 import sys
-from typing import Any, TextIO
+from collections.abc import Callable
+from typing import Any, NamedTuple, TextIO
 
 from core.errors import MnistTuiError
 
@@ -40,10 +41,17 @@ keys: enter watch a trial · p next parameter in the scatter · q stop the sweep
 """
 
 
-def build_sweep_parser() -> argparse.ArgumentParser:
+class RunFlags(NamedTuple):
+    """The run flags a trial shares, as `mnist-tui` defines them (tui.cli hands them
+    over: one definition, and no import back into the command that imports this)."""
+
+    add: Callable[[argparse.ArgumentParser], None]          # adds the flags to a parser
+    hparams: Callable[[argparse.Namespace], Any]            # the Hyperparameters they give
+
+
+def build_sweep_parser(flags: RunFlags) -> argparse.ArgumentParser:
     from core.sweep import DEFAULT_SEARCH, PRUNER_STARTUP_TRIALS
     from tui.argparsing import Parser
-    from tui.cli import add_run_flags
 
     p = Parser(prog="mnist-tui sweep",
                description="Search hyperparameters with Optuna: each trial a run folder "
@@ -71,16 +79,15 @@ def build_sweep_parser() -> argparse.ArgumentParser:
                    help="no dashboard: a line per finished trial, then the best (automatic "
                         "when stdout is not a terminal)")
     s.add_argument("--json", action="store_true", help="headless, and a JSON summary at the end")
-    add_run_flags(p)
+    flags.add(p)
     return p
 
 
-def sweep_spec(args: argparse.Namespace):
+def sweep_spec(args: argparse.Namespace, flags: RunFlags):
     """A SweepSpec from the command line, every flag checked (MnistTuiError: one line)."""
     from core.config import ConfigError
     from core.session import RunSpec
     from core.sweep import SweepSpec, parse_search
-    from tui.cli import hparams_from_args
 
     if args.trials < 1:
         raise ConfigError({"--trials": "must be 1 or more"})
@@ -97,7 +104,7 @@ def sweep_spec(args: argparse.Namespace):
     if both:
         flag = "--" + both[0].replace("_", "-")
         raise ConfigError({flag: f"is searched (--search {both[0]}=...); give one or the other"})
-    base = RunSpec(hparams=hparams_from_args(args), dataset=args.dataset, data_dir=args.data_dir,
+    base = RunSpec(hparams=flags.hparams(args), dataset=args.dataset, data_dir=args.data_dir,
                    device=args.device, limit_train=args.limit_train,
                    limit_test=args.limit_test, allow_download=not args.no_download)
     return SweepSpec(study=args.study, root=f"runs/{args.study}", space=space, base=base,
@@ -230,21 +237,43 @@ def run_sweep_headless(spec, trials: int, jobs: int, *, as_json: bool = False,
     return code
 
 
-def sweep_main(argv: list[str]) -> int:
+def sweep_main(argv: list[str], flags: RunFlags) -> int:
     from core.sweep import check_against_study, open_study
-    from tui.cli import _error
+    from tui.headless import say_error
 
-    args = build_sweep_parser().parse_args(argv)
+    args = build_sweep_parser(flags).parse_args(argv)
     try:
-        spec = sweep_spec(args)
+        spec = sweep_spec(args, flags)
         study = open_study(spec)  # a bad URL or an unreachable server: one line, now
         check_against_study(spec.space, study)
     except MnistTuiError as exc:
-        return _error(exc)
+        say_error(f"mnist-tui: error: {exc}")
+        return exc.exit_code
     headless = args.headless or args.json or sys.stdout is None or not sys.stdout.isatty()
     if headless:
         return run_sweep_headless(spec, args.trials, args.jobs, as_json=args.json)
-    from tui.screens.sweep import run_sweep_dashboard
-
     return run_sweep_dashboard(spec, args.trials, args.jobs)
+
+
+def run_sweep_dashboard(spec, trials: int, jobs: int) -> int:
+    """Start the workers (their output to runs/<study>/workers.log), then the dashboard;
+    after it, the headless summary."""
+    import multiprocessing.resource_tracker
+    from pathlib import Path
+
+    from core.sweep import Workers, open_study
+    from tui.screens.sweep import SweepApp
+
+    multiprocessing.resource_tracker.ensure_running()  # before Textual replaces stderr
+    workers = Workers(spec, trials, jobs, log=str(Path(spec.root) / "workers.log"))
+    workers.start()
+    app = SweepApp(spec, trials, jobs, workers, open_study(spec))
+    try:
+        app.run()
+    finally:
+        workers.stop()
+        workers.join()
+    for line in end_lines(summary(spec, open_study(spec))):
+        _say(sys.stdout, line)
+    return app.exit_code
 

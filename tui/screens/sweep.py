@@ -233,26 +233,3 @@ class SweepApp(App[None]):
         except SuspendNotSupported:
             self.notify(f"mnist-tui {' '.join(args)} (in another terminal)")
 
-
-def run_sweep_dashboard(spec: SweepSpec, trials: int, jobs: int) -> int:
-    """Start the workers (their output to runs/<study>/workers.log), then the dashboard."""
-    import multiprocessing.resource_tracker
-
-    from core.sweep import Workers, open_study
-
-    multiprocessing.resource_tracker.ensure_running()  # before Textual replaces stderr
-    workers = Workers(spec, trials, jobs, log=str(Path(spec.root) / "workers.log"))
-    workers.start()
-    app = SweepApp(spec, trials, jobs, workers, open_study(spec))
-    try:
-        app.run()
-    finally:
-        workers.stop()
-        workers.join()
-    from tui.sweep import end_lines, summary
-    from tui.headless import Output
-
-    out = Output(sys.stdout)
-    for line in end_lines(summary(spec, open_study(spec))):
-        out.line(line)
-    return app.exit_code
