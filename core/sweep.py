@@ -302,6 +302,7 @@ class TrialRow:
     run_dir: str | None = None
     host: str | None = None
     reason: str = ""
+    run: dict[str, Any] | None = None  # run_settings: what it was trained with
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -331,7 +332,7 @@ def trial_row(t) -> TrialRow:
         best = t.value
     return TrialRow(t.number, state, params, epoch=max(inter, default=attrs.get("epoch", 0)),
                     best_accuracy=best, run_dir=attrs.get("run_dir"), host=attrs.get("host"),
-                    reason=attrs.get("reason", ""))
+                    reason=attrs.get("reason", ""), run=attrs.get("run"))
 
 
 def trial_rows(study) -> list[TrialRow]:
@@ -396,6 +397,12 @@ def run_trial(session, report: Callable[[float, int], bool],
     return Outcome("stopped", run.epoch, None, "the run ended early")
 
 
+def run_settings(spec: RunSpec) -> dict[str, Any]:
+    """What a trial was trained with: its hyperparameters and run flags."""
+    return {"hparams": spec.hparams.to_dict(), "dataset": spec.dataset, "data_dir": spec.data_dir,
+            "limit_train": spec.limit_train, "limit_test": spec.limit_test, "device": spec.device}
+
+
 def _trial_spec(spec: SweepSpec, params: dict[str, Any], run_dir: Path) -> RunSpec:
     hp = spec.base.hparams.with_changes(**params)
     return replace(spec.base, hparams=hp, run_dir=str(run_dir), resume=None, overwrite=False)
@@ -418,7 +425,9 @@ def one_trial(spec: SweepSpec, study, stop: Callable[[], str | None],
     session = None
     try:
         try:
-            session = open_session(_trial_spec(spec, params, run_dir))
+            trial_spec = _trial_spec(spec, params, run_dir)
+            trial.set_user_attr("run", run_settings(trial_spec))  # to train it again
+            session = open_session(trial_spec)
         except (MnistTuiError, ConfigError) as exc:
             outcome = Outcome("failed", 0, None, str(exc))
             if not isinstance(exc, ConfigError):
@@ -445,7 +454,7 @@ def one_trial(spec: SweepSpec, study, stop: Callable[[], str | None],
     else:
         study.tell(trial, state=TrialState.FAIL)
     row = TrialRow(trial.number, outcome.state, params, outcome.epoch, outcome.best_accuracy,
-        str(run_dir), socket.gethostname(), outcome.reason)
+        str(run_dir), socket.gethostname(), outcome.reason, trial.user_attrs.get("run"))
     emit(("finished", row.to_dict()))
     return row
 

@@ -10,6 +10,7 @@ import re
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, NamedTuple, TextIO
 
 from core.errors import MnistTuiError
@@ -111,22 +112,26 @@ def sweep_spec(args: argparse.Namespace, flags: RunFlags):
                      storage=args.storage, prune=args.prune)
 
 
-def reproduce_flags(spec, params: dict[str, Any]) -> str:
-    """The `mnist-tui` command line that trains a trial again, outside the sweep."""
+def reproduce_flags(spec, row) -> str:
+    """The `mnist-tui` command line that trains a trial again, outside the sweep: from
+    what the trial recorded (an earlier run of the command may have had other flags)."""
     from core.config import FIELD_NAMES, Hyperparameters
     from core.runs import show_value
+    from core.sweep import run_settings
 
-    hp = spec.base.hparams.with_changes(**params)
+    run = row.run or run_settings(replace(spec.base, hparams=spec.base.hparams.with_changes(
+        **row.params)))
+    hp = Hyperparameters.from_dict(run["hparams"])
     default = Hyperparameters()
     words = ["mnist-tui"]
     for name in FIELD_NAMES:
         v = getattr(hp, name)
-        if name in params or v != getattr(default, name):
+        if name in row.params or v != getattr(default, name):
             words += ["--" + name.replace("_", "-"), repr(v) if isinstance(v, float) else show_value(v)]
-    b = spec.base
-    for flag, v, skip in (("--dataset", b.dataset, "mnist"), ("--data-dir", b.data_dir, None),
-                          ("--limit-train", b.limit_train, None),
-                          ("--limit-test", b.limit_test, None), ("--device", b.device, "auto")):
+    for flag, key, skip in (("--dataset", "dataset", "mnist"), ("--data-dir", "data_dir", None),
+                            ("--limit-train", "limit_train", None),
+                            ("--limit-test", "limit_test", None), ("--device", "device", "auto")):
+        v = run.get(key)
         if v is not None and v != skip:
             words += [flag, str(v)]
     return " ".join(words)
@@ -169,7 +174,7 @@ def summary(spec, study) -> dict[str, Any]:
             "search": [str(d) for d in spec.space], "counts": counts,
             "trials": [r.to_dict() for r in rows],
             "best": None if best is None else {**best.to_dict(),
-                                               "flags": reproduce_flags(spec, best.params)}}
+                                               "flags": reproduce_flags(spec, best)}}
 
 
 def end_lines(s: dict[str, Any]) -> list[str]:

@@ -131,6 +131,12 @@ def test_pruning_stops_a_hopeless_trial_after_its_first_epoch(small_data, tmp_pa
     assert listed["trial-0003"].status == "pruned" and listed["trial-0003"].epochs_done == 1
     assert listed["trial-0000"].status == "finished"
     assert listed["trial-0000"].best_accuracy == rows[0].best_accuracy  # the Max Accuracy value
+    from tui.sweep import reproduce_flags
+
+    later = replace(spec, base=replace(spec.base, hparams=Hyperparameters(epochs=9)))
+    flags = reproduce_flags(later, rows[0]).split()  # what the trial ran with, not the base now
+    assert flags[flags.index("--epochs") + 1] == "3" and flags[flags.index("--lr") + 1] == "0.1"
+    assert flags[flags.index("--activation") + 1] == "relu"
 
 
 def test_a_diverged_trial_is_failed_and_the_sweep_goes_on(small_data, tmp_path):
