@@ -99,8 +99,7 @@ def _field_kind(name: str) -> str:
 def _check_value(name: str, value: Any, spec: str) -> None:
     why = replace(Hyperparameters(), **{name: value}).problems().get(name)
     if why:
-        raise SearchSpecError(f"--search {spec}: {value!r} {why}" if not why.startswith("must")
-                              else f"--search {spec}: {name} {why}")
+        raise SearchSpecError(f"--search {spec}: {name} {why}")
 
 
 def parse_spec(text: str) -> Dimension:
