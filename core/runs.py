@@ -30,7 +30,7 @@ SUMMARY_FORMAT = "mnist-tui-summary"
 #: while its metrics changed this recently
 STALE_SECONDS = 60.0
 MARKERS = (CONFIG, METRICS_JSONL, LAST)  # a folder holding one of these is a run folder
-STATUSES = ("running", "finished", "stopped", "diverged", "damaged")
+STATUSES = ("running", "finished", "stopped", "diverged", "pruned", "damaged")
 #: the settings compared between runs, in column order
 SETTINGS = ("lr", "momentum", "batch_size", "test_batch_size", "epochs", "seed", "hidden",
             "activation", "optimizer", "limit_train", "limit_test")
@@ -347,7 +347,7 @@ def _fill(s: RunSummary, d: Path, now: float) -> None:
         status = end["status"]
         if status == "interrupted":
             s.status, s.reason = "stopped", interruption(end.get("signal"))
-        elif status in ENDED:
+        elif status in (*ENDED, "pruned"):  # pruned: a sweep's trial (core.sweep)
             s.status = status
         else:
             s.status, s.reason = "stopped", f"ended as {status!r}"

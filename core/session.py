@@ -120,6 +120,19 @@ class Session:
         self.folder.close()
 
 
+def _check_resume_target(spec: RunSpec, target: Path, forked: bool) -> None:
+    """The folder a resume will write: refused (a link or a pipe there named first, a
+    fork over another run) before anything is written."""
+    check_writable(target)
+    if forked:
+        from core.runfolder import holds_run
+
+        if holds_run(target) and not spec.overwrite:
+            raise RunFolderError(
+                f"{target}: already holds a run; --resume {spec.resume} --run-dir DIR "
+                f"continues that run in a new folder DIR")
+
+
 def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None,
                  on_stage: Callable[[str, str], None] | None = None) -> Session:
     """Take the run folder, load the data and build (or restore) the run.
@@ -142,14 +155,7 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
     target = Path(spec.run_dir or spec.resume or default_run_dir())
     forked = bool(spec.resume) and target.resolve() != Path(spec.resume).resolve()
     if state is not None:
-        check_writable(target)  # (a link or a pipe there named first)
-        if forked:
-            from core.runfolder import holds_run
-
-            if holds_run(target) and not spec.overwrite:
-                raise RunFolderError(
-                    f"{target}: already holds a run; --resume {spec.resume} --run-dir DIR "
-                    f"continues that run in a new folder DIR")
+        _check_resume_target(spec, target, forked)
     created = not os.path.lexists(target)
     had_lock = os.path.lexists(target / LOCK)
     folder = RunFolder(target)

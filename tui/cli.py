@@ -41,15 +41,23 @@ data: files are looked for in --data-dir, then $MNIST_TUI_CACHE/<dataset> (defau
 
 def build_parser() -> argparse.ArgumentParser:
     from core import __version__
-    from core.config import ACTIVATIONS, OPTIMIZERS, Hyperparameters
-    from core.datafiles import REGISTRY
 
-    d = Hyperparameters()
     p = Parser(prog="mnist-tui", description="Train the MNIST tutorial network and watch it learn "
                 "in your terminal. `mnist-tui watch RUN_DIR` follows a run that another "
                 "process is writing (see mnist-tui watch --help).", epilog=EXAMPLES,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"mnist-tui {__version__}")
+    add_run_flags(p)
+    _add_display_flags(p)
+    return p
+
+
+def add_run_flags(p: argparse.ArgumentParser) -> None:
+    """The hyperparameter, data and device flags (shared with `mnist-tui sweep`)."""
+    from core.config import ACTIVATIONS, OPTIMIZERS, Hyperparameters
+    from core.datafiles import REGISTRY
+
+    d = Hyperparameters()
     h = p.add_argument_group("hyperparameters (defaults: the tutorial's)")
     # default None: a flag given on the command line is told apart (--resume applies it)
     h.add_argument("--lr", type=str, help=f"learning rate (default {d.lr})")
@@ -68,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--limit-test", type=int, metavar="N", help="use only the first N test images")
     g.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps")
     g.add_argument("--no-download", action="store_true", help="fail instead of downloading")
+
+
+def _add_display_flags(p: argparse.ArgumentParser) -> None:
     u = p.add_argument_group("display")
     u.add_argument("--ascii", action="store_true", help="draw digits with plain ASCII characters")
     u.add_argument("--run-dir", metavar="DIR",
@@ -83,7 +94,6 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--report", action="store_true",
                    help="headless: print the confusion matrix and per-class accuracy at the end "
                         "and write them to the run folder (report.txt, report.json)")
-    return p
 
 
 FLAG_OF = {"lr": "--lr", "momentum": "--momentum", "batch_size": "--batch-size",
@@ -229,6 +239,10 @@ def _main(argv: list[str]) -> int:
 
         return runs_main(argv[1:])
 
+    if argv[:1] == ["sweep"]:
+        from tui.sweep import RunFlags, sweep_main
+
+        return sweep_main(argv[1:], RunFlags(add_run_flags, hparams_from_args))
     if argv[:1] == ["draw"]:
         from tui.draw import draw_main
 

@@ -25,7 +25,7 @@ def build_runs_parser() -> argparse.ArgumentParser:
     p = Parser(prog="mnist-tui runs", description="Every run folder under DIR (recursively, "
                 "restarts included) in one table: settings that differ, epochs, best accuracy, "
                 "last test loss, duration, status (running, finished, stopped, diverged, "
-                "damaged) and size. On a terminal: sort, filter, overlay the curves of the "
+                "pruned: a sweep's trial, damaged) and size. On a terminal: sort, filter, overlay the curves of the "
                 "runs you select, watch, resume or delete one.",
                 epilog="keys: space select · c compare curves · s / S sort by the next column / "
                        "reverse · / filter · v columns · w watch · r resume · d delete · q quit\n"
