@@ -237,6 +237,8 @@ def _check_tensors(state: dict[str, Any], hp: Any, bad) -> None:
             got = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
             raise bad(f"model.{k}", f"expected a tensor of shape {shape} for "
                                     f"{hp.architecture()}, found {got}")
+        if not bool(torch.isfinite(v).all()):
+            raise bad(f"model.{k}", "holds NaN or infinite values (the run had diverged)")
     opt = state["optimizer"]
     if not isinstance(opt, dict) or not isinstance(opt.get("param_groups"), list) \
             or not isinstance(opt.get("state"), dict):
