@@ -303,6 +303,8 @@ class RunView(Screen):
     @engine_handler(msg.EngineFailed)
     def on_engine_failed(self, ev) -> None:
         app = self.app
+        if app.resume_refused(ev):
+            return
         app.error = ev.message
         app.error_internal = bool(ev.detail_file)  # a bug (exit 1), not bad input (exit 2)
         if ev.searched:  # the data is missing: the panel says where it looked and what to do
