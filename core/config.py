@@ -121,6 +121,24 @@ class Hyperparameters:
 FIELD_NAMES = tuple(f.name for f in fields(Hyperparameters))
 
 
+def show_value(v: Any) -> str:
+    """A hyperparameter's value as every table, pane and header shows it: never rounded
+    to another number (a float is its shortest text that reads back as the same float:
+    0.05, 0.123456789, 1e-05; 2.0 is 2), layers as 100,50 ((none) for none), - for a
+    value that is absent."""
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, (list, tuple)):
+        return ",".join(show_value(x) for x in v) or "(none)"
+    if isinstance(v, float):
+        if math.isfinite(v) and v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        return repr(v)
+    return str(v)
+
+
 def effect_of(name: str) -> str:
     """LIVE, NEXT_EPOCH or RESTART for the field ``name``."""
     return Hyperparameters.__dataclass_fields__[name].metadata["effect"]

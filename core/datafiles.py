@@ -213,6 +213,8 @@ def download(
         for mirror in spec.mirrors:
             url = mirror.rstrip("/") + "/" + filename
             bar = _PoochProgress(progress, filename, url, index, len(ROLES)) if progress else False
+            if bar and not (dest / filename).exists():
+                bar._emit()  # 0 bytes yet: "connecting to <mirror>", said before the wait
             downloader = pooch.HTTPDownloader(progressbar=bar, timeout=timeout)
             try:
                 path = pooch.retrieve(url, known_hash=spec.checksums[role], fname=filename,

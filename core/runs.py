@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core import safewrite
+from core.config import show_value
 from core.errors import MnistTuiError
 from core.runfolder import (
     CONFIG, LAST, LOCK, METRICS_JSONL, SUMMARY, parse_row, read_config, writer_pid,
@@ -33,6 +35,21 @@ STATUSES = ("running", "finished", "stopped", "diverged", "damaged")
 SETTINGS = ("lr", "momentum", "batch_size", "test_batch_size", "epochs", "seed", "hidden",
             "activation", "optimizer", "limit_train", "limit_test")
 _TRAIN_PREFIX = b'{"kind": "train"'
+ENDED = ("finished", "stopped", "diverged")  # how a run that ended by itself (or by s) ends
+DASHBOARD_OPEN = "dashboard open"  # the note of an ended run whose dashboard still holds it
+#: why a run was interrupted (its end row's "signal"), in words
+CAUSES = {"quit": "quit mid-run (q)", "restart": "restarted (r): the new run is in a …-restartN folder",
+          "SIGHUP": "hang-up (SIGHUP: the terminal or SSH session closed)",
+          "SIGTERM": "terminated (SIGTERM)", "SIGINT": "Ctrl+C (SIGINT)",
+          "SIGPIPE": "its output went away (SIGPIPE)",
+          "the dashboard went away": "the dashboard went away"}
+
+
+def interruption(cause: Any) -> str:
+    """The note of an interrupted run: what interrupted it, in words."""
+    if not cause:
+        return "interrupted"
+    return f"interrupted: {CAUSES.get(str(cause), str(cause))}"
 
 
 @dataclass
@@ -46,7 +63,8 @@ class RunSummary:
     started: float | None = None     # when config.json was written (epoch seconds)
     updated: float | None = None     # the last write to metrics.jsonl
     dataset: str | None = None
-    settings: dict[str, str] = field(default_factory=dict)  # name -> shown value
+    settings: dict[str, Any] = field(default_factory=dict)  # name -> value now (None: absent)
+    started_with: dict[str, Any] = field(default_factory=dict)  # edited ones: their first value
     epochs_done: int = 0
     epochs_planned: int | None = None
     best_accuracy: float | None = None  # what its `Max Accuracy is` line printed
@@ -92,15 +110,16 @@ class _Damaged(Exception):
     pass
 
 
-def show_value(v: Any) -> str:
-    """A setting as the table shows it: 0.2, 100,50, sigmoid, - (none)."""
-    if v is None:
+def setting_text(run: RunSummary, name: str) -> str:
+    """A setting as the table shows it: ``0.2``, ``100,50``, ``-`` (absent), and
+    ``0.2→0.05`` for one edited while the run trained (``core.config.show_value``: never
+    rounded to another number)."""
+    if name not in run.settings:
         return "-"
-    if isinstance(v, (list, tuple)):
-        return ",".join(show_value(x) for x in v)
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
+    now = show_value(run.settings[name])
+    if name in run.started_with:
+        return f"{show_value(run.started_with[name])}→{now}"
+    return now
 
 
 def read_metrics(path: Path) -> dict[str, Any]:
@@ -203,9 +222,7 @@ def write_summary(run_dir: str | os.PathLike) -> None:
         key = _metrics_key((d / METRICS_JSONL).stat())
         facts = read_metrics(d / METRICS_JSONL)
         text = json.dumps({"format": SUMMARY_FORMAT, "metrics": key, "facts": facts})
-        from core.checkpoint import atomic_write_bytes
-
-        atomic_write_bytes(d / SUMMARY, lambda f: f.write(text.encode()))
+        safewrite.atomic_write_bytes(d / SUMMARY, lambda f: f.write(text.encode()))
     except (_Damaged, OSError, MnistTuiError):  # WriteError: a full or read-only disk
         pass
 
@@ -260,9 +277,9 @@ def _fill(s: RunSummary, d: Path, now: float) -> None:
         raise _Damaged(f"{CONFIG} unreadable ({exc.strerror})") from None
     hp = config["hparams"]
     s.dataset = str(config.get("dataset", "?"))
-    s.settings = {k: show_value(hp.get(k)) for k in SETTINGS if k in hp}
-    s.settings["limit_train"] = show_value(config.get("limit_train"))
-    s.settings["limit_test"] = show_value(config.get("limit_test"))
+    s.settings = {k: hp.get(k) for k in SETTINGS if k in hp}
+    s.settings["limit_train"] = config.get("limit_train")
+    s.settings["limit_test"] = config.get("limit_test")
     s.epochs_planned = hp.get("epochs") if isinstance(hp.get("epochs"), int) else None
 
     try:
@@ -275,8 +292,8 @@ def _fill(s: RunSummary, d: Path, now: float) -> None:
 
     final = facts["hparams"] or {}
     for k in facts["edited"]:
-        if k in s.settings and k in final and show_value(final[k]) != s.settings[k]:
-            s.settings[k] = f"{s.settings[k]}→{show_value(final[k])}"
+        if k in s.settings and k in final and final[k] != s.settings[k]:
+            s.started_with[k], s.settings[k] = s.settings[k], final[k]
     s.epochs_done = int(facts["epochs_done"])
     s.epochs_planned = facts["epochs_planned"] or s.epochs_planned
     s.best_accuracy, s.best_epoch = facts["best_accuracy"], facts["best_epoch"]
@@ -284,7 +301,12 @@ def _fill(s: RunSummary, d: Path, now: float) -> None:
     end = facts["end"]
     live = s.pid is not None or (
         not (d / LOCK).exists() and end is None and now - st.st_mtime < STALE_SECONDS)
-    if live:
+    if live and end is not None and end["status"] in ENDED:
+        # Ended, its dashboard still open: it keeps the folder (its lock) while it can
+        # still write there (s saves a checkpoint), so it is not deleted from under it.
+        s.status, s.reason = end["status"], DASHBOARD_OPEN
+        s.duration = max(st.st_mtime - s.started, 0.0)
+    elif live:
         s.status = "running"
         s.duration = max(now - s.started, 0.0)
         if s.pid is None:
@@ -292,8 +314,8 @@ def _fill(s: RunSummary, d: Path, now: float) -> None:
     elif end is not None:
         status = end["status"]
         if status == "interrupted":
-            s.status, s.reason = "stopped", f"interrupted ({end.get('signal') or 'signal'})"
-        elif status in ("finished", "stopped", "diverged"):
+            s.status, s.reason = "stopped", interruption(end.get("signal"))
+        elif status in ENDED:
             s.status = status
         else:
             s.status, s.reason = "stopped", f"ended as {status!r}"
@@ -319,7 +341,7 @@ def scan(root: str | os.PathLike,
 
 
 def _unchanged(d: Path, old: RunSummary) -> bool:
-    if old.status in ("running", "damaged") or old.updated is None:
+    if old.status in ("running", "damaged") or old.pid is not None or old.updated is None:
         return False
     try:
         if ((d / METRICS_JSONL).stat().st_mtime != old.updated
@@ -337,7 +359,7 @@ def compare_settings(runs: list[RunSummary]) -> tuple[dict[str, str], list[str]]
     same: dict[str, str] = {}
     differ: list[str] = []
     for k in SETTINGS:
-        values = {r.settings.get(k, "-") for r in with_settings}
+        values = {setting_text(r, k) for r in with_settings}
         if len(values) > 1:
             differ.append(k)
         elif values:
@@ -347,7 +369,7 @@ def compare_settings(runs: list[RunSummary]) -> tuple[dict[str, str], list[str]]
 
 def label(run: RunSummary, differ: list[str]) -> str:
     """A run named by its differing settings (``lr 0.1 relu``), else by its name."""
-    parts = [f"{k} {run.settings.get(k, '-')}" for k in differ]
+    parts = [f"{k} {setting_text(run, k)}" for k in differ]
     return " ".join(parts) if parts else run.name
 
 

@@ -6,7 +6,6 @@ process both start here."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,7 @@ from core import checkpoint
 from core.config import Hyperparameters
 from core.edits import resume_edits
 from core.errors import RunFolderError
-from core.runfolder import LAST, RUN_FILES, RunFolder, best_of, default_run_dir, read_config, read_rows
+from core.runfolder import LAST, RunFolder, best_of, default_run_dir, read_config, read_rows
 
 HARDEST = 16  # hardest test examples kept with each test (for the views and test-last.json)
 
@@ -47,16 +46,6 @@ def read_resume(run_dir: str) -> tuple[dict[str, Any], dict[str, Any], Hyperpara
     hp = checkpoint.check(state, Path(run_dir) / LAST)
     read_rows(run_dir)  # a metrics file that cannot be read at all is one line too
     return config, state, hp
-
-
-def _fork(source: Path, target: Path) -> None:
-    """--resume SOURCE --run-dir TARGET: the run continues in TARGET, SOURCE stays."""
-    for name in RUN_FILES:
-        if (source / name).is_file():
-            try:
-                shutil.copy2(source / name, target / name)
-            except OSError as exc:
-                raise checkpoint.write_error(target / name, exc) from None
 
 
 class Session:
@@ -112,12 +101,13 @@ class Session:
 
 
 def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None,
-                 on_stage: Callable[[str], None] | None = None) -> Session:
+                 on_stage: Callable[[str, str], None] | None = None) -> Session:
     """Take the run folder, load the data and build (or restore) the run.
 
     The folder is taken first, so that a folder in use or already holding a run is
-    refused before the data is loaded. ``on_stage`` hears "folder" (with the folder
-    taken) and "data" (data loaded)."""
+    refused before the data is loaded. ``on_stage(stage, dataset)`` hears "folder" (with
+    the folder taken) and "data" (data loaded), with the name of the dataset loaded: the
+    resumed run's, whatever ``spec.dataset`` says."""
     from core import datasets
     from core.network import resolve_device
     from core.training import Run
@@ -138,9 +128,9 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
                 raise RunFolderError(
                     f"{target}: already holds a run; --resume {spec.resume} --run-dir DIR "
                     f"continues that run in a new folder DIR")
-        if on_stage:
-            on_stage("folder")
         dataset = config["dataset"] if config else spec.dataset
+        if on_stage:
+            on_stage("folder", dataset)
         data_dir = spec.data_dir or (config.get("data_dir") if config else None)
         limit_train = config.get("limit_train") if config else spec.limit_train
         limit_test = config.get("limit_test") if config else spec.limit_test
@@ -148,7 +138,7 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
                              allow_download=spec.allow_download)
         train, test = data.train.head(limit_train), data.test.head(limit_test)
         if on_stage:
-            on_stage("data")
+            on_stage("data", dataset)
         run = Run(hparams, train, test, device=resolve_device(spec.device),
                   hardest=spec.hardest, classes=data.spec.classes)
         if state is not None:
@@ -161,8 +151,8 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
                     f"{last}: cannot be restored ({str(exc).splitlines()[0][:120]})") from None
             edits = resume_edits(hparams, state["epoch"], bool(state["batch_in_epoch"]),
                                  spec.resume_changes)
-            if forked:
-                _fork(Path(spec.resume), target)
+            if forked:  # the run continues in target; spec.resume stays as it was
+                folder.fork(spec.resume)
             rows, _ = read_rows(target)
             folder.resume(run.step, best_accuracy=max(best_of(rows), run.history.best[0]
                                                       if run.history.test_accuracy else -1.0))

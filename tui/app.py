@@ -24,7 +24,9 @@ from textual.worker import get_current_worker
 import tui.messages as msg
 from core.edits import EditState
 from core.runfolder import default_run_dir
-from tui.bridge import EngineFailed, EngineStopped, ProcessTransport, RunSpec, Saved, ThreadTransport, Transport
+from tui.bridge import (
+    EngineFailed, EngineStopped, ProcessTransport, Quit, RunSpec, Saved, ThreadTransport, Transport,
+)
 from tui.receipt import print_receipt, receipt_text
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.dashboard import RUN_KEYS, DashboardScreen
@@ -163,10 +165,13 @@ class MnistTuiApp(App):
             if isinstance(ev, EngineStopped):
                 return
 
-    def stop_engine(self) -> None:
+    def stop_engine(self, reason: str = "quit") -> None:
+        """End the engine; a run still in progress records ``reason`` as the cause in
+        its end row ("quit", "restart", "SIGHUP", ...), which `runs` names."""
         engine, self.engine = self.engine, None
         self.workers.cancel_group(self, "engine")
         if engine is not None:
+            engine.send(Quit(reason))
             engine.close()
 
     def on_inside_screen_digit_wanted(self, message: Any) -> None:
@@ -200,7 +205,7 @@ class MnistTuiApp(App):
             self.restarts += 1
             self.run_dir = Path(f"{self._base_run_dir}-restart{self.restarts}")
         self.dashboard.log_line(f"Restarting: {hp.architecture()}, seed {hp.seed}")
-        self.stop_engine()
+        self.stop_engine("restart")
         self.view.reset_run()
         self.view.page = 0
         self.error = ""
@@ -283,7 +288,7 @@ class MnistTuiApp(App):
             self.shutdown()
 
     def shutdown(self) -> None:
-        self.stop_engine()
+        self.stop_engine(self.signals.cause or "quit")
         self.exit()
 
     def resume_refused(self, failed: EngineFailed) -> bool:

@@ -277,6 +277,7 @@ class TrainingLoop:
 
     # -------------------------------------------------------------- the run
     def run(self) -> None:
+        self.emit(Loading("starting the training process (importing PyTorch)"))  # seconds, said
         from core.session import open_session
 
         self.session = open_session(self.spec, progress=self._download_progress(),
@@ -302,18 +303,19 @@ class TrainingLoop:
         except WriteError:
             pass  # a full disk: the checkpoint of the last test (or of s) is what there is
 
-    def _stage(self, stage: str) -> None:
+    def _stage(self, stage: str, dataset: str) -> None:
         from core.datafiles import get_spec
 
-        if stage == "folder":
-            self.emit(Loading(f"loading {get_spec(self.spec.dataset).title}"))
+        if stage == "folder":  # the dataset of the run (a resumed one's, not the default)
+            self.emit(Loading(f"loading {get_spec(dataset).title}"))
 
     def _download_progress(self) -> Callable[[Any], None]:
         last = [0.0]
 
         def on_download(p: Any) -> None:
             now = time.monotonic()
-            if now - last[0] >= TICK_SECONDS or (p.total and p.done >= p.total):
+            # (a new file or mirror, done 0, and a file's end are always passed on)
+            if now - last[0] >= TICK_SECONDS or p.done == 0 or (p.total and p.done >= p.total):
                 last[0] = now
                 self.emit(p)
 

@@ -185,29 +185,48 @@ def _report(session: Session, out: Output) -> None:
 
 
 def text_plot(run, width: int = 100, height: int = 22) -> str:
-    """The tutorial's figure as text: train loss line, test loss and accuracy points."""
+    """The tutorial's figure as text: train loss line, test loss and accuracy points.
+
+    Told apart without colour (a log file, a pipe): a braille line and x marks, named in
+    the titles (no legend over the data). Each y label sits on the row that stands for
+    it, and each point on the row nearest its value (tui.plotdata.row_axis)."""
     import plotext as plt
 
-    from tui.plotdata import downsample, nice_ticks
+    from tui.plotdata import downsample, nice_ticks, plot_rows, row_axis
 
     h = run.history
+    rows = plot_rows(height, xlabel=True)
+    most = max(2, rows // 3)
     plt.clear_figure()
     plt.plotsize(width, height)
     plt.theme("clear")
     plt.subplots(1, 2)
     plt.subplot(1, 1)
-    plt.title("Loss")
+    plt.title("Loss (⣀ train, x test)")
     x, y = downsample(h.train_seen, h.train_loss, 2 * width)
-    # Told apart without colour (a log file, a pipe): a braille line and x marks.
-    plt.plot(x, y, label="train", marker="braille")
-    plt.scatter(h.test_seen, h.test_loss, label="test", marker="x")
+    losses = [*y, *h.test_loss]
+    if losses:
+        axis = row_axis(min(losses), max(losses), rows, most=most, floor=0.0)
+        plt.ylim(axis.lo, axis.hi)
+        plt.yticks(axis.ticks, axis.labels)
+        if x:
+            plt.plot(x, axis.braille(y), marker="braille")
+        plt.scatter(h.test_seen, h.test_loss, marker="x")
     plt.xlabel("number of training examples seen")
-    ticks = nice_ticks(0, max([*h.train_seen[-1:], *h.test_seen[-1:], 1]), width // 16)
+    x_hi = max([*h.train_seen[-1:], *h.test_seen[-1:], 1])
+    ticks = nice_ticks(0, x_hi, width // 16)
+    plt.xlim(0, x_hi)
     plt.xticks(ticks)
     plt.subplot(1, 2)
     best, epoch = h.best
     plt.title(f"Accuracy % (best {best:.2f}, epoch {epoch})")
-    plt.scatter(h.test_seen, h.test_accuracy, marker="x")
+    if h.test_accuracy:
+        axis = row_axis(min(h.test_accuracy), max(h.test_accuracy), rows, most=most,
+                        floor=0.0, ceiling=100.0)
+        plt.ylim(axis.lo, axis.hi)
+        plt.yticks(axis.ticks, axis.labels)
+        plt.scatter(h.test_seen, h.test_accuracy, marker="x")
     plt.xlabel("number of training examples seen")
+    plt.xlim(0, x_hi)
     plt.xticks(ticks)
     return plt.uncolorize(plt.build())

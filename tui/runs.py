@@ -28,8 +28,8 @@ def build_runs_parser() -> argparse.ArgumentParser:
                 "damaged) and size. On a terminal: sort, filter, overlay the curves of the "
                 "runs you select, watch, resume or delete one.",
                 epilog="keys: space select · c compare curves · s / S sort by the next column / "
-                       "reverse · / filter · w watch · r resume · d delete · q quit\n"
-                       "examples:\n  mnist-tui runs\n  mnist-tui runs runs/ --plain | sort -k5\n"
+                       "reverse · / filter · v columns · w watch · r resume · d delete · q quit\n"
+                       "examples:\n  mnist-tui runs\n  mnist-tui runs runs/ --plain | sort -k3 -n\n"
                        "  mnist-tui runs --json | jq '.runs[].best_accuracy'",
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dir", metavar="DIR", nargs="?", default="runs",

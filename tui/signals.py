@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tui.bridge import Save, Saved
+from tui.bridge import Quit, Save, Saved
 
 EXIT_SECONDS = 20.0  # after SIGTERM / SIGHUP or q: the longest wait for the checkpoint
 
@@ -31,6 +31,16 @@ class SignalExit:
         self.saved = threading.Event()  # set by the app's worker when a Saved comes
         self.installed: dict[signal.Signals, Any] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def cause(self) -> str:
+        """The signal that ended the app, by name ("SIGHUP"); "" when none did."""
+        if not self.exit_signal:
+            return ""
+        try:
+            return signal.Signals(self.exit_signal - 128).name
+        except ValueError:
+            return f"signal {self.exit_signal - 128}"
 
     def install(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -61,6 +71,9 @@ class SignalExit:
             self.saved.clear()
             engine.send(Save())
             self.saved.wait(EXIT_SECONDS)
+        if engine is not None and app.watch_dir is None:
+            engine.send(Quit(self.cause))  # the run's end row names the signal, even if
+            # the loop below is stuck on a dead terminal and never reaches shutdown
         # shutdown closes the engine; if the loop is stuck, the engine ends by itself
         # once this process is gone (it watches its parent). It goes through the
         # dashboard's queue, behind the Saved message posted there before ``saved`` was

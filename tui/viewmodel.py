@@ -14,21 +14,12 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from core import config as cfg
-from core.config import Hyperparameters
+from core.config import Hyperparameters, show_value
 from core.edits import EditState, min_epochs
 from core.events import HparamsChanged, TestEnd
 
 TRAIN_POINTS = 4000   # the most train-loss points kept for plotting (the run folder has all)
 LAYER_STATS = 400     # the most LayerStats kept for "Inside the network"
-
-
-def show_value(v: Any) -> str:
-    """A hyperparameter's value as the form and the panes show it."""
-    if isinstance(v, tuple):
-        return ",".join(map(str, v)) or "(none)"
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
 
 
 class Mark(NamedTuple):
@@ -140,6 +131,7 @@ class DashboardModel:
     n_train: int = 0
     page: int = 0
     only_wrong: bool = False
+    only_class: int | None = None  # f: the digits of one true class
 
     # ------------------------------------------------------------ hyperparameters
     @property
@@ -218,10 +210,14 @@ class DashboardModel:
 
     # ------------------------------------------------------------ digit paging
     def digit_pool(self) -> list[int] | range:
-        """The test examples the gallery pages through (misclassified only, when asked)."""
-        if self.only_wrong and self.predictions:
-            return [i for i, (p, y) in enumerate(zip(self.predictions, self.test_labels)) if p != y]
-        return range(len(self.test_labels))
+        """The test examples the gallery pages through (misclassified only, one true
+        class only, when asked)."""
+        wrong = self.only_wrong and self.predictions
+        if not wrong and self.only_class is None:
+            return range(len(self.test_labels))
+        return [i for i, y in enumerate(self.test_labels)
+                if (self.only_class is None or y == self.only_class)
+                and (not wrong or self.predictions[i] != y)]
 
     def page_indices(self, per: int) -> list[int]:
         """The test examples on the current page (the page wrapped into range)."""
@@ -231,11 +227,16 @@ class DashboardModel:
         self.page, _ = page_of(len(pool), per, self.page)
         return list(pool[self.page * per:(self.page + 1) * per])
 
+    def pages(self, per: int) -> int:
+        return page_of(len(self.digit_pool()), per, 0)[1]
+
     def gallery_title(self, per: int) -> str:
         pool = self.digit_pool()
         page, pages = page_of(len(pool), per, self.page)
+        cls = None if self.only_class is None else (
+            self.class_names[self.only_class] if self.class_names else str(self.only_class))
         return gallery_title(page, pages, len(pool), len(self.test_labels), self.only_wrong,
-                             bool(self.predictions))
+                             bool(self.predictions), cls)
 
 
 def page_of(pool: int, per: int, page: int) -> tuple[int, int]:
@@ -245,15 +246,19 @@ def page_of(pool: int, per: int, page: int) -> tuple[int, int]:
 
 
 def gallery_title(page: int, pages: int, shown: int, total: int, only_wrong: bool,
-                  tested: bool) -> str:
+                  tested: bool, only_class: str | None = None) -> str:
     """The gallery's border title: what it shows, which page, and the keys that change it."""
+    of_class = f" of class {only_class}" if only_class is not None else ""
     if only_wrong and tested:
-        what = f"misclassified test digits: {shown:,} of {total:,}"
+        what = f"misclassified test digits{of_class}: {shown:,} of {total:,}"
     elif only_wrong:
-        what = "test digits (misclassified ones after the first test)"
+        what = f"test digits{of_class} (misclassified ones after the first test)"
+    elif only_class is not None:
+        what = f"test digits of class {only_class}: {shown:,} of {total:,}"
     else:
         what = f"test digits: {total:,}"
-    return f"{what} · page {page + 1}/{pages} · n next · m {'all' if only_wrong else 'misclassified'}"
+    return (f"{what} · page {page + 1}/{pages} · n/p next/prev · g page · f class · "
+            f"m {'all' if only_wrong else 'misclassified'}")
 
 
 def tick_details(ev: Any, epochs: int, *, show_eta: bool, paused: bool) -> tuple[str, str]:

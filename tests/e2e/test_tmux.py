@@ -73,7 +73,8 @@ def test_installed_command_in_tmux(tmp_path, session):
 
     # Progress moves, and a digit is drawn with its label and prediction.
     screen = wait_for_screen(session, lambda s: step_of(s) > 0 and "\u2580" in s
-                             and re.search(r"[✓✗] \d → \d \(\d+%\)", s) is not None)
+                             and re.search(r"[✓✗] \d ", s) is not None
+                             and re.search(r"→ \d \d+%", s) is not None)
     assert "784-100-50-10 sigmoid" in screen and "Test set: Avg. loss:" in screen
 
     # "Inside the network" opens while training: layer health rows and first-layer tiles.
@@ -100,9 +101,10 @@ def test_installed_command_in_tmux(tmp_path, session):
     # Smaller, then back: each time the layout a fresh start at that size has.
     tmux("resize-window", "-t", session, "-x", "80", "-y", "24")
     screen = wait_for_screen(session, lambda s: s.rstrip("\n").splitlines()[-1].rstrip().endswith("q Quit")
-                             and "hyperparameters" not in s and "Paused at step" in s)
+                             and "hyperparameters" not in s and "Paused at step" in s
+                             and "⣀ train" in s)  # the plots (their title) ...
     assert max(len(line) for line in screen.splitlines()) <= 80
-    assert "Loss" in screen and "test digits" in screen  # the plots and digits, compact
+    assert "v Digits" in screen  # ... and the digits a key away
     tmux("resize-window", "-t", session, "-x", "120", "-y", "40")
     screen = wait_for_screen(session, lambda s: "hyperparameters (e)" in s and "Loss" in s
                              and "number of training examples seen" in s and "q Quit" in s)
@@ -116,7 +118,7 @@ def test_installed_command_in_tmux(tmp_path, session):
     assert marker.read_text().strip() == "0"
     # The receipt, on the normal screen once the dashboard has gone.
     screen = tmux("capture-pane", "-p", "-J", "-S", "-200", "-t", session)  # wrapped lines joined
-    assert f"run folder: {run}" in screen and "best accuracy" in screen
+    assert re.search(rf"run folder: +{re.escape(str(run))}\n", screen) and "best accuracy" in screen
     assert f"mnist-tui --resume {run}" in screen and f"mnist-tui watch {run}" in screen
     # No training process is left behind.
     assert processes_of(data) == []
@@ -146,3 +148,38 @@ def test_a_hangup_saves_a_checkpoint_and_ends_every_process(tmp_path, session):
     assert ready, "the dashboard did not end after SIGHUP"
     assert checkpoint.load(run / "checkpoint-last.pt")["step"] == paused_at
     assert processes_of(data) == []
+    # the run's end row names the hang-up, and `runs` says it in words
+    import json
+
+    end = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    assert (end["kind"], end["status"], end["signal"]) == ("end", "interrupted", "SIGHUP")
+    listed = subprocess.run([EXE, "runs", str(tmp_path), "--plain"], capture_output=True,
+                            text=True, timeout=60)
+    assert "interrupted: hang-up (SIGHUP" in listed.stdout
+
+
+def test_the_runs_table_at_80x24_and_60x20(tmp_path, session):
+    """`mnist-tui runs` where most terminals open: the best accuracy on screen,
+    the footer ending in q Quit; at 60x20 too; v chooses the columns."""
+    from tests.run_folders import make_runs
+
+    root = make_runs(tmp_path / "runs", write_split(tmp_path / "data", 500, 200))
+    tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24",
+         f"env -u COLUMNS -u LINES {EXE} runs {root}")
+    screen = wait_for_screen(session, lambda s: "relu" in s and "q Quit" in s)
+    lines = screen.rstrip("\n").splitlines()
+    header = next(line for line in lines if " run " in line and "status" in line)
+    assert header.split()[:6] == ["run", "status", "best", "%", "at", "epochs"]
+    relu = next(line for line in lines if line.split()[:1] == ["relu"])
+    assert "finished" in relu and "49.50" in relu  # its best, at 80 columns
+    assert lines[-1].rstrip().endswith("q Quit") and "v Columns" in lines[-1]
+    tmux("resize-window", "-t", session, "-x", "60", "-y", "20")
+    screen = wait_for_screen(session, lambda s: s.rstrip("\n").splitlines()[-1].rstrip().endswith("q Quit")
+                             and max(len(x) for x in s.splitlines()) <= 60)
+    assert "best %" in screen and "v Columns" in screen
+    tmux("send-keys", "-t", session, "v")
+    # The dialog paints in more than one write: wait for its last row, not its title.
+    screen = wait_for_screen(session, lambda s: "Columns shown" in s and "note" in s)
+    assert "test loss" in screen
+    tmux("send-keys", "-t", session, "Escape")
+    tmux("send-keys", "-t", session, "q")

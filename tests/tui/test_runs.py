@@ -4,6 +4,7 @@ resume / delete, live refresh, and a snapshot. Real short runs and damaged folde
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 
@@ -62,9 +63,14 @@ async def test_the_table_lists_every_run_with_its_status(root):
         assert status["diverged"] == "diverged" and status["killed"] == "stopped"
         assert status["bad-line"] == "damaged" and status["relu"] == "finished"
         cols = [str(c.label).split(" ")[0] for c in s.query_one(DataTable).columns.values()]
-        assert cols[:7] == ["", "run", "status", "started", "dataset", "lr", "activation"]  # the differing ones
+        # the result before the settings that differ, the rest after them
+        assert cols[:8] == ["", "run", "status", "best", "at", "epochs", "lr", "activation"]
+        assert cols[8:] == ["test", "started", "time", "size", "note"]  # all mnist: said above
+        started = column(s, "started")
+        assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d|-", v) for v in started), started
         same = str(s.query_one("#runs-same").render())
         assert "momentum 0.9" in same and "lr" not in same.split(" ")
+        assert same.startswith("same in all: dataset mnist · ")
 
 
 async def test_sorting_by_any_column(root):
@@ -137,8 +143,10 @@ async def test_select_and_overlay_the_curves(root):
         assert len(set(labels)) == 2 and all(n for n in labels)
         loss, acc = cmp.query_one(CompareLossPlot), cmp.query_one(CompareAccuracyPlot)
         assert loss.size.width > 20 and acc.size.height > 10
+        legend = str(cmp.query_one("#compare-legend").render())
+        assert all(n in legend for n in labels)  # the legend, above the plots, names each run
         text = "\n".join("".join(seg.text for seg in line) for line in acc.render().lines)
-        assert all(n in text for n in labels)  # the legend names each run
+        assert not any(n in text for n in labels)  # and not over the curves
         assert "number of training examples seen" in text
         await pilot.press("x")
         await pilot.pause()
@@ -203,7 +211,38 @@ async def test_delete_asks_first_and_refuses_a_running_one(root):
             await pilot.press("d")  # the table still says finished; the check is made now
             await pilot.pause()
             assert isinstance(app.screen, RunsScreen) and (root / "relu").is_dir()
+            assert any("its dashboard" in n.message and "quit it" in n.message
+                       for n in app._notifications)
+        move_to(s, "lr-0.05")
+        metrics = root / "lr-0.05" / "metrics.jsonl"
+        metrics.write_text("".join(metrics.read_text().splitlines(True)[:-1]))  # no end row
+        with live_writer(root / "lr-0.05"):
+            await pilot.press("d")
+            await pilot.pause()
+            assert isinstance(app.screen, RunsScreen) and (root / "lr-0.05").is_dir()
             assert any("is running" in n.message for n in app._notifications)
+
+
+async def test_delete_never_follows_a_link_out_of_the_root(root, tmp_path):
+    """A folder of the listed path swapped for a link after the listing (to the same
+    runs, outside the root): the delete is refused in one message; nothing outside goes."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    app = RunsApp(root)
+    async with app.run_test(size=SIZE) as pilot:
+        s = await loaded(app, pilot)
+        move_to(s, "group/base-restart1")
+        shutil.move(root / "group", outside / "group")
+        (root / "group").symlink_to(outside / "group", target_is_directory=True)
+        victim = outside / "group" / "base-restart1"
+        before = sorted(p.name for p in victim.iterdir())
+        await pilot.press("d")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await pilot.pause()
+        assert sorted(p.name for p in victim.iterdir()) == before
+        assert any(f"{root / 'group'}: is a symbolic link" in n.message
+                   for n in app._notifications)
 
 
 async def test_running_rows_refresh_live(root):
@@ -253,3 +292,99 @@ def test_snapshot_of_the_table(snap_compare, root, monkeypatch):
     finally:
         os.chdir(cwd)
         time.tzset()
+
+
+async def test_a_finished_run_with_its_dashboard_open_says_so_live(root):
+    app = RunsApp(root)
+    async with app.run_test(size=SIZE) as pilot:
+        s = await loaded(app, pilot)
+        with live_writer(root / "relu") as pid:
+            s.load_all()
+            await loaded(app, pilot)
+            move_to(s, "relu")
+            await pilot.pause()
+            assert dict(zip(names(s), column(s, "status")))["relu"] == "finished (dashboard open)"
+            assert f"(pid {pid})" in str(s.query_one("#runs-detail").render())
+        s.refresh_live()  # read again while its dashboard holds it: closed now
+        await workers_done(app)
+        await pilot.pause()
+        assert dict(zip(names(s), column(s, "status")))["relu"] == "finished"
+
+
+async def test_choose_the_columns_shown(root):
+    from textual.widgets import SelectionList
+
+    from tui.screens.columns import ColumnsScreen
+
+    app = RunsApp(root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        s = await loaded(app, pilot)
+        await pilot.press("v")
+        await pilot.pause()
+        assert isinstance(app.screen, ColumnsScreen)
+        chooser = app.screen.query_one(SelectionList)
+        keys = [chooser.get_option_at_index(i).value for i in range(chooser.option_count)]
+        assert keys[:3] == ["name", "status", "best"] and set(chooser.selected) == set(keys)
+        for key in ("epochs", "hp.lr", "hp.activation"):  # hide these three
+            chooser.highlighted = keys.index(key)
+            await pilot.press("space")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, RunsScreen)
+        shown = [c.key.value for c in s.query_one(DataTable).columns.values()]
+        assert shown[:6] == ["sel", "name", "status", "best", "best_epoch", "test_loss"]
+        assert "hp.lr" not in shown and "epochs" not in shown
+        table = s.query_one(DataTable)  # at 80 columns the test loss is now on screen
+        cols = list(table.columns.values())
+        i = next(n for n, c in enumerate(cols) if c.key.value == "test_loss")
+        assert sum(c.get_render_width(table) for c in cols[:i + 1]) <= table.size.width
+        await pilot.press("slash", *"relu", "enter")  # the filter still reads every column
+        assert names(s) == ["relu"]
+        await pilot.press("v")
+        await pilot.pause()
+        chooser = app.screen.query_one(SelectionList)
+        assert "hp.lr" not in chooser.selected and "best" in chooser.selected
+        chooser.highlighted = keys.index("hp.lr")
+        await pilot.press("space", "escape")
+        await pilot.pause()
+        assert "hp.lr" in [c.key.value for c in s.query_one(DataTable).columns.values()]
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24), (60, 20)])
+async def test_the_footer_keeps_columns_and_quit_at_every_size(root, size):
+    from tui.widgets.footer import KeyFooter
+
+    app = RunsApp(root)
+    async with app.run_test(size=size) as pilot:
+        await loaded(app, pilot)
+        await pilot.pause()
+        footer = app.screen.query_one(KeyFooter)
+        keys = [(k, d) for k, d, *_ in footer.shown_keys()]
+        assert ("v", "Columns") in keys and ("q", "Quit") in keys
+        # what it draws fits: its keys' cells end within the terminal
+        assert max(w.region.right for w in footer.children) <= size[0]
+        assert footer.children[-1].region.right > 0 and "Quit" in str(footer.children[-1].render())
+
+
+async def test_an_edit_of_a_running_run_shows_both_values_in_full(root):
+    import json
+
+    app = RunsApp(root)
+    async with app.run_test(size=SIZE) as pilot:
+        s = await loaded(app, pilot)
+        with live_writer(root / "killed"):
+            s.load_all()
+            await loaded(app, pilot)
+            assert dict(zip(names(s), column(s, "hp.lr")))["killed"] == "0.05"
+            metrics = root / "killed" / "metrics.jsonl"
+            rows = metrics.read_text().splitlines()[:-1]  # (the line cut by the kill)
+            edit = {"kind": "edit", "step": 12, "epoch": 2, "seen": 600, "applied": True,
+                    "effect": "live", "changes": {"lr": [0.05, 0.123456789]}}
+            metrics.write_text("\n".join([*rows, json.dumps(edit)]) + "\n")
+            s.refresh_live()  # the row is redrawn in place
+            await workers_done(app)
+            await pilot.pause()
+            text = "0.05→0.123456789"
+            assert dict(zip(names(s), column(s, "hp.lr")))["killed"] == text
+            table = s.query_one(DataTable)
+            assert table.columns["hp.lr"].get_render_width(table) >= len(text) + 2  # not cut

@@ -107,6 +107,14 @@ async def test_watch_of_a_finished_run_has_its_digits_and_analysis(tui_data, tmp
         assert len(test.predictions) == 500 and len(test.hardest) == 16
         assert sum(map(sum, test.confusion)) == 500
         assert "Max Accuracy is: " in log_text(app)
+        said: list[str] = []
+        app.notify = lambda message, **kw: said.append(message)  # what the user is told
+        for key in ("e", "space", "d"):  # keys that act on a run: they say why they do not
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.screen is app.dashboard
+            assert said and said[-1].startswith("read-only: watching"), key
+            said.clear()
         await pilot.press("c")
         await pilot.pause()
         assert type(app.screen).__name__ == "ConfusionScreen"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,9 @@ import pytest
 from core import runs as core_runs
 from core.events import format_max_accuracy
 from core.runfolder import METRICS_JSONL
-from core.runs import compare_settings, find_run_dirs, label, load_curves, scan, summarise
+from core.runs import (
+    compare_settings, find_run_dirs, label, load_curves, scan, setting_text, summarise,
+)
 from tests.helpers import write_split
 from tests.run_folders import live_writer, make_runs, real_run
 
@@ -52,8 +55,9 @@ def test_a_finished_run_is_summarised_as_its_headless_run_printed_it(runs_root, 
     tests = [x for x in rows if x["kind"] == "test"]
     assert r.last_test_loss == tests[-1]["loss"]
     assert r.best_epoch == max(tests, key=lambda x: x["accuracy"])["epoch"]
-    assert r.dataset == "mnist" and r.settings["activation"] == "relu" and r.settings["lr"] == "0.05"
-    assert r.settings["hidden"] == "100,50" and r.settings["limit_train"] == "500"
+    assert r.dataset == "mnist" and r.settings["activation"] == "relu" and r.settings["lr"] == 0.05
+    assert r.settings["hidden"] == [100, 50] and r.settings["limit_train"] == 500
+    assert setting_text(r, "hidden") == "100,50" and setting_text(r, "lr") == "0.05"
     assert r.size >= sum(p.stat().st_size for p in (runs_root / "relu").iterdir()) * 0.9
     assert r.duration is not None and r.duration >= 0 and r.pid is None
 
@@ -68,7 +72,7 @@ def test_statuses_and_reasons(runs_root):
     assert rs["bad-config"].status == "damaged"
     assert rs["bad-config"].reason.startswith("config.json: not readable JSON")
     assert rs["no-metrics"].status == "damaged" and rs["no-metrics"].reason == "metrics.jsonl missing"
-    assert rs["no-metrics"].settings["lr"] == "0.2"  # what could be read is kept
+    assert rs["no-metrics"].settings["lr"] == 0.2  # what could be read is kept
     bad = rs["bad-line"]
     assert bad.status == "damaged" and bad.reason == "metrics.jsonl line 3: not JSON"
 
@@ -149,7 +153,8 @@ def test_the_summary_file_is_used_only_while_it_is_current(runs_root, data, tmp_
     (tmp_path / "old-summary.json").rename(run / "summary.json")  # stale
     after = summarise(run)
     assert (after.epochs_done, after.epochs_planned) == (2, 2)
-    assert after.settings["epochs"] == "1→2"
+    assert after.settings["epochs"] == 2 and after.started_with == {"epochs": 1}
+    assert setting_text(after, "epochs") == "1→2"
 
 
 def test_a_rescan_reads_only_what_changed(runs_root, tmp_path, monkeypatch):
@@ -169,7 +174,12 @@ def test_a_rescan_reads_only_what_changed(runs_root, tmp_path, monkeypatch):
     with live_writer(root / "base"):  # a writer now: read again
         third = {r.name: r for r in scan(root, first)}
     assert sorted(read) == ["bad-config", "bad-line", "base", "no-metrics", "relu"]
-    assert third["base"].status == "running" and third["relu"].status == "finished"
+    assert third["relu"].status == "finished" and third["relu"].reason == ""
+    # a finished run with a writer: its dashboard still open (not running)
+    assert (third["base"].status, third["base"].reason) == ("finished", "dashboard open")
+    read.clear()
+    fourth = {r.name: r for r in scan(root, {r.path: r for r in third.values()})}
+    assert "base" in read and fourth["base"].reason == "" and fourth["base"].pid is None  # closed
 
 
 def test_compare_settings_and_labels(runs_root):
@@ -205,15 +215,17 @@ def test_plain_output_one_aligned_line_per_run(runs_root):
     out = cli(str(runs_root))  # piped: plain without asking
     assert out.returncode == 0 and out.stderr == ""
     lines = out.stdout.splitlines()
-    assert lines[0].startswith("# same in all runs: momentum 0.9 · batch 50")
+    assert lines[0].startswith("# same in all runs: dataset mnist · momentum 0.9 · batch 50")
     header, rows = lines[1], lines[2:]
-    assert header.split() == ["run", "status", "started", "dataset", "lr", "activation", "epochs",
-                              "best", "%", "at", "test", "loss", "time", "size", "note"]
+    # the result first, then the settings that differ, then the rest
+    # (the dataset all share is said once, on the line above)
+    assert header.split() == ["run", "status", "best", "%", "at", "epochs", "lr", "activation",
+                              "test", "loss", "started", "time", "size", "note"]
     assert len(rows) == 9 and "\x1b" not in out.stdout
-    start_of = {title: header.index(title) for title in ("run", "dataset", "status", "size", "note")}
+    start_of = {title: header.index(title) for title in ("run", "started", "status", "size", "note")}
     row = {ln.split()[0]: ln for ln in rows}
     relu = row["relu"]
-    assert relu[start_of["dataset"]:].startswith("mnist")
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d ", relu[start_of["started"]:])  # ISO
     assert relu[start_of["status"]:].startswith("finished")
     assert row["bad-line"][start_of["status"]:].startswith("damaged")
     assert row["bad-line"][start_of["note"]:] == "metrics.jsonl line 3: not JSON"
@@ -231,6 +243,29 @@ def test_json_output(runs_root):
     assert runs["relu"]["status"] == "finished" and runs["relu"]["epochs_done"] == 3
     assert runs["bad-config"]["reason"].startswith("config.json: not readable JSON")
     assert runs["relu"] == by_name(runs_root)["relu"].to_dict() | {"path": runs["relu"]["path"]}
+    # numbers as JSON numbers, absent as null (never the table's text: "0.2", "-")
+    assert runs["relu"]["settings"]["lr"] == 0.05 and runs["relu"]["settings"]["limit_train"] == 500
+    assert runs["relu"]["settings"]["hidden"] == [100, 50] and runs["relu"]["started_with"] == {}
+    assert doc["same"]["momentum"] == 0.9 and doc["same"]["hidden"] == [100, 50]
+    assert runs["bad-config"]["best_accuracy"] is None and runs["bad-config"]["started"] is None
+    assert isinstance(runs["relu"]["best_accuracy"], float) and isinstance(runs["relu"]["started"], float)
+
+
+def test_json_gives_null_for_an_absent_value_and_both_values_of_an_edit(runs_root, tmp_path):
+    import shutil
+
+    run = shutil.copytree(runs_root / "base", tmp_path / "runs" / "edited")
+    config = json.loads((run / "config.json").read_text())
+    config["limit_train"] = None  # the whole training set
+    (run / "config.json").write_text(json.dumps(config))
+    add_edit(run, lr=(0.2, 0.05))
+    out = cli(str(tmp_path / "runs"), "--json")
+    r = json.loads(out.stdout)["runs"][0]
+    assert r["settings"]["limit_train"] is None and r["settings"]["lr"] == 0.05
+    assert r["started_with"] == {"lr": 0.2}
+    plain = cli(str(tmp_path / "runs")).stdout
+    assert "lr 0.2→0.05" in plain.splitlines()[0]  # one run: its settings line names it
+    assert "train n -" in plain.splitlines()[0]     # the table's text for an absent value
 
 
 def test_bad_command_lines_are_one_line_and_exit_2(tmp_path):
@@ -247,7 +282,7 @@ def test_bad_command_lines_are_one_line_and_exit_2(tmp_path):
 def test_a_summary_that_cannot_be_written_never_stops_a_run(runs_root, tmp_path, monkeypatch):
     import shutil
 
-    from core import checkpoint
+    from core import safewrite
     from core.errors import WriteError
     from core.runs import write_summary
 
@@ -257,7 +292,103 @@ def test_a_summary_that_cannot_be_written_never_stops_a_run(runs_root, tmp_path,
     def full(path, write):
         raise WriteError(f"{path}: no space left on device")
 
-    monkeypatch.setattr(checkpoint, "atomic_write_bytes", full)
+    monkeypatch.setattr(safewrite, "atomic_write_bytes", full)
     write_summary(run)  # no exception
     assert not (run / "summary.json").exists()
     assert summarise(run).status == "finished"  # read from metrics.jsonl instead
+
+
+def add_edit(run: Path, **changes) -> None:
+    """An applied edit row before the run's end row (and summary.json out of date)."""
+    p = run / METRICS_JSONL
+    rows = [json.loads(x) for x in p.read_text().splitlines()]
+    edit = {"kind": "edit", "step": 5, "epoch": 1, "seen": 250, "applied": True,
+            "effect": "live", "changes": {k: list(v) for k, v in changes.items()}}
+    rows.insert(len(rows) - 1, edit)
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (run / "summary.json").unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("value", [0.05, 0.2, 0.1 + 0.2, 1e-05, 0.123456789, 3e-7, 2.5e-4, 1 / 3])
+def test_a_setting_is_never_shown_as_another_number(value):
+    from core.config import show_value
+
+    assert float(show_value(value)) == value  # what is shown reads back as the same number
+    assert show_value(2.0) == "2" and show_value(None) == "-" and show_value((100, 50)) == "100,50"
+
+
+def test_an_edited_setting_shows_both_values_exactly(runs_root, tmp_path):
+    import shutil
+
+    run = shutil.copytree(runs_root / "base", tmp_path / "r")
+    add_edit(run, lr=(0.2, 0.05), momentum=(0.9, 0.123456789))
+    r = summarise(run)
+    assert setting_text(r, "lr") == "0.2→0.05"  # not 0.2→0.0, not 0.2→0.1
+    assert setting_text(r, "momentum") == "0.9→0.123456789"
+
+
+def test_an_ended_run_whose_dashboard_is_open_is_not_running(runs_root, tmp_path):
+    import shutil
+
+    from core.runs import DASHBOARD_OPEN
+    from tui.runtable import columns_for, status_text
+
+    run = shutil.copytree(runs_root / "relu", tmp_path / "r")
+    with live_writer(run) as pid:  # the dashboard still holds the folder after the end row
+        r = summarise(run)
+        assert (r.status, r.reason, r.pid) == ("finished", DASHBOARD_OPEN, pid)
+        assert status_text(r) == "finished (dashboard open)"
+        note = next(c for c in columns_for([]) if c.key == "note")
+        assert note.text(r) == ""  # said once, in the status
+    assert summarise(run).reason == ""  # closed: plainly finished
+
+
+@pytest.mark.parametrize("cause,words", [
+    ("quit", "interrupted: quit mid-run (q)"),
+    ("restart", "interrupted: restarted (r)"),
+    ("SIGHUP", "interrupted: hang-up (SIGHUP"),
+    ("SIGTERM", "interrupted: terminated (SIGTERM)"),
+    ("SIGINT", "interrupted: Ctrl+C (SIGINT)"),
+])
+def test_each_cause_of_an_interruption_is_named(runs_root, tmp_path, cause, words):
+    import shutil
+
+    from tests.run_folders import rewrite_end
+
+    run = shutil.copytree(runs_root / "base", tmp_path / "r")
+    rewrite_end(run, status="interrupted", signal=cause)
+    (run / "summary.json").unlink(missing_ok=True)
+    r = summarise(run)
+    assert r.status == "stopped" and r.reason.startswith(words)
+
+
+def test_dates_are_iso(monkeypatch):
+    import time
+
+    from tui.runtable import fmt_started
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        assert fmt_started(1_796_293_560.0) == "2026-12-03 10:26"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_the_dataset_is_a_column_only_when_runs_differ_in_it(runs_root, tmp_path):
+    import shutil
+
+    from tui.runtable import layout, matches
+
+    root = tmp_path / "runs"
+    for name in ("base", "relu"):
+        shutil.copytree(runs_root / name, root / name)
+    same, _differ, cols = layout(scan(root))
+    assert same["dataset"] == "mnist" and "dataset" not in [c.key for c in cols]
+    assert all(matches(r, "mnist", cols) for r in scan(root))  # the filter still reads it
+    config = json.loads((root / "relu" / "config.json").read_text())
+    (root / "relu" / "config.json").write_text(json.dumps(config | {"dataset": "fashion-mnist"}))
+    same, _differ, cols = layout(scan(root))
+    assert "dataset" not in same and "dataset" in [c.key for c in cols]
+    assert "fashion-mnist" in cli(str(root)).stdout.splitlines()[-1]

@@ -15,7 +15,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from core import config as cfg
 from core.config import Hyperparameters
 from core.edits import field_problem
-from tui.viewmodel import show_value
+from core.config import show_value
 
 CHOICES = {"activation": cfg.ACTIVATIONS, "optimizer": cfg.OPTIMIZERS}
 
@@ -177,7 +177,10 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
         self._styled = True  # mounting styled every widget (the app composes it off-screen)
 
     def _show_error(self, name: str, message: str | None) -> None:
-        err = self.query_one(f"#err-{name}", Static)
+        found = self.query(f"#err-{name}").results(Static)
+        err = next(found, None)
+        if err is None:  # the off-screen form taken down by a closing app, a Changed queued
+            return
         err.update(message or "")
         err.display = bool(message)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -20,17 +19,26 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
-from core.runs import RunSummary, compare_settings, label, load_curves, scan, summarise
-from tui.runtable import STATUS_STYLE, Column, columns_for, fmt_size, matches, same_line, sort_runs
+from core.errors import MnistTuiError
+from core.runs import (
+    DASHBOARD_OPEN, RunSummary, compare_settings, label, load_curves, scan, summarise,
+)
+from core.safewrite import remove_folder
+from tui.runtable import (
+    STATUS_STYLE, Column, columns_for, fmt_size, layout, matches, same_line, sort_runs,
+    status_text,
+)
 from tui.screens.compare import CompareScreen
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.fitfooter import FitFooterScreen
 from tui.widgets.footer import KeyFooter
+from tui.widgets.runsfilter import RunsFilter
 
 LIVE_SECONDS = 1.0   # running rows are read again this often
 RESCAN_SECONDS = 5.0  # and the folder tree, for new or removed runs
 
 
-class RunsScreen(Screen[None]):
+class RunsScreen(FitFooterScreen):
     DEFAULT_CSS = """
     RunsScreen > #runs-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
     RunsScreen > #runs-same { height: auto; padding: 0 1; color: $text-muted; }
@@ -44,11 +52,15 @@ class RunsScreen(Screen[None]):
         Binding("s", "sort_next", "Sort"),
         Binding("S", "sort_reverse", "Reverse", show=False),
         Binding("slash", "filter", "Filter"),
+        Binding("v", "columns", "Columns"),
         Binding("w", "watch", "Watch"),
         Binding("r", "resume", "Resume"),
         Binding("d", "delete", "Delete"),
         Binding("q", "quit", "Quit"),
     ]
+    # The footer keeps q Quit: "/ Filter" leaves it below 100 columns (the filter line
+    # says it), Sort and Select below 80 (all still work).
+    FOOTER_FITS = ((100, frozenset({"filter"})), (80, frozenset({"sort_next", "toggle_select"})))
 
     def __init__(self, root: Path) -> None:
         super().__init__()
@@ -58,7 +70,8 @@ class RunsScreen(Screen[None]):
         self.filter_text = ""
         self.sort_key = "started"
         self.reverse = False
-        self.cols: list[Column] = columns_for([])
+        self.cols: list[Column] = columns_for([])   # every column (the filter reads them all)
+        self.hidden: set[str] = set()               # the keys of those the user hid (v)
         self.same: dict[str, str] = {}
         self.differ: list[str] = []
         self.shown: list[RunSummary] = []
@@ -67,8 +80,8 @@ class RunsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(f"Runs in {self.root}: reading…", id="runs-title")
         yield Static("", id="runs-same")
-        yield Input(placeholder="/ filter: the rows holding every word typed (Enter: keep, Esc: clear)",
-                    id="runs-filter")
+        yield RunsFilter(placeholder="/ filter: the rows holding every word typed (Enter: keep, "
+                         "Esc: clear)", id="runs-filter")
         table: DataTable = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         yield table
         yield Static("", id="runs-detail")
@@ -88,7 +101,7 @@ class RunsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="live", exit_on_error=False)
     def refresh_live(self) -> None:
-        paths = [p for p, r in self.runs.items() if r.status == "running"]
+        paths = [p for p, r in self.runs.items() if r.status == "running" or r.pid is not None]
         if not paths:
             return
         now = time.time()
@@ -123,21 +136,26 @@ class RunsScreen(Screen[None]):
         self.shown = [self.runs[r.path] for r in self.shown]
         for r in changed:
             if r.path in shown:
-                cells = row_cells(r, self.cols, r.path in self.selected)
-                for key, cell in zip(["sel", *(c.key for c in self.cols)], cells):
-                    table.update_cell(r.path, key, cell)
+                cols = self.visible()
+                cells = row_cells(r, cols, r.path in self.selected)
+                for key, cell in zip(["sel", *(c.key for c in cols)], cells):
+                    table.update_cell(r.path, key, cell, update_width=True)  # never cut short
         self.show_detail()
 
     # ---------------------------------------------------------------- the table
     def column(self, key: str) -> Column:
         return next((c for c in self.cols if c.key == key), self.cols[0])
 
+    def visible(self) -> list[Column]:
+        """The columns shown: all but those hidden with v (the run's name always)."""
+        return [c for c in self.cols if c.key == "name" or c.key not in self.hidden]
+
     def rebuild(self) -> None:
         runs = list(self.runs.values())
-        self.same, self.differ = compare_settings(runs)
-        self.cols = columns_for(self.differ)
-        if self.sort_key not in {c.key for c in self.cols}:
-            self.sort_key = "started"
+        self.same, self.differ, self.cols = layout(runs)
+        cols = self.visible()
+        if self.sort_key not in {c.key for c in cols}:
+            self.sort_key = "started" if "started" in {c.key for c in cols} else "name"
         cur = self.current()
         keep = cur.path if cur else None
         self.shown = [r for r in sort_runs(runs, self.column(self.sort_key), self.reverse)
@@ -145,14 +163,7 @@ class RunsScreen(Screen[None]):
         table = self.query_one(DataTable)
         scroll = table.scroll_offset
         with self.app.batch_update():
-            table.clear(columns=True)
-            table.add_column(" ", key="sel", width=1)
-            for c in self.cols:
-                arrow = (" ▼" if self.reverse else " ▲") if c.key == self.sort_key else ""
-                table.add_column(Text(c.title + arrow, justify="right" if c.right else "left"),
-                                 key=c.key)
-            for r in self.shown:
-                table.add_row(*row_cells(r, self.cols, r.path in self.selected), key=r.path)
+            fill_table(table, cols, self.shown, self.selected, self.sort_key, self.reverse)
             if keep is not None and keep in {r.path for r in self.shown}:
                 table.move_cursor(row=table.get_row_index(keep), animate=False, scroll=False)
             table.call_after_refresh(table.scroll_to, scroll.x, scroll.y, animate=False)
@@ -203,7 +214,7 @@ class RunsScreen(Screen[None]):
     # ---------------------------------------------------------------- keys
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if isinstance(self.focused, Input) and action not in ("quit",):
-            return None if action in ("compare", "watch", "resume", "delete") else True
+            return None if action in ("compare", "watch", "resume", "delete", "columns") else True
         r = self.current()
         if action in ("toggle_select", "watch"):
             return r is not None and r.status != "damaged" or None
@@ -221,13 +232,13 @@ class RunsScreen(Screen[None]):
             return
         self.selected ^= {r.path}
         table = self.query_one(DataTable)
-        table.update_cell(r.path, "sel", row_cells(r, self.cols, r.path in self.selected)[0])
+        table.update_cell(r.path, "sel", row_cells(r, [], r.path in self.selected)[0])
         table.action_cursor_down()
         self.show_header()
         self.refresh_bindings()
 
     def action_sort_next(self) -> None:
-        keys = [c.key for c in self.cols]
+        keys = [c.key for c in self.visible()]
         i = keys.index(self.sort_key) if self.sort_key in keys else -1
         self.sort_key, self.reverse = keys[(i + 1) % len(keys)], False
         self.rebuild()
@@ -236,9 +247,18 @@ class RunsScreen(Screen[None]):
         self.reverse = not self.reverse
         self.rebuild()
 
-    def action_filter(self) -> None:
-        field = self.query_one("#runs-filter", Input)
-        self.set_focus(field)  # now, not after a refresh: keys typed fast after / go to it
+    def action_columns(self) -> None:
+        from tui.screens.columns import ColumnsScreen
+
+        self.app.push_screen(ColumnsScreen([(c.key, c.title) for c in self.cols],
+                                           {c.key for c in self.visible()}), self._columns_chosen)
+
+    def _columns_chosen(self, shown: set[str] | None) -> None:
+        self.hidden = {c.key for c in self.cols if c.key not in (shown or set())}
+        self.rebuild()
+
+    def action_filter(self) -> None:  # the focus now, not after a refresh (see on_key)
+        self.set_focus(self.query_one(RunsFilter))
 
     @on(Input.Changed, "#runs-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -247,7 +267,6 @@ class RunsScreen(Screen[None]):
 
     @on(Input.Submitted, "#runs-filter")
     def _filter_done(self) -> None:
-        field = self.query_one("#runs-filter", Input)
         self.query_one(DataTable).focus()
 
     def on_key(self, event) -> None:
@@ -255,31 +274,18 @@ class RunsScreen(Screen[None]):
         after "/" (a paste, a fast typist, tmux send-keys) were queued for the table
         before the focus moved, and reach this screen in order; a binding would act
         on "/" only after them."""
-        field = self.query_one("#runs-filter", Input)
+        field = self.query_one(RunsFilter)
         if self.focused is not field:
             if event.key == "slash":
                 event.stop()
                 self.action_filter()
-            return
-        if event.key == "escape":
+        elif field.take(event):
             event.stop()
-            field.value = ""
-            self.query_one(DataTable).focus()
-        elif event.key == "enter":
-            event.stop()
-            self._filter_done()
-        elif event.key == "backspace":
-            event.stop()
-            field.action_delete_left()
-        elif event.is_printable and event.character:
-            event.stop()
-            field.insert_text_at_cursor(event.character)
-
-    def compare_runs(self) -> list[RunSummary]:
-        return runs_to_compare(self.shown, self.runs, self.selected, self.current())
+            if event.key in ("escape", "enter"):
+                self._filter_done()
 
     def action_compare(self) -> None:
-        chosen = self.compare_runs()
+        chosen = runs_to_compare(self.shown, self.runs, self.selected, self.current())
         if not chosen:
             self.notify("Select runs with space first (damaged ones have no curves).")
             return
@@ -315,13 +321,14 @@ class RunsScreen(Screen[None]):
             lambda yes: self._delete(r) if yes else None)
 
     def _delete(self, r: RunSummary) -> None:
-        if summarise(r.path, self.root).status == "running":  # started since the question
-            self.notify(f"{r.name} started running; not deleted.", severity="error")
+        refused = delete_refused(r, self.root)  # held by a run (or a dashboard) since asked?
+        if refused:
+            self.notify(f"{refused} Not deleted.", severity="error")
             return
         try:
-            shutil.rmtree(r.path)
-        except OSError as exc:
-            self.notify(f"{r.path}: not deleted ({exc.strerror or exc})", severity="error")
+            remove_folder(self.root, r.path)  # follows no link out of the root
+        except MnistTuiError as exc:
+            self.notify(str(exc), severity="error")
             return
         self.runs.pop(r.path, None)
         self.selected.discard(r.path)
@@ -354,10 +361,10 @@ def detail_text(r: RunSummary | None) -> str:
     """The line under the table: the highlighted run's folder and status."""
     if r is None:
         return ""
-    text = f"{r.path} · {r.status}"
+    text = f"{r.path} · {status_text(r)}"
     if r.pid is not None and r.pid > 0:
         text += f" (pid {r.pid})"
-    if r.reason:
+    if r.reason and r.reason != DASHBOARD_OPEN:
         text += f": {r.reason}"
     return text
 
@@ -369,6 +376,19 @@ def compare_names(chosen: list[RunSummary]) -> list[str]:
     if len(set(names)) < len(names):  # the same settings: tell them apart by name
         names = [f"{r.name}" + (f" ({n})" if differ else "") for r, n in zip(chosen, names)]
     return names
+
+
+def fill_table(table: DataTable, cols: list[Column], runs: list[RunSummary], selected: set[str],
+               sort_key: str, reverse: bool) -> None:
+    """The table anew: the selection mark's column, ``cols`` (the sorted one with an
+    arrow), a row per run."""
+    table.clear(columns=True)
+    table.add_column(" ", key="sel", width=1)
+    for c in cols:
+        arrow = (" ▼" if reverse else " ▲") if c.key == sort_key else ""
+        table.add_column(Text(c.title + arrow, justify="right" if c.right else "left"), key=c.key)
+    for r in runs:
+        table.add_row(*row_cells(r, cols, r.path in selected), key=r.path)
 
 
 def row_cells(r: RunSummary, cols: list[Column], selected: bool) -> list[Any]:
@@ -396,6 +416,9 @@ def delete_refused(r: RunSummary, root: Path) -> str | None:
     fresh = summarise(r.path, root)
     if fresh.status == "running":
         return f"{r.name} is running (pid {fresh.pid}); stop it before deleting it."
+    if fresh.pid is not None:
+        return (f"{r.name} has ended, but its dashboard (pid {fresh.pid}) still holds the "
+                f"folder; quit it (q) before deleting the run.")
     if find_run_dirs_below(Path(r.path)):
         return f"{r.name} holds other folders; delete those first."
     return None

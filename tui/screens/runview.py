@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import RichLog
 
 import tui.messages as msg
+from core.config import show_value
 from core.events import format_max_accuracy, format_test
 from tui.messages import engine_handler
 from tui.screens.common import size_classes
@@ -31,6 +32,30 @@ from tui.widgets.nodata import NoDataPanel
 from tui.widgets.plotsrow import PlotsRow
 from tui.widgets.progress import TrainingProgress
 from tui.widgets.status import StatusBar
+
+
+def dataset_title(name: str) -> str:
+    """``fashion-mnist`` -> ``Fashion-MNIST``; an unknown name as it is (the engine says why)."""
+    from core.datafiles import get_spec
+    from core.errors import DatasetError
+
+    try:
+        return get_spec(name).title
+    except DatasetError:
+        return name
+
+
+def optimizer_text(hp: Any) -> str:
+    """The header's ``SGD lr 0.2 momentum 0.9 · batch 50`` (values exact: show_value)."""
+    lr, momentum = show_value(hp.lr), show_value(hp.momentum)
+    opt = (f"SGD lr {lr} momentum {momentum}" if hp.optimizer == "sgd"
+           else f"Adam lr {lr} beta1 {momentum}")
+    return f"{opt} · batch {hp.batch_size}"
+
+
+def optimizer_texts(hp: Any) -> tuple[str, str]:
+    """The header's optimizer, and its short form for narrow terminals (``lr 0.2 · batch 50``)."""
+    return optimizer_text(hp), f"lr {show_value(hp.lr)} · batch {hp.batch_size}"
 
 
 class RunView(Screen):
@@ -47,6 +72,7 @@ class RunView(Screen):
         self._last_tick: Any = None
         self._draw_predictor: Any = None  # the open DrawScreen's link to the training process
         self.plots = PlotsRow(model, id="plots")  # kept: the timer can outlive the layout
+        self.hparams_known = True  # (False in watch until the run says: no defaults shown)
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -63,6 +89,7 @@ class RunView(Screen):
     def on_mount(self) -> None:
         self.apply_size_classes(self.app.size)
         self.query_one("#log", RichLog).border_title = "log"
+        self.hparams_known = self.app.watch_dir is None  # watch: until the run's start row
         self.refresh_static()
         if self.app.watch_dir is not None:
             self.query_one(StatusBar).mode = f"watching {self.app.watch_dir} (read-only)"
@@ -78,10 +105,12 @@ class RunView(Screen):
 
     def apply_size_classes(self, size: Size) -> None:
         compact, tiny = size_classes(*size)
+        changed = compact != self.has_class("-compact")
         self.set_class(compact, "-compact")
         self.set_class(tiny, "-tiny")
-        self.query_one(DigitGallery).set_class(compact, "-compact")
         self.query_one(KeyFooter).compact = compact
+        if changed:
+            self.refresh_bindings()  # v (plots / digits) is a key of the compact layout only
 
     # ------------------------------------------------------------------ drawing
     def log_line(self, text: str) -> None:
@@ -89,11 +118,12 @@ class RunView(Screen):
         self.query_one("#log", RichLog).write(text)
 
     def refresh_static(self) -> None:
-        hp = self.model.hp
-        opt = (f"SGD lr {hp.lr:g} momentum {hp.momentum:g}" if hp.optimizer == "sgd"
-               else f"Adam lr {hp.lr:g} beta1 {hp.momentum:g}")
-        self.query_one(StatusBar).optimizer = f"{opt} · batch {hp.batch_size}"
-        self.query_one(HparamsPane).show(hp, self.model.pending, ended=self.app.state.ended)
+        """The header's optimizer and the pane: none in watch before the run's start row."""
+        hp, known = self.model.hp, self.hparams_known
+        status = self.query_one(StatusBar)
+        status.optimizer, status.short_optimizer = optimizer_texts(hp) if known else ("", "")
+        self.query_one(HparamsPane).show(hp, self.model.pending, ended=self.app.state.ended,
+                                         waiting=None if known else f"waiting for {self.app.watch_dir}")
 
     def show_state(self, state: AppState) -> None:
         self.query_one(StatusBar).state = state
@@ -110,7 +140,8 @@ class RunView(Screen):
             return
         gallery = self.query_one(DigitGallery)
         indices = self.digit_indices()
-        message = "no misclassified digits" if m.only_wrong and not indices else ""
+        message = ("no misclassified digits" if m.only_wrong else "no digits of this class") \
+            if not indices else ""
         gallery.show(m.test_images, m.test_labels, m.class_names, indices,
                      m.predictions or None, m.confidences or None,
                      ascii=self.app.ascii, message=message)
@@ -135,6 +166,9 @@ class RunView(Screen):
         prog.row("epoch").set("Epoch", 0, None)  # not the last run's 100% ... finished
         prog.row("run").set("Run", 0, None)
         self.plots.now()
+        status = self.query_one(StatusBar)  # the new run's network and data, at once
+        status.network = self.model.hp.architecture()
+        status.dataset = dataset_title(self.app.spec.dataset)
         self.refresh_static()
 
     def views(self, method: str):
@@ -149,12 +183,10 @@ class RunView(Screen):
 
     @engine_handler(msg.DownloadProgress)
     def on_download(self, ev) -> None:
+        """The dataset downloading: its bar, and a log line per file and mirror tried."""
         self.app.set_state(AppState.DOWNLOADING)
-        prog = self.query_one(TrainingProgress)
-        prog.add_class("-downloading")
-        total = f"{ev.total / 1e6:.1f} MB" if ev.total else "? MB"
-        prog.row("download").set(f"Download {ev.file_index}/{ev.file_count}", ev.done,
-                                 ev.total or None, f"{ev.filename} {ev.done / 1e6:.1f}/{total}")
+        if self.query_one(TrainingProgress).show_download(ev):
+            self.log_line(f"Downloading {ev.filename} ({ev.file_index}/{ev.file_count}) from {ev.url}")
 
     @engine_handler(msg.ReadProgress)
     def on_read_progress(self, ev) -> None:
@@ -168,6 +200,7 @@ class RunView(Screen):
     def on_data_ready(self, ev) -> None:
         self.query_one(TrainingProgress).remove_class("-downloading")
         self.model.data_ready(ev.test_images, ev.test_labels, ev.classes, ev.n_train)
+        self.query_one(DigitGallery).classes_shown = ev.classes  # (the cards' width)
         self.app.refresh_bindings()  # n applies from now on
         self.query_one(StatusBar).dataset = ev.title
         if self.app.watch_dir is None:
@@ -183,6 +216,7 @@ class RunView(Screen):
 
         self.model.edits = EditState(Hyperparameters.from_dict(ev.hparams), self.model.edits.pending)
         self.model.n_train = ev.n_train
+        self.hparams_known = True
         status = self.query_one(StatusBar)
         status.network = f"{ev.architecture} · {ev.n_params:,} params"
         status.device = ev.device
@@ -305,6 +339,7 @@ class RunView(Screen):
         app = self.app
         if app.resume_refused(ev):
             return
+        self.query_one(TrainingProgress).remove_class("-downloading")  # no bar left at 0%
         app.error = ev.message
         app.error_internal = bool(ev.detail_file)  # a bug (exit 1), not bad input (exit 2)
         if ev.searched:  # the data is missing: the panel says where it looked and what to do
