@@ -180,8 +180,10 @@ class MnistTuiApp(App):
 
     def accepts(self, message: msg.EngineMessage) -> bool:
         """Whether an engine message is still wanted: not from an engine replaced by a
-        restart, not while the app shuts down (its widgets are being removed)."""
-        return message.generation == self.generation and bool(self.screen_stack) and self.is_running
+        restart, not while the app shuts down (its widgets are being removed), not a
+        refused --resume (the app closes on it: ``resume_refused``)."""
+        return (message.generation == self.generation and bool(self.screen_stack)
+                and self.is_running and not self.resume_refused(message.event))
 
     def event_handled(self, event: Any) -> None:
         for future in self._event_waiters.pop(type(event), []):
@@ -291,13 +293,13 @@ class MnistTuiApp(App):
         self.stop_engine(self.signals.cause or "quit")
         self.exit()
 
-    def resume_refused(self, failed: EngineFailed) -> bool:
+    def resume_refused(self, failed: Any) -> bool:
         """``--resume`` of a run that cannot be continued (core refused its checkpoint or
         folder) before anything started: the dashboard closes, and the terminal shows
         that one line, exit 2, as the headless path does. Not for an internal error
         (exit 1, its traceback in a file) nor for missing data (a panel offers others)."""
-        if not (self.spec.resume and self.restarts == 0 and self.watch_dir is None
-                and self.state.loading and not failed.detail_file and not failed.searched):
+        if not (isinstance(failed, EngineFailed) and self.spec.resume and self.restarts == 0
+                and self.watch_dir is None and self.state.loading and not failed.detail_file and not failed.searched):
             return False
         self.error, self.refused = failed.message, True
         self.set_state(AppState.ERROR)

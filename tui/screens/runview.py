@@ -337,8 +337,6 @@ class RunView(Screen):
     @engine_handler(msg.EngineFailed)
     def on_engine_failed(self, ev) -> None:
         app = self.app
-        if app.resume_refused(ev):
-            return
         self.query_one(TrainingProgress).remove_class("-downloading")  # no bar left at 0%
         app.error = ev.message
         app.error_internal = bool(ev.detail_file)  # a bug (exit 1), not bad input (exit 2)
