@@ -106,6 +106,7 @@ def load_model(checkpoint: Path):
     from core.network import build_model
 
     state = ckpt.load(checkpoint)
+    ckpt.check(state, checkpoint)  # as a resume checks it: NaN weights, wrong shapes ...
     try:
         model = build_model(Hyperparameters.from_dict(state["hparams"]))
         model.load_state_dict(state["model"])
@@ -118,11 +119,17 @@ def load_model(checkpoint: Path):
 
 class DrawApp(App[None]):
     TITLE = "mnist-tui draw"
+    # As in the dashboard and the runs table: it would offer nothing of this app's (its
+    # keys are on screen), and random keys into it ended in a traceback (issue 25).
+    ENABLE_COMMAND_PALETTE = False
 
-    def __init__(self, source: Source, *, ascii: bool = False) -> None:
+    def __init__(self, source: Source, *, ascii: bool = False, loaded: tuple | None = None) -> None:
+        """``loaded``: the checkpoint's (model, epoch, step), loaded already (the command
+        line loads it before the screen opens); else it is loaded behind the screen."""
         super().__init__()
         self.source = source
         self.ascii = ascii
+        self.loaded = loaded
         self.predictor = LocalPredictor()
         self.failed = False
         self.error = ""
@@ -140,7 +147,7 @@ class DrawApp(App[None]):
             from core.datasets import get_spec
 
             classes = get_spec(self.source.dataset).classes
-            model, epoch, step = load_model(self.source.checkpoint)
+            model, epoch, step = self.loaded or load_model(self.source.checkpoint)
         except MnistTuiError as exc:
             self.failed, self.error = True, str(exc)
             screen.post_message(ModelStatus(error=str(exc)))
@@ -174,7 +181,12 @@ def draw_main(argv: list[str]) -> int:
     if not sys.stdout.isatty():
         say_error("mnist-tui: error: draw needs a terminal")
         return 2
-    app = DrawApp(source, ascii=args.ascii)
+    try:  # a checkpoint that cannot be used is refused before the screen opens
+        loaded = load_model(source.checkpoint)
+    except MnistTuiError as exc:
+        sys.stderr.write(f"mnist-tui: error: {exc}\n")
+        return 2
+    app = DrawApp(source, ascii=args.ascii, loaded=loaded)
     app.run()
     if app.failed and app.error:
         say_error(f"mnist-tui: error: {app.error}")  # also said on screen

@@ -207,6 +207,7 @@ class _Translator:
         self.epoch = 0
         self.ended = False
         self.bad = 0
+        self.classes = 0  # the run's class count (its start row's), which a test's rows match
         self._previous_kind = ""
 
     def translate(self, rows: list[dict[str, Any]]):
@@ -244,6 +245,7 @@ class _Translator:
                 if kind == "start":
                     self.ended = False
                     self.epochs = Hyperparameters.from_dict(r["hparams"]).epochs
+                    self.classes = len(r["classes"])
                     yield RunStarted(r["hparams"], r["device"], r["n_train"], r["n_test"],
                                      r["n_params"], r["architecture"], tuple(r["classes"]),
                                      r["epoch"], r["step"])
@@ -253,8 +255,10 @@ class _Translator:
                     changes = {k: (tuple(o) if isinstance(o, list) else o,
                                    tuple(n) if isinstance(n, list) else n)
                                for k, (o, n) in r["changes"].items()}
+                    # values a run can hold, or ConfigError: the row is skipped
+                    Hyperparameters().with_changes(**{k: n for k, (_, n) in changes.items()})
                     if r["applied"] and "epochs" in changes:
-                        self.epochs = Hyperparameters().with_changes(epochs=changes["epochs"][1]).epochs
+                        self.epochs = changes["epochs"][1]
                     yield HparamsChanged(r["step"], r["epoch"], r["seen"], changes, r["effect"],
                                          r["applied"])
                 elif kind == "layers":  # per-layer statistics, for "Inside the network"
@@ -269,7 +273,8 @@ class _Translator:
                     status = r["status"] if r["status"] != "interrupted" else "stopped"
                     yield RunFinished(status, r["epoch"], r["step"], r.get("best_accuracy", 0.0),
                                       r.get("best_epoch", -1))
-            except (KeyError, TypeError, ValueError, IndexError, AttributeError, MnistTuiError):
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError,
+                    MnistTuiError):
                 self.bad += 1  # well-formed but not what a run writes: skipped, counted
             finally:
                 self._previous_kind = r.get("kind")
@@ -306,6 +311,8 @@ class _Translator:
         if len(predictions) != r["total"] or len(confidences) != len(predictions):
             predictions, confidences = (), ()
         n = len(r.get("confusion", ()))
+        if self.classes and n not in (0, self.classes):
+            raise ValueError(f"a test of {n} classes in a run of {self.classes}")
         return TestEnd(
             epoch=r["epoch"], seen=r["seen"], avg_loss=r["loss"], correct=r["correct"],
             total=r["total"],

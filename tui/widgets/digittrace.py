@@ -23,7 +23,8 @@ ASCII_RAMP = " .:-=+*#%@"
 def strip(values: Sequence[float], kind: str, *, ascii: bool = False) -> Text:
     """Activations as cells (full blocks, one a unit): grey level = activation (sigmoid 0..1, relu 0..max); tanh
     is diverging (blue negative, orange positive)."""
-    v = np.asarray(values, dtype=np.float64)
+    # a diverged network's NaN is shown as 0, its infinities as the ends of the scale
+    v = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0, posinf=1e300, neginf=-1e300)
     t = Text(no_wrap=False)
     if kind == "tanh":
         x = np.clip(v, -1, 1)
@@ -55,6 +56,7 @@ def probabilities(probs: Sequence[float], label: int, *, ascii: bool = False,
     the true class underlined. ``names``: the classes' names (Fashion-MNIST's "Ankle
     boot"), shown instead of their numbers where they are not the digits themselves."""
     blocks = "_.-:=+*#" if ascii else BLOCKS
+    probs = np.nan_to_num(np.asarray(probs, dtype=np.float64), nan=0.0).clip(0.0, 1.0).tolist()
     pred = int(np.argmax(probs)) if len(probs) else -1
     t = Text(no_wrap=False)
     for c, p in enumerate(probs):

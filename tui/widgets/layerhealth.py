@@ -40,7 +40,8 @@ def spark(values: Sequence[float | None], width: int, *, lo: float | None = None
             out.append(" ")
             continue
         t = 0.5 if b <= a else (f(v) - a) / (b - a)
-        out.append(blocks[min(len(blocks) - 1, max(0, int(t * len(blocks))))])
+        t = min(max(t, 0.0), 1.0) if t == t else 0.5  # a range that overflowed: inf or NaN
+        out.append(blocks[min(len(blocks) - 1, int(t * len(blocks)))])
     return " " * (width - len(out)) + "".join(out)
 
 

@@ -88,10 +88,16 @@ MARK_COLOR = "orange"
 MARK_ROWS = 3  # labels too close to their neighbour go one row lower, then are left out
 
 
+#: Values beyond this are left out of a plot (a diverging run's losses reach NaN and
+#: infinity; plotext turns the axis range into integers, and fails on those).
+PLOT_LIMIT = 1e100
+
+
 def _window(xs: Sequence[float], ys: Sequence[float], start: float) -> tuple[list, list]:
-    """The points from ``start`` on (xs ascending)."""
+    """The points from ``start`` on (xs ascending), those that can be drawn."""
     i = bisect_left(xs, start)
-    return list(xs[i:]), list(ys[i:])
+    kept = [(x, y) for x, y in zip(xs[i:], ys[i:]) if abs(y) <= PLOT_LIMIT]  # (NaN is not)
+    return [x for x, _ in kept], [y for _, y in kept]
 
 
 def place_labels(marks: Sequence[Mark], lo: float, hi: float, cells: int, rows: int,
