@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from core import safeio
 from core.errors import ConfigError, MnistTuiError
 from core.safewrite import atomic_write_bytes
 
@@ -36,10 +37,14 @@ def check_file(path: str | os.PathLike) -> Path:
     import zipfile
 
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint not found")
     try:
-        with zipfile.ZipFile(path) as archive:
+        f = safeio.open_regular(path)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: checkpoint not found") from None
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot be read ({safeio.why(exc)})") from None
+    try:
+        with f, zipfile.ZipFile(f) as archive:
             names = archive.namelist()
             damaged = archive.testzip()
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError):
@@ -56,7 +61,10 @@ def load(path: str | os.PathLike) -> dict[str, Any]:
     try:
         import torch
 
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with safeio.open_regular(path) as f:
+            state = torch.load(f, map_location="cpu", weights_only=True)
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot be read ({safeio.why(exc)})") from None
     except Exception as exc:  # torch raises many kinds for a damaged file
         why = ("it holds objects other than plain data" if "weights_only" in str(exc)
                else f"{type(exc).__name__} while reading it")
@@ -173,7 +181,88 @@ def _check_tensors(state: dict[str, Any], hp: Any, bad) -> None:
             got = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
             raise bad(f"model.{k}", f"expected a tensor of shape {shape} for "
                                     f"{hp.architecture()}, found {got}")
+        if not bool(torch.isfinite(v).all()):
+            raise bad(f"model.{k}", "holds NaN or infinite values (the run had diverged)")
     opt = state["optimizer"]
     if not isinstance(opt, dict) or not isinstance(opt.get("param_groups"), list) \
             or not isinstance(opt.get("state"), dict):
         raise bad("optimizer", "not an optimizer state")
+    _check_optimizer(opt, hp, bad)
+
+
+#: the per-parameter buffers each optimizer keeps (Adam's max_exp_avg_sq: with amsgrad)
+OPTIMIZER_BUFFERS = {"sgd": {"momentum_buffer"},
+                     "adam": {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}}
+#: the settings a saved group of each optimizer must hold (others a PyTorch version adds
+#: are filled in with their defaults when it is loaded)
+OPTIMIZER_SETTINGS = {"sgd": {"params", "lr", "momentum", "dampening", "weight_decay", "nesterov"},
+                      "adam": {"params", "lr", "betas", "eps", "weight_decay", "amsgrad"}}
+
+
+def _check_optimizer(opt: dict[str, Any], hp: Any, bad) -> None:
+    """The optimizer's state is one of the kind ``hp`` names, for the network it
+    describes: its settings of the types that optimizer keeps (finite, not negative),
+    every buffer a finite tensor of its parameter's shape. (``load_state_dict`` checks
+    little of this; the first training step would fail, or train on NaN.)"""
+    import torch
+
+    from core.network import build_model, build_optimizer
+
+    model = build_model(hp)
+    shapes = [tuple(p.shape) for p in model.parameters()]
+    want = build_optimizer(model, hp).state_dict()["param_groups"]
+    kind = f"{_AN.get(hp.optimizer, hp.optimizer)} optimizer for {hp.architecture()}"
+    groups = opt["param_groups"]
+    if len(groups) != len(want) or not all(isinstance(g, dict) for g in groups):
+        raise bad("optimizer.param_groups", f"not those of {kind}")
+    for got, default in zip(groups, want):
+        for key in sorted(OPTIMIZER_SETTINGS.get(hp.optimizer, set()) - set(got)):
+            raise bad(f"optimizer.param_groups.{key}", f"missing: not the state of {kind}")
+        for key, value in default.items():
+            name = f"optimizer.param_groups.{key}"
+            if key not in got:
+                continue
+            v = got[key]
+            if key == "params":
+                if v != list(range(len(shapes))):
+                    raise bad(name, f"{_short(v)} are not the {len(shapes)} parameters of "
+                                    f"{hp.architecture()}")
+                continue
+            elif value is None:
+                ok = v is None or isinstance(v, bool)
+            elif isinstance(value, bool):
+                ok = isinstance(v, bool)
+            elif isinstance(value, (int, float)):
+                ok = _is_number(v) and math.isfinite(v) and v >= 0
+            elif isinstance(value, (tuple, list)):
+                ok = (isinstance(v, (tuple, list)) and len(v) == len(value)
+                      and all(_is_number(x) and math.isfinite(x) and x >= 0 for x in v))
+            else:
+                ok = type(v) is type(value)
+            if not ok:
+                raise bad(name, f"{_short(v)} is not a setting of {kind}")
+    allowed = OPTIMIZER_BUFFERS.get(hp.optimizer, set())
+    for index, buffers in opt["state"].items():
+        if not _is_int(index) or not 0 <= index < len(shapes) or not isinstance(buffers, dict):
+            raise bad("optimizer.state", f"not the state of {kind}")
+        for key, v in buffers.items():
+            name = f"optimizer.state.{index}.{key}"
+            if key not in allowed:
+                raise bad(name, f"not a buffer of {kind}")
+            if v is None and key == "momentum_buffer":
+                continue
+            shape = () if key == "step" else shapes[index]
+            if (not isinstance(v, torch.Tensor) or not v.is_floating_point()
+                    or (tuple(v.shape) != shape and not (key == "step" and v.numel() == 1))):
+                got = tuple(v.shape) if isinstance(v, torch.Tensor) else _short(v)
+                raise bad(name, f"expected a tensor of shape {shape}, found {got}")
+            if not bool(torch.isfinite(v).all()):
+                raise bad(name, "holds NaN or infinite values (the run had diverged)")
+
+
+_AN = {"sgd": "an SGD", "adam": "an Adam"}
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."

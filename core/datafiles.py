@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,7 +125,7 @@ def _file_in(directory: Path, filename: str) -> Path | None:
     """The file by its name, or without .gz (some people unpack them)."""
     for candidate in (filename, filename.removesuffix(".gz")):
         p = directory / candidate
-        if p.is_file():
+        if os.path.isfile(p):  # (never raises: a folder that cannot be searched has none)
             return p
     return None
 
@@ -244,9 +245,16 @@ def files_in(directory: str | os.PathLike, spec: DatasetSpec) -> dict[str, Path]
     """The four files of ``spec`` in ``directory`` and nowhere else (``--data-dir``);
     ``DatasetError`` names the folder or the files that are missing."""
     d = Path(directory)
-    if not d.exists():
-        raise DatasetError(f"{d}: no such folder (--data-dir)")
-    if not d.is_dir():
+    try:
+        st = os.stat(d)
+    except FileNotFoundError:
+        raise DatasetError(f"{d}: no such folder (--data-dir)") from None
+    except (OSError, ValueError) as exc:  # a name too long, a loop of links ...
+        raise DatasetError(f"{d}: cannot be read ({getattr(exc, 'strerror', None) or exc}) "
+                           f"(--data-dir)") from None
+    if stat.S_ISDIR(st.st_mode) and not os.access(d, os.R_OK | os.X_OK):
+        raise DatasetError(f"{d}: cannot be read (permission denied) (--data-dir)")
+    if not stat.S_ISDIR(st.st_mode):
         raise DatasetError(f"{d}: not a folder (--data-dir takes the folder holding the "
                            f"four {spec.title} files)")
     found = {role: _file_in(d, spec.files[role]) for role in ROLES}

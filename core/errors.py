@@ -1,5 +1,16 @@
 """The project's exceptions: each carries one line a beginner can act on."""
 
+import re
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with its control characters escaped (``\\n``, ``\\x1b`` ...): a message
+    naming a file whose name holds a newline stays one line, and a name cannot send
+    escape sequences to the terminal."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
 
 class MnistTuiError(Exception):
     """Base of every error mnist-tui reports to a user (one line, no traceback).

@@ -18,6 +18,7 @@ class RunStatus(str, Enum):
     FINISHED = "finished"
     STOPPED = "stopped"
     DIVERGED = "diverged"
+    PRUNED = "pruned"  # a sweep's pruner stopped it (core.sweep): only in a run folder's end row
 
     def __str__(self) -> str:
         return self.value

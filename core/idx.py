@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core import safeio
 from core.errors import DatasetError
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -46,7 +47,7 @@ def read_idx(path: str | os.PathLike, *, max_bytes: int = MAX_PAYLOAD_BYTES) -> 
     """Read an IDX file (gzip-compressed or not) into a numpy array in native byte order."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = safeio.read_bytes(path, limit=max_bytes)
     except FileNotFoundError:
         raise DatasetError(f"{path}: file not found") from None
     except IsADirectoryError:

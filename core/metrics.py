@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from core import safeio
 from core.checkpoint import CheckpointError
 from core.events import (BatchEnd, EpochEnd, HparamsChanged, LayerStat, LayerStats, RunFinished,
                          RunStarted, RunStatus, TestEnd, train_line)
@@ -34,8 +35,9 @@ STALE_SECONDS = 60.0
 
 # ------------------------------------------------------------------------ checking
 
-#: For each kind of metrics row, its required fields and their types ("number" is an
-#: int or a float, never a bool). Rows of other kinds are passed through unchecked.
+#: For each kind of metrics row, its required fields and their types ("int": 0 to
+#: MAX_COUNT; "number": a finite int or float, never a bool). Rows of other kinds are
+#: passed through unchecked.
 ROW_FIELDS: dict[str, dict[str, str]] = {
     "start": {"epoch": "int", "step": "int", "hparams": "dict", "device": "str",
               "n_train": "int", "n_test": "int", "n_params": "int", "architecture": "str",
@@ -55,11 +57,18 @@ ROW_OPTIONAL: dict[str, dict[str, str]] = {
               "n_train": "int", "samples_per_sec": "number"},
     "test": {"confusion": "list", "per_class_correct": "list", "per_class_total": "list"},
     "epoch": {"seconds": "number"},
-    "end": {"best_accuracy": "number", "best_epoch": "int", "signal": "str"},
+    "end": {"best_accuracy": "number", "best_epoch": "int or -1", "signal": "str"},
 }
+#: Counts, epochs and steps beyond this are not a run's (a float holds them exactly).
+MAX_COUNT = 2**53
+#: How an ``end`` row may say the run ended (a sweep's pruned trial included).
+END_STATUSES = (*(s.value for s in RunStatus if s not in (RunStatus.READY, RunStatus.RUNNING)),
+                "interrupted")
 CHECKS = {
-    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_COUNT,
+    "number": lambda v: (isinstance(v, (int, float)) and not isinstance(v, bool)
+                         and math.isfinite(v) and abs(v) <= MAX_COUNT),
+    "int or -1": lambda v: v == -1 and not isinstance(v, bool) or CHECKS["int"](v),
     "str": lambda v: isinstance(v, str),
     "bool": lambda v: isinstance(v, bool),
     "dict": lambda v: isinstance(v, dict),
@@ -68,7 +77,8 @@ CHECKS = {
 
 
 def row_ok(row: dict[str, Any]) -> bool:
-    """Whether a decoded line is a row of its kind (fields present, of their types)."""
+    """Whether a decoded line is a row of its kind: fields present, of their types, and
+    values a run can have (finite, in range, shapes that agree)."""
     kind = row.get("kind")
     if not isinstance(kind, str):
         return False
@@ -78,26 +88,51 @@ def row_ok(row: dict[str, Any]) -> bool:
     for name, t in ROW_OPTIONAL.get(kind, {}).items():
         if name in row and not CHECKS[t](row[name]):
             return False
-    if kind in ("train", "test", "epoch") and any(
-            row[k] < 0 for k in ("epoch", "step", "seen")):
+    if kind in ("train", "test", "epoch") and (row["loss"] < 0 or row.get("seconds", 0) < 0
+                                                or row.get("samples_per_sec", 0) < 0):
         return False
-    if kind == "test":
-        if not 0 <= row["correct"] <= row["total"]:
-            return False
-        cm = row.get("confusion")
-        if cm is not None and not all(
-                isinstance(r, list) and len(r) == len(cm) and all(CHECKS["int"](c) for c in r)
-                for r in cm):
-            return False
-        for key in ("per_class_correct", "per_class_total"):
-            if key in row and not all(CHECKS["int"](c) for c in row[key]):
-                return False
+    if kind == "test" and not _test_ok(row):
+        return False
+    if kind == "end" and (row["status"] not in END_STATUSES
+                          or not -1 <= row.get("best_accuracy", 0) <= 100):
+        return False
+    if kind == "layers" and not all(_layer_ok(d) for d in row["layers"]):
+        return False
     if kind == "edit" and not all(isinstance(v, list) and len(v) == 2
                                   for v in row["changes"].values()):
         return False
     if kind == "start" and "classes" in row and not all(isinstance(c, str) for c in row["classes"]):
         return False
     return True
+
+
+def _test_ok(row: dict[str, Any]) -> bool:
+    if not 0 <= row["correct"] <= row["total"] or not 0 <= row["accuracy"] <= 100:
+        return False
+    cm = row.get("confusion")
+    if cm is not None and not all(
+            isinstance(r, list) and len(r) == len(cm) and all(CHECKS["int"](c) for c in r)
+            for r in cm):
+        return False
+    for key in ("per_class_correct", "per_class_total"):
+        if key in row and not all(CHECKS["int"](c) for c in row[key]):
+            return False
+    # one class count for the matrix and the per-class lists
+    return len({len(row[k]) for k in ("confusion", "per_class_correct", "per_class_total")
+                if k in row}) <= 1
+
+
+def _layer_ok(d: Any) -> bool:
+    """One layer of a ``layers`` row. Its statistics may be NaN or infinite (a diverging
+    run's weights are); None where not measured."""
+    if not (isinstance(d, dict) and isinstance(d.get("name"), str)
+            and isinstance(d.get("shape"), list) and len(d["shape"]) == 2
+            and all(CHECKS["int"](n) and n > 0 for n in d["shape"])):
+        return False
+    stats = ("weight_norm", "grad_norm", "update_ratio", "activation_mean", "saturated")
+    return isinstance(d.get("weight_norm"), (int, float)) and all(
+        d.get(k) is None or (isinstance(d[k], (int, float)) and not isinstance(d[k], bool))
+        for k in stats)
 
 
 def parse_row(line: bytes | str) -> dict[str, Any] | None:
@@ -131,11 +166,11 @@ def read_rows(run_dir: str | os.PathLike) -> tuple[list[dict[str, Any]], int]:
     A missing file is no rows; a file that cannot be read at all is ``CheckpointError``."""
     path = Path(run_dir) / METRICS_JSONL
     try:
-        data = path.read_bytes()
+        data = safeio.read_bytes(path)
     except FileNotFoundError:
         return [], 0
     except OSError as exc:
-        raise CheckpointError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise CheckpointError(f"{path}: cannot be read ({safeio.why(exc)})") from None
     return parse_lines(data)
 
 

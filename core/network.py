@@ -56,6 +56,10 @@ def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+DEVICE_TYPES = ("cpu", "cuda", "mps")
+DEVICE_NAMES = "auto, cpu, cuda, cuda:N, mps"
+
+
 def resolve_device(name: str = "auto") -> torch.device:
     """``auto``: CUDA, then Apple MPS, then CPU. Otherwise the device named, checked."""
     from core.errors import ConfigError
@@ -69,10 +73,16 @@ def resolve_device(name: str = "auto") -> torch.device:
         return torch.device("cpu")
     try:
         dev = torch.device(name)
-    except (RuntimeError, ValueError):
-        raise ConfigError({"device": f"{name!r} is not a device (try auto, cpu, cuda, mps)"}) from None
+    except (RuntimeError, ValueError, TypeError):
+        raise ConfigError({"device": f"{name!r} is not a device (try {DEVICE_NAMES})"}) from None
+    if dev.type not in DEVICE_TYPES:  # meta, xla, ...: PyTorch knows them, training here does not
+        raise ConfigError({"device": f"{name!r} is not a device mnist-tui trains on (try "
+                                     f"{DEVICE_NAMES})"})
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError({"device": "CUDA was asked for but no CUDA GPU is available"})
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ConfigError({"device": f"{name!r}: there is no CUDA GPU {dev.index} (this machine "
+                                     f"has {torch.cuda.device_count()})"})
     if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise ConfigError({"device": "MPS was asked for but is not available on this machine"})
     return dev

@@ -52,8 +52,8 @@ def confusion_text(confusion: Matrix, classes: Sequence[str]) -> str:
 
 def bar(fraction: float, width: int, *, ascii: bool = False) -> str:
     """A horizontal bar ``width`` cells wide filled to ``fraction`` (eighths of a cell
-    with block characters; ``#`` when ``ascii``)."""
-    fraction = min(max(fraction, 0.0), 1.0)
+    with block characters; ``#`` when ``ascii``). NaN is an empty bar."""
+    fraction = min(max(fraction, 0.0), 1.0) if fraction == fraction else 0.0
     if ascii:
         n = round(fraction * width)
         return "#" * n + " " * (width - n)

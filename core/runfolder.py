@@ -26,11 +26,12 @@ import fcntl
 import io
 import json
 import os
+import stat
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from core import checkpoint, safewrite
+from core import checkpoint, safeio, safewrite
 from core.checkpoint import CheckpointError
 from core.errors import RunFolderError, WriteError
 from core.events import BatchEnd, LayerStats, RunFinished, RunStarted, TestEnd
@@ -86,7 +87,8 @@ def read_first_weights(run_dir: str | os.PathLike):
     import numpy as np
 
     try:
-        arr = np.load(Path(run_dir) / FIRST_WEIGHTS, allow_pickle=False)
+        with safeio.open_regular(Path(run_dir) / FIRST_WEIGHTS, limit=safeio.LARGE) as f:
+            arr = np.load(f, allow_pickle=False)
     except (OSError, ValueError, EOFError):
         return None
     if arr.ndim != 2 or arr.dtype != np.float32 or arr.shape[1] != 784:
@@ -104,15 +106,22 @@ def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
 
     run_dir = Path(run_dir)
     path = run_dir / CONFIG
-    if not run_dir.exists():
-        raise CheckpointError(f"{run_dir}: no such run folder")
-    if not run_dir.is_dir():
-        raise CheckpointError(f"{run_dir}: not a folder")
     try:
-        config = json.loads(path.read_bytes().decode("utf-8"))
+        if not stat.S_ISDIR(os.stat(run_dir).st_mode):
+            raise CheckpointError(f"{run_dir}: not a folder")
+    except FileNotFoundError:
+        raise CheckpointError(f"{run_dir}: no such run folder") from None
+    except OSError as exc:
+        raise CheckpointError(f"{run_dir}: cannot be read ({safeio.why(exc)})") from None
+    try:
+        data = safeio.read_bytes(path, limit=safeio.SMALL)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: missing; is {run_dir} an mnist-tui run folder?") from None
-    except (OSError, ValueError, RecursionError) as exc:
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot be read ({safeio.why(exc)})") from None
+    try:
+        config = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
         raise CheckpointError(f"{path}: not readable JSON ({str(exc)[:100]})") from None
     if not isinstance(config, dict) or config.get("format") != RUN_FORMAT:
         raise CheckpointError(f"{path}: not an mnist-tui run configuration")
@@ -202,8 +211,8 @@ class RunFolder:
         self._lock_fd = None
         check_folder(self.path)
         os.close(safewrite.open_folder(self.path, create=True))
-        self._lock_fd = self._lock()
-        remove_stale_temporaries(self.path)
+        self._lock_fd = self._lock()  # (temporaries are cleared by start or resume: a
+        # folder refused before its run starts is left as it was)
 
     def _lock(self) -> int:
         lock = self.path / LOCK
@@ -222,12 +231,26 @@ class RunFolder:
                 f"follow it with `mnist-tui watch {self.path}` or choose another --run-dir"
             ) from None
         try:
-            if os.fstat(fd).st_nlink == 1:  # never into another name's file (a hard link)
-                os.ftruncate(fd, 0)
+            st = os.fstat(fd)
+            # Never into another name's file (a hard link); and only into a new lock
+            # file: an earlier writer's pid is overwritten with the run's first write.
+            if st.st_nlink == 1 and st.st_size == 0:
                 os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         except OSError:
-            pass  # the lock itself is what matters; the pid is for messages
+            pass
         return fd
+
+    def _write_pid(self) -> None:
+        """Our pid in the lock file, for others' messages (a new lock file has it
+        already): written over an earlier writer's with the run's first write (``start``
+        / ``resume``), so that a resume refused after the folder was taken leaves even
+        the lock file as it was."""
+        try:
+            if os.fstat(self._lock_fd).st_nlink == 1:  # never into another name's file
+                os.ftruncate(self._lock_fd, 0)
+                os.pwrite(self._lock_fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError:
+            pass  # the lock itself is what matters; the pid is for messages
 
     def start(self, config: dict[str, Any], *, overwrite: bool = False) -> None:
         """A new run: refuse a folder holding one (``overwrite`` replaces it)."""
@@ -237,6 +260,8 @@ class RunFolder:
             raise RunFolderError(
                 f"{self.path}: already holds a run ({', '.join(existing)}); continue it with "
                 f"--resume {self.path}, choose another --run-dir, or pass --overwrite to replace it")
+        self._write_pid()
+        remove_stale_temporaries(self.path)
         for name in existing:
             safewrite.remove(self.path / name)
         _atomic_text(self.path / CONFIG, json.dumps({"format": RUN_FORMAT, **config}, indent=2))
@@ -256,6 +281,8 @@ class RunFolder:
         Returns the rows kept: the run's past."""
         self.step = step
         self.best_accuracy = best_accuracy
+        self._write_pid()
+        remove_stale_temporaries(self.path)
         rows, _ = read_rows(self.path)
         rows = [r for r in rows if r.get("step", 0) <= step]
         _atomic_text(self.path / METRICS_JSONL, "".join(json.dumps(r) + "\n" for r in rows))

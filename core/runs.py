@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core import safewrite
+from core import safeio, safewrite
 from core.config import show_value
 from core.errors import MnistTuiError
 from core.events import EpochEnd, HparamsChanged, RunFinished, RunStarted, TestEnd
@@ -31,7 +31,7 @@ from core.runfolder import CONFIG, LAST, LOCK, SUMMARY, read_config, writer_pid
 
 SUMMARY_FORMAT = "mnist-tui-summary-2"  # (2: an end's status already mapped, its note)
 MARKERS = (CONFIG, METRICS_JSONL, LAST)  # a folder holding one of these is a run folder
-STATUSES = ("running", "finished", "stopped", "diverged", "damaged")
+STATUSES = ("running", "finished", "stopped", "diverged", "pruned", "damaged")
 #: the settings compared between runs, in column order
 SETTINGS = ("lr", "momentum", "batch_size", "test_batch_size", "epochs", "seed", "hidden",
             "activation", "optimizer", "limit_train", "limit_test")
@@ -67,7 +67,9 @@ class RunSummary:
 # ------------------------------------------------------------------------- finding
 
 def find_run_dirs(root: str | os.PathLike) -> list[Path]:
-    """Every folder at or under ``root`` holding a run's file, sorted by path."""
+    """Every folder at or under ``root`` holding a run's file, sorted by path. A folder
+    under ``root`` that cannot be listed (mode 000) is among them: it is shown as damaged,
+    with the reason, rather than left out without a word."""
     found: list[Path] = []
     stack = [Path(root)]
     while stack:
@@ -76,6 +78,8 @@ def find_run_dirs(root: str | os.PathLike) -> list[Path]:
             with os.scandir(d) as it:
                 entries = list(it)
         except OSError:
+            if d != Path(root):
+                found.append(d)
             continue
         names = set()
         for e in entries:
@@ -113,11 +117,11 @@ def read_metrics(path: Path) -> dict[str, Any]:
     _Damaged naming the line for a row that is not what a run writes (a last line cut
     short by a kill is not damage)."""
     try:
-        data = path.read_bytes()
+        data = safeio.read_bytes(path)
     except FileNotFoundError:
         raise _Damaged(f"{METRICS_JSONL} missing") from None
     except OSError as exc:
-        raise _Damaged(f"{METRICS_JSONL} unreadable ({exc.strerror})") from None
+        raise _Damaged(f"{METRICS_JSONL} unreadable ({safeio.why(exc)})") from None
     facts: dict[str, Any] = {"starts": 0, "hparams": None, "edited": [], "epochs_done": 0,
                              "epochs_planned": None, "best_accuracy": None, "best_epoch": None,
                              "last_test_loss": None, "end": None, "n_train": None,
@@ -189,13 +193,41 @@ def _metrics_key(st: os.stat_result) -> list[int]:
 
 def _cached_facts(run_dir: Path, key: list[int]) -> dict[str, Any] | None:
     try:
-        saved = json.loads((run_dir / SUMMARY).read_text())
+        saved = json.loads(safeio.read_bytes(run_dir / SUMMARY, limit=safeio.SMALL))
     except (OSError, ValueError):
         return None
     if (isinstance(saved, dict) and saved.get("format") == SUMMARY_FORMAT
-            and saved.get("metrics") == key and isinstance(saved.get("facts"), dict)):
+            and saved.get("metrics") == key and _facts_ok(saved.get("facts"))):
         return saved["facts"]
-    return None
+    return None  # damaged or forged: metrics.jsonl is read instead
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_whole(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+#: the facts summary.json keeps, each with the check of its value
+_FACTS = {
+    "starts": _is_whole, "epochs_done": _is_whole, "n_train": lambda v: v is None or _is_whole(v),
+    "epochs_planned": lambda v: v is None or _is_whole(v),
+    "best_epoch": lambda v: v is None or _is_whole(v),
+    "best_accuracy": lambda v: v is None or _is_num(v),
+    "last_test_loss": lambda v: v is None or _is_num(v),
+    "hparams": lambda v: v is None or isinstance(v, dict),
+    "edited": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    "cut_short": lambda v: isinstance(v, bool),
+    "end": lambda v: v is None or (isinstance(v, dict) and isinstance(v.get("status"), str)
+                                   and _is_whole(v.get("epoch"))),
+}
+
+
+def _facts_ok(facts: Any) -> bool:
+    """summary.json's facts are those ``read_metrics`` returns, of the same types."""
+    return isinstance(facts, dict) and all(k in facts and ok(facts[k]) for k, ok in _FACTS.items())
 
 
 def write_summary(run_dir: str | os.PathLike) -> None:

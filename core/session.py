@@ -6,6 +6,8 @@ process both start here."""
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +18,8 @@ from core.config import Hyperparameters
 from core.edits import resume_edits
 from core.errors import RunFolderError
 from core.metrics import best_test, read_rows
-from core.runfolder import LAST, RunFolder, default_run_dir, read_config
+from core.runfolder import LAST, LOCK, RunFolder, check_folder, default_run_dir, read_config
+from core.safewrite import write_error
 
 HARDEST = 16  # hardest test examples kept with each test (for the views and test-last.json)
 
@@ -47,6 +50,21 @@ def read_resume(run_dir: str) -> tuple[dict[str, Any], dict[str, Any], Hyperpara
     hp = checkpoint.check(state, Path(run_dir) / LAST)
     read_rows(run_dir)  # a metrics file that cannot be read at all is one line too
     return config, state, hp
+
+
+def check_writable(folder: Path) -> None:
+    """Before the first write of a resume: nothing but regular files where the run's
+    files go (``check_folder``: a folder, named pipe or link there is refused now, not
+    after the folder was half rewritten), and the folder can be written (``WriteError``:
+    read-only, permissions, as a write would say). Nothing is changed."""
+    check_folder(folder)
+    if os.path.isdir(folder) and not os.access(folder, os.W_OK | os.X_OK):
+        try:
+            read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+        except OSError:
+            read_only = False
+        cause = OSError(errno.EROFS if read_only else errno.EACCES, "")
+        raise write_error(folder, cause)  # WriteError, exit 74
 
 
 class Session:
@@ -106,6 +124,19 @@ class Session:
         self.folder.close()
 
 
+def _check_resume_target(spec: RunSpec, target: Path, forked: bool) -> None:
+    """The folder a resume will write: refused (a link or a pipe there named first, a
+    fork over another run) before anything is written."""
+    check_writable(target)
+    if forked:
+        from core.runfolder import holds_run
+
+        if holds_run(target) and not spec.overwrite:
+            raise RunFolderError(
+                f"{target}: already holds a run; --resume {spec.resume} --run-dir DIR "
+                f"continues that run in a new folder DIR")
+
+
 def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None,
                  on_stage: Callable[[str, str], None] | None = None) -> Session:
     """Take the run folder, load the data and build (or restore) the run.
@@ -118,22 +149,21 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
     from core.network import resolve_device
     from core.training import Run
 
+    # Everything that is read, and every file that will be written, is checked before
+    # the first write: a refused resume leaves its folder byte for byte as it was.
     config = state = None
     hparams = spec.hparams
+    device = resolve_device(spec.device)
     if spec.resume:
         config, state, hparams = read_resume(spec.resume)
     target = Path(spec.run_dir or spec.resume or default_run_dir())
     forked = bool(spec.resume) and target.resolve() != Path(spec.resume).resolve()
-    created = not target.exists()
+    if state is not None:
+        _check_resume_target(spec, target, forked)
+    created = not os.path.lexists(target)
+    had_lock = os.path.lexists(target / LOCK)
     folder = RunFolder(target)
     try:
-        if state is not None and forked:
-            from core.runfolder import holds_run
-
-            if holds_run(target) and not spec.overwrite:
-                raise RunFolderError(
-                    f"{target}: already holds a run; --resume {spec.resume} --run-dir DIR "
-                    f"continues that run in a new folder DIR")
         dataset = config["dataset"] if config else spec.dataset
         if on_stage:
             on_stage("folder", dataset)
@@ -145,7 +175,7 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
         train, test = data.train.head(limit_train), data.test.head(limit_test)
         if on_stage:
             on_stage("data", dataset)
-        run = Run(hparams, train, test, device=resolve_device(spec.device),
+        run = Run(hparams, train, test, device=device,
                   hardest=spec.hardest, classes=data.spec.classes)
         if state is not None:
             last = Path(spec.resume) / LAST
@@ -176,6 +206,11 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
         session.past = past
         return session
     except BaseException:
+        if not had_lock and not created:  # refused: the folder as it was, no lock file added
+            try:
+                (target / LOCK).unlink(missing_ok=True)
+            except OSError:
+                pass
         folder.close()
         if created:
             folder.discard_if_empty()  # a run that could not start leaves no folder behind

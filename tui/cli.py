@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-import argparse
+import os
+import signal
 import sys
-from pathlib import Path
 
-from core import __version__
-from core.config import ACTIVATIONS, OPTIMIZERS, Hyperparameters
-from core.datafiles import REGISTRY
-from core.errors import ConfigError, MnistTuiError
-from tui.argparsing import Parser
+try:  # Ctrl+C while even these load: exit 130, quietly, as at any later moment
+    import argparse
+    from pathlib import Path
+    from typing import TYPE_CHECKING
+
+    # Only light modules here: main() installs its signal handlers before anything slow
+    # (numpy, PyTorch) is imported.
+    from core.errors import ConfigError, MnistTuiError
+    from tui.argparsing import Parser, say_error
+except KeyboardInterrupt:
+    raise SystemExit(130) from None
+
+if TYPE_CHECKING:
+    from core.config import Hyperparameters
 
 EXAMPLES = """\
 examples:
@@ -31,12 +40,24 @@ data: files are looked for in --data-dir, then $MNIST_TUI_CACHE/<dataset> (defau
 
 
 def build_parser() -> argparse.ArgumentParser:
-    d = Hyperparameters()
+    from core import __version__
+
     p = Parser(prog="mnist-tui", description="Train the MNIST tutorial network and watch it learn "
                 "in your terminal. `mnist-tui watch RUN_DIR` follows a run that another "
                 "process is writing (see mnist-tui watch --help).", epilog=EXAMPLES,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"mnist-tui {__version__}")
+    add_run_flags(p)
+    _add_display_flags(p)
+    return p
+
+
+def add_run_flags(p: argparse.ArgumentParser) -> None:
+    """The hyperparameter, data and device flags (shared with `mnist-tui sweep`)."""
+    from core.config import ACTIVATIONS, OPTIMIZERS, Hyperparameters
+    from core.datafiles import REGISTRY
+
+    d = Hyperparameters()
     h = p.add_argument_group("hyperparameters (defaults: the tutorial's)")
     # default None: a flag given on the command line is told apart (--resume applies it)
     h.add_argument("--lr", type=str, help=f"learning rate (default {d.lr})")
@@ -55,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--limit-test", type=int, metavar="N", help="use only the first N test images")
     g.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps")
     g.add_argument("--no-download", action="store_true", help="fail instead of downloading")
+
+
+def _add_display_flags(p: argparse.ArgumentParser) -> None:
     u = p.add_argument_group("display")
     u.add_argument("--ascii", action="store_true", help="draw digits with plain ASCII characters")
     u.add_argument("--run-dir", metavar="DIR",
@@ -70,7 +94,6 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--report", action="store_true",
                    help="headless: print the confusion matrix and per-class accuracy at the end "
                         "and write them to the run folder (report.txt, report.json)")
-    return p
 
 
 FLAG_OF = {"lr": "--lr", "momentum": "--momentum", "batch_size": "--batch-size",
@@ -80,7 +103,7 @@ FLAG_OF = {"lr": "--lr", "momentum": "--momentum", "batch_size": "--batch-size",
 
 def hparams_from_args(args: argparse.Namespace) -> Hyperparameters:
     """Parse and validate every hyperparameter flag; ConfigError names the flags."""
-    from core.config import FIELD_NAMES, parse_field
+    from core.config import FIELD_NAMES, Hyperparameters, parse_field
 
     values, problems = {}, {}
     defaults = Hyperparameters()
@@ -117,9 +140,11 @@ def build_watch_parser() -> argparse.ArgumentParser:
 def watch_main(argv: list[str]) -> int:
     args = build_watch_parser().parse_args(argv)
     if args.run_dir is None:  # the newest run folder under ./runs
-        runs = sorted(Path("runs").glob("*/config.json"), key=lambda p: p.stat().st_mtime)
+        runs = sorted((os.path.getmtime(p), str(p)) for p in Path("runs").glob("*/config.json")
+                      if os.path.isfile(p))  # (a dangling link, a pipe: not a run's config)
+        runs = [Path(p) for _, p in runs]
         if not runs:
-            sys.stderr.write("mnist-tui: error: no run folder under ./runs; pass RUN_DIR\n")
+            say_error("mnist-tui: error: no run folder under ./runs; pass RUN_DIR")
             return 2
         args.run_dir = str(runs[-1].parent)
     from core.runfolder import read_config
@@ -131,8 +156,8 @@ def watch_main(argv: list[str]) -> int:
     except MnistTuiError as exc:
         return _error(exc)
     if not sys.stdout.isatty():
-        sys.stderr.write(f"mnist-tui: error: watch needs a terminal; without one, follow "
-                         f"{args.run_dir}/metrics.csv (tail -f)\n")
+        say_error(f"mnist-tui: error: watch needs a terminal; without one, follow "
+                  f"{args.run_dir}/metrics.csv (tail -f)")
         return 2
     from tui.dashboard.app import MnistTuiApp
     from tui.engine.bridge import RunSpec
@@ -143,6 +168,16 @@ def watch_main(argv: list[str]) -> int:
 
     print_receipt(app)  # never raises (a terminal gone after a hang-up)
     return 1 if app.state == "error" else 0
+
+
+def check_device(name: str) -> None:
+    """--device by its form, without PyTorch (whether that device is there is asked when
+    the run starts)."""
+    import re
+
+    if not re.fullmatch(r"auto|cpu|cuda(:[0-9]{1,3})?|mps(:0)?", name):
+        raise ConfigError({"--device": f"{name!r} is not a device mnist-tui trains on "
+                                       f"(auto, cpu, cuda, cuda:N, mps)"})
 
 
 def flagged(exc: ConfigError) -> ConfigError:
@@ -157,18 +192,41 @@ def given_hparams(args: argparse.Namespace, hp: Hyperparameters) -> dict:
     return {n: getattr(hp, n) for n in FIELD_NAMES if getattr(args, n) is not None}
 
 
+def _ended_by_signal(signum: int, frame) -> None:  # noqa: ARG001
+    """SIGTERM before a run has its own handlers (modules and PyTorch still loading):
+    end as the run would, 143, with nothing on stderr. Inside a Textual app without a
+    handler of its own (`runs`, `draw`), the signal does what it did before (an exception
+    raised into its event loop would leave the app half stopped)."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # no event loop: unwind, running the cleanups on the way
+        raise SystemExit(128 + signum) from None
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """The command; returns its exit code. Ctrl+C at any moment ends it with 130 and no
-    traceback (even while PyTorch is being imported)."""
+    """The command; returns its exit code. Ctrl+C or SIGTERM at any moment ends it with
+    130 / 143 and no traceback (even while PyTorch is being imported): the handlers are
+    installed first; a run replaces them with its own (save a checkpoint, then exit)."""
+    previous = None
+    try:
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            previous = signal.signal(signal.SIGTERM, _ended_by_signal)
+    except ValueError:  # not the main thread (a test calling main from a thread)
+        pass
     try:
         return _main(sys.argv[1:] if argv is None else argv)
     except KeyboardInterrupt:
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _error(exc: MnistTuiError) -> int:
-    from tui.headless import say_error
-
     say_error(f"mnist-tui: error: {exc}")
     return exc.exit_code
 
@@ -181,6 +239,10 @@ def _main(argv: list[str]) -> int:
 
         return runs_main(argv[1:])
 
+    if argv[:1] == ["sweep"]:
+        from tui.sweep.command import RunFlags, sweep_main
+
+        return sweep_main(argv[1:], RunFlags(add_run_flags, hparams_from_args))
     if argv[:1] == ["draw"]:
         from tui.draw.app import draw_main
 
@@ -192,6 +254,7 @@ def _main(argv: list[str]) -> int:
             v = getattr(args, flag)
             if v is not None and v < 1:
                 raise ConfigError({"--" + flag.replace("_", "-"): "must be 1 or more"})
+        check_device(args.device)
         headless = args.headless or sys.stdout is None or not sys.stdout.isatty()
         spec = _spec(args, hp, in_this_process=headless)
     except MnistTuiError as exc:
@@ -246,6 +309,7 @@ def _spec(args: argparse.Namespace, hp: Hyperparameters, *, in_this_process: boo
     For the dashboard (not ``in_this_process``) the checkpoint is checked by the
     training process instead: the dashboard's own process never imports PyTorch, and
     shows that check's answer on screen (exit 2 on leaving)."""
+    from core.config import Hyperparameters
     from core.edits import resume_edits
     from core.session import RunSpec, read_resume
 

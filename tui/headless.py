@@ -19,6 +19,7 @@ from core.driver import drive, interrupt
 from core.events import HparamsChanged, RunFinished
 from core.runfolder import LAST
 from core.session import RunSpec, Session, open_session
+from tui import argparsing
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_WRITE = 0, 2, 3, WriteError.exit_code
 EXIT_FOR_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129,
@@ -53,13 +54,7 @@ def _silence(stream: TextIO | None) -> None:
         pass
 
 
-def say_error(text: str) -> None:
-    """One line on stderr, never raising (stderr may be a terminal that hung up)."""
-    try:
-        sys.stderr.write(text + "\n")
-        sys.stderr.flush()
-    except (OSError, ValueError, AttributeError):
-        _silence(sys.stderr)
+say_error = argparsing.say_error  # one line on stderr, never raising
 
 
 class _DownloadLines:
@@ -183,32 +178,51 @@ def _report(session: Session, out: Output) -> None:
 def text_plot(run, train_rows: list[dict[str, Any]], width: int = 100, height: int = 22) -> str:
     """The tutorial's figure as text: the train loss (``core.metrics.train_curve`` of the
     run's train rows, the curve the dashboard draws) as a line, test loss and accuracy
-    as points."""
+    as points.
+
+    Told apart without colour (a log file, a pipe): a braille line and x marks, named in
+    the titles (no legend over the data). Each y label sits on the row that stands for
+    it, and each point on the row nearest its value (tui.render.plotdata.row_axis)."""
     import plotext as plt
 
     from core.metrics import train_curve
-    from tui.render.plotdata import downsample, nice_ticks
+    from tui.render.plotdata import downsample, nice_ticks, plot_rows, row_axis
 
     h = run.history
     curve = train_curve(train_rows)
     train_seen, train_loss = [p.seen for p in curve], [p.loss for p in curve]
+    rows = plot_rows(height, xlabel=True)
+    most = max(2, rows // 3)
     plt.clear_figure()
     plt.plotsize(width, height)
     plt.theme("clear")
     plt.subplots(1, 2)
     plt.subplot(1, 1)
-    plt.title("Loss")
+    plt.title("Loss (⣀ train, x test)")
     x, y = downsample(train_seen, train_loss, 2 * width)
-    # Told apart without colour (a log file, a pipe): a braille line and x marks.
-    plt.plot(x, y, label="train", marker="braille")
-    plt.scatter(h.test_seen, h.test_loss, label="test", marker="x")
+    losses = [*y, *h.test_loss]
+    if losses:
+        axis = row_axis(min(losses), max(losses), rows, most=most, floor=0.0)
+        plt.ylim(axis.lo, axis.hi)
+        plt.yticks(axis.ticks, axis.labels)
+        if x:
+            plt.plot(x, axis.braille(y), marker="braille")
+        plt.scatter(h.test_seen, h.test_loss, marker="x")
     plt.xlabel("number of training examples seen")
-    ticks = nice_ticks(0, max([*train_seen[-1:], *h.test_seen[-1:], 1]), width // 16)
+    x_hi = max([*train_seen[-1:], *h.test_seen[-1:], 1])
+    ticks = nice_ticks(0, x_hi, width // 16)
+    plt.xlim(0, x_hi)
     plt.xticks(ticks)
     plt.subplot(1, 2)
     best, epoch = h.best
     plt.title(f"Accuracy % (best {best:.2f}, epoch {epoch})")
-    plt.scatter(h.test_seen, h.test_accuracy, marker="x")
+    if h.test_accuracy:
+        axis = row_axis(min(h.test_accuracy), max(h.test_accuracy), rows, most=most,
+                        floor=0.0, ceiling=100.0)
+        plt.ylim(axis.lo, axis.hi)
+        plt.yticks(axis.ticks, axis.labels)
+        plt.scatter(h.test_seen, h.test_accuracy, marker="x")
     plt.xlabel("number of training examples seen")
+    plt.xlim(0, x_hi)
     plt.xticks(ticks)
     return plt.uncolorize(plt.build())

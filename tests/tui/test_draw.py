@@ -319,3 +319,20 @@ def test_snapshot_draw_120x40(snap_compare, draw_run, draw_data):
 def test_snapshot_draw_80x24(snap_compare, draw_run, draw_data):
     assert snap_compare(DrawApp(resolve(draw_run)), terminal_size=(80, 24), run_before=_drawn(3))
 
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_checkpoint_whose_weights_are_not_finite_is_refused_before_the_screen(
+        bad, run_copy, capsys, monkeypatch):
+    import torch
+
+    state = checkpoint.load(run_copy / "checkpoint-last.pt")
+    state["model"]["layers.0.weight"][3, 5] = bad
+    torch.save(state, run_copy / "checkpoint-last.pt")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # as in a terminal
+    opened = []
+    monkeypatch.setattr(DrawApp, "run", lambda self: opened.append(self))
+    assert cli.main(["draw", "--checkpoint", str(run_copy)]) == 2
+    err = capsys.readouterr().err
+    assert not opened and err.count("\n") == 1
+    assert "model.layers.0.weight: holds NaN or infinite values" in err

@@ -83,12 +83,12 @@ async def test_d_is_off_while_another_view_is_open(make):
         assert not isinstance(app.screen, DrawScreen)
 
 
-def _test_results(tui_data, ask: bool) -> tuple[list[tuple], list[ImagePredicted]]:
+def _test_results(tui_data, run_dir, ask: bool) -> tuple[list[tuple], list[ImagePredicted]]:
     """Every TestEnd of a 2-epoch run (loss, accuracy, all predictions), asking the
     network about an image after every engine event when ``ask``."""
     # batch size 5: 200 steps an epoch, so that questions come in the middle of epochs too
     spec = RunSpec(hparams=Hyperparameters(epochs=2, batch_size=5), data_dir=str(tui_data),
-                   allow_download=False, hardest=4)
+                   allow_download=False, hardest=4, run_dir=str(run_dir))
     events: queue.Queue = queue.Queue()
     commands: queue.Queue = queue.Queue()
     image = np.zeros((28, 28), np.uint8)
@@ -111,17 +111,17 @@ def _test_results(tui_data, ask: bool) -> tuple[list[tuple], list[ImagePredicted
     return tests, answers
 
 
-def test_asking_changes_nothing_in_training(tui_data):
-    plain, none = _test_results(tui_data, ask=False)
-    asked, answers = _test_results(tui_data, ask=True)
+def test_asking_changes_nothing_in_training(tui_data, tmp_path):
+    plain, none = _test_results(tui_data, tmp_path / "plain", ask=False)
+    asked, answers = _test_results(tui_data, tmp_path / "asked", ask=True)
     assert not none and len(answers) >= 5
     assert any(a.step % 200 for a in answers)  # some were asked in the middle of an epoch
     assert asked == plain  # bit for bit: losses, accuracies, every prediction
 
 
-def test_thread_engine_answers_predict_image(tui_data):
+def test_thread_engine_answers_predict_image(tui_data, tmp_path):
     engine = ThreadTransport(RunSpec(hparams=Hyperparameters(epochs=1), data_dir=str(tui_data),
-                                  allow_download=False))
+                                  allow_download=False, run_dir=str(tmp_path / "run")))
     engine.start()
     try:
         engine.send(PredictImage(7, bytes(784)))

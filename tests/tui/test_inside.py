@@ -98,6 +98,16 @@ async def test_the_view_shows_real_statistics(real, size):
             assert f"{s.grad_norm:.1e}" in line and f"{s.update_ratio:.1e}" in line
             assert f"{100 * s.saturated:.0f}%" in line if s.saturated is not None else "—" in line
         assert len(health.history["layers.0"]) == len(stats)
+        import re
+        for width in (56, 44):  # 60x20 and narrower: each value apart from the next column
+            health.styles.width = width
+            await pilot.pause()
+            for line, s in zip(text_of(health).splitlines()[1:], last):
+                assert len(line) <= width or width < 48  # (under 48: the last column cut)
+                for num in (f"{s.grad_norm:.1e}", f"{s.update_ratio:.1e}"):
+                    assert re.search(rf"{re.escape(num)}(\s|$)", line), line
+        health.styles.width = None
+        await pilot.pause()
         # the digit: its prediction and the two hidden layers' strips
         view = screen.query_one(DigitTraceView)
         shown = str(view.query_one("#trace-text").render())

@@ -143,8 +143,10 @@ async def test_select_and_overlay_the_curves(root):
         assert len(set(labels)) == 2 and all(n for n in labels)
         loss, acc = cmp.query_one(CompareLossPlot), cmp.query_one(CompareAccuracyPlot)
         assert loss.size.width > 20 and acc.size.height > 10
+        legend = str(cmp.query_one("#compare-legend").render())
+        assert all(n in legend for n in labels)  # the legend, above the plots, names each run
         text = "\n".join("".join(seg.text for seg in line) for line in acc.render().lines)
-        assert all(n in text for n in labels)  # the legend names each run
+        assert not any(n in text for n in labels)  # and not over the curves
         assert "number of training examples seen" in text
         await pilot.press("x")
         await pilot.pause()

@@ -75,3 +75,24 @@ def test_hardest_examples_120x40(snap_compare, replay):
         await pilot.pause()
 
     assert snap_compare(replay(epochs=8), terminal_size=(120, 40), run_before=before)
+
+
+def test_digits_pane_80x24(snap_compare, replay):
+    """80x24: v puts the test digits where the plots were."""
+    async def before(pilot):
+        await _finished(pilot)
+        await pilot.press("v")
+        await pilot.pause()
+
+    assert snap_compare(replay(epochs=8), terminal_size=(80, 24), run_before=before)
+
+
+def test_help_scrolled_to_its_end_80x24(snap_compare, replay):
+    async def before(pilot):
+        await _finished(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        await pilot.press("end")
+        await pilot.pause()
+
+    assert snap_compare(replay(), terminal_size=(80, 24), run_before=before)

@@ -90,7 +90,8 @@ def test_digit_pages_wrap_and_only_wrong_pages_the_misclassified():
     assert m.page_indices(4) == [8, 9]
     m.page = 3
     assert m.page_indices(4) == [0, 1, 2, 3] and m.page == 0
-    assert m.gallery_title(4) == "test digits: 10 · page 1/3 · n next · m misclassified"
+    assert m.gallery_title(4) == ("test digits: 10 · page 1/3 · n/p next/prev · g page · f class · "
+                                  "m misclassified")
 
 
 def test_the_state_follows_the_engine_events():

@@ -108,6 +108,14 @@ async def test_watch_of_a_finished_run_has_its_digits_and_analysis(tui_data, tmp
         assert len(test.predictions) == 500 and len(test.hardest) == 16
         assert sum(map(sum, test.confusion)) == 500
         assert "Max Accuracy is: " in log_text(app)
+        said: list[str] = []
+        app.notify = lambda message, **kw: said.append(message)  # what the user is told
+        for key in ("e", "space", "d"):  # keys that act on a run: they say why they do not
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.screen is app.dashboard
+            assert said and said[-1].startswith("read-only: watching"), key
+            said.clear()
         await pilot.press("c")
         await pilot.pause()
         assert type(app.screen).__name__ == "ConfusionScreen"
@@ -330,3 +338,33 @@ async def test_a_dashboard_started_with_hangups_ignored_keeps_them_ignored(make)
             assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
     finally:
         signal.signal(signal.SIGHUP, previous)
+
+
+@pytest.mark.parametrize("damage, problem", [
+    (lambda s: s["model"]["layers.0.weight"].fill_(float("nan")),
+     "model.layers.0.weight: holds NaN or infinite values"),
+    (lambda s: s["model"].__setitem__("layers.0.bias", s["model"]["layers.0.bias"][:3]),
+     "model.layers.0.bias: expected a tensor of shape (100,)"),
+])
+async def test_a_resume_the_checkpoint_check_refuses_is_one_line_and_exit_2(
+        damage, problem, tui_data, tmp_path):
+    """As headless refuses it: whatever core.checkpoint refuses closes the dashboard by
+    itself, and the terminal is left that one line (state error, not internal: exit 2)."""
+    import torch
+
+    from tests.run_folders import real_run
+
+    real_run(tmp_path / "a", tui_data, epochs=1)
+    state = checkpoint.load(tmp_path / "a" / "checkpoint-last.pt")
+    damage(state)
+    torch.save(state, tmp_path / "a" / "checkpoint-last.pt")
+    spec = RunSpec(data_dir=str(tui_data), allow_download=False, run_dir=str(tmp_path / "a"),
+                   resume=str(tmp_path / "a"))
+    app = MnistTuiApp(spec, engine="thread", show_eta=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(app.wait_for_state("error"), 120)
+        await pilot.pause()
+    assert not app.is_running and app.state == "error" and not app.error_internal
+    receipt = app.receipt()
+    assert receipt.count("\n") == 0 and receipt.startswith("mnist-tui: error: ")
+    assert f"{tmp_path / 'a' / 'checkpoint-last.pt'}: {problem}" in receipt

@@ -97,7 +97,7 @@ CORPUS = [
     ("checkpoint is empty", _write(LAST, b""), "not a readable checkpoint"),
     ("checkpoint cut in half", lambda f: (f / LAST).write_bytes((f / LAST).read_bytes()[:5000]),
      "not a readable checkpoint"),
-    ("checkpoint is a folder", _replace_dir(LAST), "checkpoint not found"),
+    ("checkpoint is a folder", _replace_dir(LAST), "checkpoint-last.pt: cannot be read (is a folder"),
     ("checkpoint not ours", _ckpt(_pop("format")), "not an mnist-tui checkpoint"),
     ("checkpoint version 2", _ckpt(_set("version", 2)), "version 2 is not supported"),
     *[(f"checkpoint without {k}", _ckpt(_pop(k)), f"{k}: missing")
@@ -130,7 +130,7 @@ CORPUS = [
     ("an extra weight", _ckpt(lambda s: s["model"].__setitem__("extra", torch.zeros(3))), "does not hold the weights"),
     ("optimizer not a table", _ckpt(_set("optimizer", 5)), "optimizer: not an optimizer state"),
     ("optimizer for another network", _ckpt(lambda s: s["optimizer"]["param_groups"][0].__setitem__("params", [0, 1])),
-     "cannot be restored"),
+     "optimizer.param_groups.params: [0, 1] are not the 6 parameters"),
     ("a waiting edit of an unknown field", _ckpt(_set("pending", {"colour": 1})), "pending: not a table"),
     ("a waiting edit that applies at once", _ckpt(_set("pending", {"lr": 0.1})), "pending: holds an edit"),
     ("no config.json", lambda f: (f / CONFIG).unlink(), "config.json: missing"),

@@ -186,8 +186,19 @@ def test_resume_refuses_what_a_run_cannot_change(data, tmp_path, flags, problem)
 
 
 def test_the_text_plot_tells_train_from_test_without_colour(data, tmp_path):
-    import re
+    """A braille line and x marks, named in the title (no legend over the data); each
+    point on the row nearest its value."""
+    from core.runs import load_curves
+    from tests.plotcheck import assert_points_on_nearest_rows
 
-    out = run("--data-dir", str(data), "--epochs", "1", "--run-dir", str(tmp_path / "r"))
-    legend = {m.group(2): m.group(1) for m in re.finditer(r"(\S\S) (train|test)\b", out.stdout)}
-    assert set(legend) == {"train", "test"} and legend["train"] != legend["test"], out.stdout
+    out = run("--data-dir", str(data), "--epochs", "2", "--run-dir", str(tmp_path / "r"))
+    assert "Loss (⣀ train, x test)" in out.stdout, out.stdout
+    plot = out.stdout[out.stdout.index("Loss (⣀"):]
+    c = load_curves(tmp_path / "r")
+    lines = plot.splitlines()
+    cut = next(line for line in lines if "┐" in line).index("┐") + 1  # where the second plot starts
+    loss = "\n".join(line[:cut] for line in lines)
+    acc = "\n".join(line[cut:] for line in lines)
+    assert_points_on_nearest_rows(loss, c.test_loss, "x")
+    assert_points_on_nearest_rows(acc, c.test_accuracy, "x")
+    assert not any(w in line for line in loss.splitlines()[2:-3] for w in ("train", "test"))

@@ -63,23 +63,43 @@ def test_smoothing_is_tensorboards_debiased_moving_average():
 
 
 def test_the_zoomed_view_leaves_out_the_first_test_once_there_are_two_more():
-    from tui.render.plotdata import fit_range, recent_start
+    from tui.render.plotdata import recent_start
 
     assert recent_start([0]) == 0 and recent_start([0, 100]) == 0
     assert recent_start([0, 100, 200]) == 100
     assert recent_start(list(range(0, 2500, 100)), keep=10) == 1500
-    lo, hi = fit_range([83.0, 89.0])
-    assert 80 < lo < 83 and 89 < hi < 92
-    lo, hi = fit_range([50.0], least=1.0)
-    assert lo < 49.5 and hi > 50.5
 
 
-def test_log_ticks_are_labelled_in_the_real_unit():
+def test_a_row_axis_puts_each_label_on_the_row_that_stands_for_it():
+    """Labels are multiples of a 1/2/2.5/5 step, each on a row (row k stands for
+    lo + k * step), written exactly; a value is drawn on its nearest row."""
+    from tui.render.plotdata import log_row_axis, row_axis
+
+    for lo, hi, rows in [(85.53, 86.53, 3), (95.95, 97.0, 11), (5, 100, 11), (0.0005, 0.142, 11),
+                         (0.1, 0.14, 8), (96.7, 96.7, 5), (0, 2.36, 20)]:
+        axis = row_axis(lo, hi, rows, floor=0.0, ceiling=100.0)
+        assert axis.lo <= lo and axis.hi >= min(hi, 100) and axis.lo >= 0
+        assert len(axis.ticks) >= 2
+        for tick, label in zip(axis.ticks, axis.labels):
+            k = (tick - axis.lo) / axis.step
+            assert abs(k - round(k)) < 1e-6 and float(label) == round(tick, 9)
+            assert axis.row(tick) == round(k)
+        for v in (lo, hi, (lo + hi) / 2):
+            assert abs(axis.lo + axis.row(v) * axis.step - v) <= axis.step / 2 + 1e-9
+    assert row_axis(95.95, 97.0, 11).labels == ["96.00", "96.25", "96.50", "96.75", "97.00"]
+    log = log_row_axis(-3.3, -0.85, 11)
+    assert log.labels == ["0.001", "0.01", "0.1", "1"] and log.row(-2.0) == round((-2 - log.lo) / log.step)
+
+
+def test_braille_values_land_on_their_nearest_rows():
+    """plotext maps braille dots over 4R - 1 steps: a value near a row's edge could
+    land on the row beside it; RowAxis.braille moves it within its own row."""
     import math
 
-    from tui.render.plotdata import log_ticks
+    from tui.render.plotdata import row_axis
 
-    pos, labels = log_ticks(math.log10(0.2), math.log10(2.4))
-    assert labels == ["0.2", "0.5", "1", "2"] and pos[2] == 0.0
-    pos, labels = log_ticks(math.log10(0.30), math.log10(0.32))
-    assert len(pos) == 5 and labels[0] == "0.3"
+    axis = row_axis(0, 1, 11)
+    values = [i / 997 for i in range(998)]
+    for v, b in zip(values, axis.braille(values)):
+        dot = math.floor(round(0.5 + (4 * axis.rows - 1) * (b - axis.lo) / (axis.hi - axis.lo), 8))
+        assert dot // 4 == axis.row(v)

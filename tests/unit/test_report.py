@@ -17,7 +17,7 @@ from core.datasets import DIGITS, MNISTDataset
 from core.events import TestEnd
 from core.report import bar, class_accuracy, confusion_text, most_confused, report_dict, report_text
 from core.training import Run
-from tests.helpers import T10K, write_split
+from tests.helpers import need_full_t10k, write_split
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,7 +57,8 @@ def test_class_accuracy_and_bars():
 def t10k_result():
     """A network trained one epoch on the first 5,000 real test digits, tested on the
     other 5,000: the TestEnd, the model and the data, for an independent recount."""
-    full = MNISTDataset(T10K / "t10k-images-idx3-ubyte.gz", T10K / "t10k-labels-idx1-ubyte.gz")
+    t10k = need_full_t10k()
+    full = MNISTDataset(t10k / "t10k-images-idx3-ubyte.gz", t10k / "t10k-labels-idx1-ubyte.gz")
     train = full.head(5000)
     test = MNISTDataset.from_tensors(full.images[5000:], full.labels[5000:])
     run = Run(Hyperparameters(epochs=1), train, test, hardest=20)

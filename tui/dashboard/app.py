@@ -76,6 +76,7 @@ class MnistTuiApp(App):
         self.state = AppState.STARTING
         self.error = ""
         self.error_internal = False
+        self.refused = False  # a --resume refused: the receipt is that one line
         self.view = DashboardModel(EditState(spec.hparams))
         self.dashboard = DashboardScreen(self.view)
         self.signals = SignalExit(self)
@@ -176,8 +177,10 @@ class MnistTuiApp(App):
 
     def accepts(self, message: msg.EngineMessage) -> bool:
         """Whether an engine message is still wanted: not from an engine replaced by a
-        restart, not while the app shuts down (its widgets are being removed)."""
-        return message.generation == self.generation and bool(self.screen_stack) and self.is_running
+        restart, not while the app shuts down (its widgets are being removed), not a
+        refused --resume (the app closes on it: ``resume_refused``)."""
+        return (message.generation == self.generation and bool(self.screen_stack)
+                and self.is_running and not self.resume_refused(message.event))
 
     def take_in(self, event: Any) -> None:
         """An engine event's effect on the state (``tui.dashboard.viewmodel.state_after``)."""
@@ -293,9 +296,24 @@ class MnistTuiApp(App):
         self.stop_engine(self.signals.cause or "quit")
         self.exit()
 
+    def resume_refused(self, failed: Any) -> bool:
+        """``--resume`` of a run that cannot be continued (core refused its checkpoint or
+        folder) before anything started: the dashboard closes, and the terminal shows
+        that one line, exit 2, as the headless path does. Not for an internal error
+        (exit 1, its traceback in a file) nor for missing data (a panel offers others)."""
+        if not (isinstance(failed, EngineFailed) and self.spec.resume and self.restarts == 0
+                and self.watch_dir is None and self.state.loading and not failed.detail_file and not failed.searched):
+            return False
+        self.error, self.refused = failed.message, True
+        self.set_state(AppState.ERROR)
+        self.shutdown()
+        return True
+
     def receipt(self) -> str:
         """What the terminal shows after the dashboard closes: the run folder, how far
         it got, its best test, and the commands that continue or follow it."""
+        if self.refused:
+            return f"mnist-tui: error: {self.error}"
         folder = Path(self.watch_dir) if self.watch_dir is not None else self.run_dir
         view = self.view
         return receipt_text(folder, max(view.test_epochs, default=0), view.hp.epochs, view.best,

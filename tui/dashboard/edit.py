@@ -80,6 +80,9 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
     Nothing here queries the form before it is opened: the app composes it off-screen
     while the data loads, and that can still be under way when the app shuts down
     (a query in ``on_mount`` then found its widgets already gone: NoMatches '#f-lr').
+    Each field's error line is kept from compose, not queried: every Input posts a
+    Changed for its first value as it mounts, and when the app closed meanwhile the
+    form handled those with its widgets gone (NoMatches '#err-momentum').
     """
 
     DEFAULT_CSS = """
@@ -103,6 +106,7 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
         super().__init__()
         self.hp, self.min_epochs, self.restart_only = hp, min_epochs, restart_only
         self._styled = False
+        self._errors: dict[str, Static] = {}  # each field's error line, from compose
 
     def _title(self) -> str:
         title = "Edit hyperparameters"
@@ -158,6 +162,7 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
                         yield Label(self._when(name), classes="when", id=f"when-{name}")
                     error = Static("", classes="error", id=f"err-{name}")
                     error.display = False
+                    self._errors[name] = error
                     yield error
             with Horizontal(id="buttons"):
                 yield Button("Apply", variant="primary", id="apply")
@@ -177,9 +182,8 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
         self._styled = True  # mounting styled every widget (the app composes it off-screen)
 
     def _show_error(self, name: str, message: str | None) -> None:
-        found = self.query(f"#err-{name}").results(Static)
-        err = next(found, None)
-        if err is None:  # the off-screen form taken down by a closing app, a Changed queued
+        err = self._errors.get(name)
+        if err is None:  # not composed (yet)
             return
         err.update(message or "")
         err.display = bool(message)

@@ -56,6 +56,11 @@ def optimizer_text(hp: Any) -> str:
     return f"{opt} · batch {hp.batch_size}"
 
 
+def optimizer_texts(hp: Any) -> tuple[str, str]:
+    """The header's optimizer, and its short form for narrow terminals (``lr 0.2 · batch 50``)."""
+    return optimizer_text(hp), f"lr {show_value(hp.lr)} · batch {hp.batch_size}"
+
+
 class RunView(Screen):
     """The layout, what draws it, and a handler per kind of event of the run."""
 
@@ -104,10 +109,12 @@ class RunView(Screen):
 
     def apply_size_classes(self, size: Size) -> None:
         compact, tiny = size_classes(*size)
+        changed = compact != self.has_class("-compact")
         self.set_class(compact, "-compact")
         self.set_class(tiny, "-tiny")
-        self.query_one(DigitGallery).set_class(compact, "-compact")
         self.query_one(KeyFooter).compact = compact
+        if changed:
+            self.refresh_bindings()  # v (plots / digits) is a key of the compact layout only
 
     # ------------------------------------------------------------------ drawing
     def log_line(self, text: str) -> None:
@@ -117,7 +124,8 @@ class RunView(Screen):
     def refresh_static(self) -> None:
         """The header's optimizer and the pane: none in watch before the run's start row."""
         hp, known = self.model.hp, self.hparams_known
-        self.query_one(StatusBar).optimizer = optimizer_text(hp) if known else ""
+        status = self.query_one(StatusBar)
+        status.optimizer, status.short_optimizer = optimizer_texts(hp) if known else ("", "")
         self.query_one(HparamsPane).show(hp, self.model.pending, ended=self.app.state.ended,
                                          waiting=None if known else f"waiting for {self.app.watch_dir}")
 
@@ -136,7 +144,8 @@ class RunView(Screen):
             return
         gallery = self.query_one(DigitGallery)
         indices = self.digit_indices()
-        message = "no misclassified digits" if m.only_wrong and not indices else ""
+        message = ("no misclassified digits" if m.only_wrong else "no digits of this class") \
+            if not indices else ""
         gallery.show(m.test_images, m.test_labels, m.class_names, indices,
                      m.predictions or None, m.confidences or None,
                      ascii=self.app.ascii, message=message)
@@ -189,6 +198,7 @@ class RunView(Screen):
     def on_data_ready(self, ev: protocol.DataReady) -> None:
         self.query_one(TrainingProgress).remove_class("-downloading")
         self.model.data_ready(ev.test_images, ev.test_labels, ev.classes, ev.n_train)
+        self.query_one(DigitGallery).classes_shown = ev.classes  # (the cards' width)
         self.app.refresh_bindings()  # n applies from now on
         self.query_one(StatusBar).dataset = ev.title
         if self.app.watch_dir is None:

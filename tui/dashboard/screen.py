@@ -21,6 +21,7 @@ from tui.dashboard.edit import EditScreen
 from tui.dashboard.runview import RunView
 from tui.dashboard.states import AppState
 from tui.dashboard.viewmodel import KeyContext, key_applies
+from tui.widgets.gallery import DigitGallery
 
 # Keys that drive the run itself: the App binds them too, for every other screen.
 RUN_KEYS = ("toggle_pause", "resume", "edit", "save", "help", "quit_app")
@@ -32,15 +33,20 @@ class DashboardScreen(RunView):
         Binding("space", "resume", "Resume"),  # the same key: the footer says what it does now
         Binding("e", "edit", "Edit"),
         Binding("r", "restart", "Rerun"),  # short: "space Resume ... q Quit" fits 80 columns
+        Binding("v", "show_digits", "Digits"),  # the compact layout's pane: plots or digits
+        Binding("v", "show_plots", "Plots"),
         Binding("n", "next_digits", "Next"),
+        # The gallery's title names these (the footer has no room at 80 columns).
+        Binding("p", "prev_digits", "Prev", show=False),
+        Binding("g", "goto_page", "Page", show=False),
+        Binding("f", "class_filter", "Class", show=False),
         Binding("m", "misclassified", "Wrong"),
         Binding("c", "confusion", "Matrix"),
         Binding("h", "hardest", "Hard"),
-        # Not in the footer: at 80 columns its keys fill the line already (listed under ?).
-        Binding("w", "inside", "Inside", show=False),
+        Binding("w", "inside", "Inside"),
         Binding("d", "draw", "Draw"),
-        # Not in the footer, so that d Draw and q Quit fit 80 columns: a checkpoint is
-        # written after every test and on quitting anyway (s is in the help screen).
+        # Not in the footer: a checkpoint is written after every test and on quitting
+        # anyway (s is in the help screen).
         Binding("s", "save", "Save", show=False),
         # The plots' keys: the plot titles say what they show (the footer has no room).
         Binding("z", "zoom", "Zoom", show=False),
@@ -52,11 +58,24 @@ class DashboardScreen(RunView):
     ]
 
     # ------------------------------------------------------------------ keys
+    WATCH_KEYS = {"space": "pause", "e": "edit", "r": "rerun", "s": "save", "d": "draw"}
+
+    def on_key(self, event) -> None:
+        """Watching, the keys that would act on the run say why they do nothing (they
+        are left out of the footer, which a user may not look at)."""
+        what = self.WATCH_KEYS.get(event.key)
+        if what and self.app.watch_dir is not None and self.app.screen is self:
+            event.stop()
+            event.prevent_default()
+            self.app.notify(f"read-only: watching {self.app.watch_dir} ({what} acts on a run "
+                            "this dashboard trains)", timeout=4)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         app = self.app
         return key_applies(action, KeyContext(app.state, app.engine is not None,
                                               app.watch_dir is not None, self.start_paused,
-                                              self.alternatives), self.model)
+                                              self.alternatives, self.has_class("-compact"),
+                                              self.has_class("-digits")), self.model)
 
     def action_toggle_pause(self) -> None:
         engine = self.app.engine
@@ -118,9 +137,47 @@ class DashboardScreen(RunView):
         if self.alternatives:
             self.app.restart(dataset=self.alternatives[0])
 
+    def action_show_digits(self) -> None:
+        self.swap_view()
+
+    def action_show_plots(self) -> None:
+        self.swap_view()
+
+    def swap_view(self) -> None:
+        """The compact layout's one pane: the plots, or the digits."""
+        self.toggle_class("-digits")
+        self.refresh_bindings()
+        if not self.has_class("-digits"):
+            self.plots.now()
+
     def action_next_digits(self) -> None:
         self.model.page += 1
         self.show_digits()
+
+    def action_prev_digits(self) -> None:
+        self.model.page -= 1
+        self.show_digits()
+
+    def action_class_filter(self) -> None:
+        """Only the digits of one true class: 0, 1, ... then all again."""
+        m = self.model
+        classes = len(m.class_names) or 10
+        m.only_class = None if m.only_class == classes - 1 else (
+            0 if m.only_class is None else m.only_class + 1)
+        m.page = 0
+        self.show_digits()
+
+    def action_goto_page(self) -> None:
+        from tui.screens.pagejump import PageScreen
+
+        pages = self.model.pages(self.query_one(DigitGallery).capacity())
+
+        def done(page: int | None) -> None:
+            if page is not None:
+                self.model.page = page - 1
+                self.show_digits()
+
+        self.app.push_screen(PageScreen(pages), done)
 
     def action_misclassified(self) -> None:
         self.model.only_wrong = not self.model.only_wrong

@@ -146,6 +146,7 @@ class DashboardModel:
     n_train: int = 0
     page: int = 0
     only_wrong: bool = False
+    only_class: int | None = None  # f: the digits of one true class
 
     # ------------------------------------------------------------ hyperparameters
     @property
@@ -223,10 +224,14 @@ class DashboardModel:
 
     # ------------------------------------------------------------ digit paging
     def digit_pool(self) -> list[int] | range:
-        """The test examples the gallery pages through (misclassified only, when asked)."""
-        if self.only_wrong and self.predictions:
-            return [i for i, (p, y) in enumerate(zip(self.predictions, self.test_labels)) if p != y]
-        return range(len(self.test_labels))
+        """The test examples the gallery pages through (misclassified only, one true
+        class only, when asked)."""
+        wrong = self.only_wrong and self.predictions
+        if not wrong and self.only_class is None:
+            return range(len(self.test_labels))
+        return [i for i, y in enumerate(self.test_labels)
+                if (self.only_class is None or y == self.only_class)
+                and (not wrong or self.predictions[i] != y)]
 
     def page_indices(self, per: int) -> list[int]:
         """The test examples on the current page (the page wrapped into range)."""
@@ -236,11 +241,16 @@ class DashboardModel:
         self.page, _ = page_of(len(pool), per, self.page)
         return list(pool[self.page * per:(self.page + 1) * per])
 
+    def pages(self, per: int) -> int:
+        return page_of(len(self.digit_pool()), per, 0)[1]
+
     def gallery_title(self, per: int) -> str:
         pool = self.digit_pool()
         page, pages = page_of(len(pool), per, self.page)
+        cls = None if self.only_class is None else (
+            self.class_names[self.only_class] if self.class_names else str(self.only_class))
         return gallery_title(page, pages, len(pool), len(self.test_labels), self.only_wrong,
-                             bool(self.predictions))
+                             bool(self.predictions), cls)
 
 
 def page_of(pool: int, per: int, page: int) -> tuple[int, int]:
@@ -250,15 +260,19 @@ def page_of(pool: int, per: int, page: int) -> tuple[int, int]:
 
 
 def gallery_title(page: int, pages: int, shown: int, total: int, only_wrong: bool,
-                  tested: bool) -> str:
+                  tested: bool, only_class: str | None = None) -> str:
     """The gallery's border title: what it shows, which page, and the keys that change it."""
+    of_class = f" of class {only_class}" if only_class is not None else ""
     if only_wrong and tested:
-        what = f"misclassified test digits: {shown:,} of {total:,}"
+        what = f"misclassified test digits{of_class}: {shown:,} of {total:,}"
     elif only_wrong:
-        what = "test digits (misclassified ones after the first test)"
+        what = f"test digits{of_class} (misclassified ones after the first test)"
+    elif only_class is not None:
+        what = f"test digits of class {only_class}: {shown:,} of {total:,}"
     else:
         what = f"test digits: {total:,}"
-    return f"{what} · page {page + 1}/{pages} · n next · m {'all' if only_wrong else 'misclassified'}"
+    return (f"{what} · page {page + 1}/{pages} · n/p next/prev · g page · f class · "
+            f"m {'all' if only_wrong else 'misclassified'}")
 
 
 def tick_details(ev: Any, epochs: int, *, show_eta: bool, paused: bool) -> tuple[str, str]:
@@ -322,6 +336,8 @@ class KeyContext:
     watching: bool               # following another process's run folder
     start_paused: bool = False   # space while loading: training starts paused
     alternatives: tuple[str, ...] = ()  # other datasets found here, when data is missing
+    compact: bool = False        # a small terminal: one pane for plots or digits
+    digits: bool = False         # (compact) the pane shows the digits, not the plots
 
 
 def key_applies(action: str, ctx: KeyContext, model: DashboardModel) -> bool:
@@ -337,7 +353,12 @@ def key_applies(action: str, ctx: KeyContext, model: DashboardModel) -> bool:
         return (running and state == AppState.PAUSED) or (loading and ctx.start_paused)
     if action == "save":
         return running or (ctx.engine and state in (AppState.FINISHED, AppState.STOPPED))
-    if action == "next_digits":  # while loading: the page turns once the digits come
+    if action == "show_digits":
+        return ctx.compact and not ctx.digits
+    if action == "show_plots":
+        return ctx.compact and ctx.digits
+    if action in ("next_digits", "prev_digits", "goto_page", "class_filter"):
+        # while loading: the page turns once the digits come
         return model.test_images is not None or loading
     if action == "misclassified":
         return bool(model.predictions) or loading or (state == AppState.TESTING and not model.test_acc)

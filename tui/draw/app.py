@@ -17,6 +17,7 @@ from textual.app import App
 from textual.message_pump import MessagePump
 
 from core.errors import MnistTuiError
+from tui.argparsing import say_error
 from tui.draw.screen import DrawingPredicted, DrawScreen, ModelStatus
 
 
@@ -37,12 +38,19 @@ def resolve(path: str | os.PathLike) -> Source:
     any, names the dataset; MNIST otherwise). Checked without PyTorch."""
     from core.runfolder import CONFIG, LAST, read_config
 
+    from core import safeio
+
     p = Path(path)
-    if p.is_dir():
+    if os.path.isdir(p):
         checkpoint, run_dir = p / LAST, p
-        if not checkpoint.is_file():
-            raise DrawArgumentError(f"{p}: no {LAST} in this folder; is it an mnist-tui run folder?")
-    elif p.is_file():
+        try:
+            os.stat(checkpoint)
+        except FileNotFoundError:
+            raise DrawArgumentError(f"{p}: no {LAST} in this folder; is it an mnist-tui run "
+                                    f"folder?") from None
+        except OSError as exc:
+            raise DrawArgumentError(f"{checkpoint}: cannot be read ({safeio.why(exc)})") from None
+    elif os.path.lexists(p):
         checkpoint, run_dir = p, p.parent
     else:
         raise DrawArgumentError(f"{p}: no such checkpoint file or run folder")
@@ -50,7 +58,7 @@ def resolve(path: str | os.PathLike) -> Source:
 
     check_file(checkpoint)  # a file cut short or damaged: one line, before any screen
     dataset = "mnist"
-    if (run_dir / CONFIG).exists():
+    if os.path.lexists(run_dir / CONFIG):
         dataset = str(read_config(run_dir).get("dataset", "mnist"))
     return Source(checkpoint, run_dir, dataset)
 
@@ -98,6 +106,7 @@ def load_model(checkpoint: Path):
     from core.network import build_model
 
     state = ckpt.load(checkpoint)
+    ckpt.check(state, checkpoint)  # as a resume checks it: NaN weights, wrong shapes ...
     try:
         model = build_model(Hyperparameters.from_dict(state["hparams"]))
         model.load_state_dict(state["model"])
@@ -110,11 +119,17 @@ def load_model(checkpoint: Path):
 
 class DrawApp(App[None]):
     TITLE = "mnist-tui draw"
+    # As in the dashboard and the runs table: it would offer nothing of this app's (its
+    # keys are on screen), and random keys into it ended in a traceback (issue 25).
+    ENABLE_COMMAND_PALETTE = False
 
-    def __init__(self, source: Source, *, ascii: bool = False) -> None:
+    def __init__(self, source: Source, *, ascii: bool = False, loaded: tuple | None = None) -> None:
+        """``loaded``: the checkpoint's (model, epoch, step), loaded already (the command
+        line loads it before the screen opens); else it is loaded behind the screen."""
         super().__init__()
         self.source = source
         self.ascii = ascii
+        self.loaded = loaded
         self.predictor = LocalPredictor()
         self.failed = False
         self.error = ""
@@ -132,7 +147,7 @@ class DrawApp(App[None]):
             from core.datasets import get_spec
 
             classes = get_spec(self.source.dataset).classes
-            model, epoch, step = load_model(self.source.checkpoint)
+            model, epoch, step = self.loaded or load_model(self.source.checkpoint)
         except MnistTuiError as exc:
             self.failed, self.error = True, str(exc)
             screen.post_message(ModelStatus(error=str(exc)))
@@ -161,13 +176,18 @@ def draw_main(argv: list[str]) -> int:
     try:
         source = resolve(args.checkpoint)
     except MnistTuiError as exc:
-        sys.stderr.write(f"mnist-tui: error: {exc}\n")
+        say_error(f"mnist-tui: error: {exc}")
         return 2
     if not sys.stdout.isatty():
-        sys.stderr.write("mnist-tui: error: draw needs a terminal\n")
+        say_error("mnist-tui: error: draw needs a terminal")
         return 2
-    app = DrawApp(source, ascii=args.ascii)
+    try:  # a checkpoint that cannot be used is refused before the screen opens
+        loaded = load_model(source.checkpoint)
+    except MnistTuiError as exc:
+        sys.stderr.write(f"mnist-tui: error: {exc}\n")
+        return 2
+    app = DrawApp(source, ascii=args.ascii, loaded=loaded)
     app.run()
     if app.failed and app.error:
-        sys.stderr.write(f"mnist-tui: error: {app.error}\n")  # also said on screen
+        say_error(f"mnist-tui: error: {app.error}")  # also said on screen
     return app.return_code or 0

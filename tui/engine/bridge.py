@@ -405,7 +405,33 @@ def _child_main(spec: RunSpec, events: Any, commands: Any, parent_pid: int) -> N
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
+    threading.Thread(target=_end_with_parent, args=(parent_pid,), name="mnist-tui-parent",
+                     daemon=True).start()
     engine_loop(spec, events.put, commands, parent_alive=lambda: os.getppid() == parent_pid)
+
+
+ORPHAN_GRACE = 10.0  # seconds the loop has, once the dashboard is gone, to end by itself
+
+
+def _end_with_parent(parent_pid: int) -> None:
+    """The training process never outlives the dashboard, whatever either was doing (the
+    dashboard killed with SIGKILL, this process still loading the data or PyTorch).
+    Between two steps the loop sees the parent gone and ends cleanly, writing its end
+    row; whatever keeps it from doing so, this ends the process a moment later."""
+    try:
+        fd = os.pidfd_open(parent_pid)  # readable once that process has ended (Linux)
+    except (AttributeError, OSError):
+        fd = None
+    if os.getppid() == parent_pid:
+        if fd is not None:
+            import select
+
+            select.select([fd], [], [])
+        else:
+            while os.getppid() == parent_pid:
+                time.sleep(0.5)
+    time.sleep(ORPHAN_GRACE)
+    os._exit(0)
 
 
 class ProcessTransport:

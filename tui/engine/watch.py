@@ -12,6 +12,8 @@ works everywhere, so the folder is looked at a few times a second.
 from __future__ import annotations
 
 import json
+import os
+import stat
 import queue
 import threading
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from core import safeio
 from core.config import Hyperparameters
 from core.errors import MnistTuiError
 from core.events import EpochStarted, HparamsChanged, LayerStats, Prediction, RunFinished, RunStarted, TestEnd
@@ -39,11 +42,14 @@ def waits_for_run(run_dir: Path) -> bool:
     """True while ``run_dir`` may still become a run folder: it does not exist yet, or
     it is empty or held by a starting run (a lock, no config.json yet)."""
     run_dir = Path(run_dir)
-    if not run_dir.exists():
+    if not os.path.lexists(run_dir):
         return True
-    if not run_dir.is_dir() or (run_dir / CONFIG).exists():
+    if not os.path.isdir(run_dir) or os.path.lexists(run_dir / CONFIG):
         return False
-    return all(p.name == LOCK or p.name.startswith(".") for p in run_dir.iterdir())
+    try:
+        return all(p.name == LOCK or p.name.startswith(".") for p in run_dir.iterdir())
+    except OSError:  # a folder that cannot be listed: read_config says why
+        return False
 
 
 class FolderTransport:
@@ -131,9 +137,16 @@ class FolderTransport:
         warned = False
         while not self._stop.is_set():
             try:
-                size = path.stat().st_size
+                st = path.stat()
+                size = st.st_size
             except FileNotFoundError:
                 size = 0
+            except OSError as exc:
+                raise MnistTuiError(f"{path}: cannot be read ({safeio.why(exc)})") from None
+            else:
+                if not stat.S_ISREG(st.st_mode):  # a named pipe would never grow: say so
+                    raise MnistTuiError(f"{path}: cannot be read "
+                                        f"({safeio.kind_of(st.st_mode)}, not a regular file)")
             if size < offset:  # rewritten: a resume truncated it
                 offset, buffer = 0, b""
                 state = _Translator(self.run_dir, config)
@@ -141,11 +154,11 @@ class FolderTransport:
                 emit(Loading("the run folder was rewritten (the run was resumed): reading it again"))
             if size > offset:
                 try:
-                    with open(path, "rb") as f:
+                    with safeio.open_regular(path) as f:
                         f.seek(offset)
                         chunk = f.read(min(size - offset, READ_CHUNK))
                 except OSError as exc:
-                    raise MnistTuiError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+                    raise MnistTuiError(f"{path}: cannot be read ({safeio.why(exc)})") from None
                 offset += len(chunk)
                 if size > READ_CHUNK:  # a long run's backlog: say how far the reading is
                     emit(ReadProgress(METRICS_JSONL, offset, size))
@@ -191,6 +204,7 @@ class _Translator:
         self.epoch = 0
         self.ended = False
         self.bad = 0
+        self.classes = 0  # the run's class count (its start row's), which a test's rows match
         self._previous_kind = ""
 
     def translate(self, rows: list[dict[str, Any]]):
@@ -225,9 +239,12 @@ class _Translator:
                 if isinstance(ev, RunStarted):
                     self.ended = False
                     self.epochs = Hyperparameters.from_dict(ev.hparams).epochs
+                    self.classes = len(ev.classes)
                 elif isinstance(ev, TestEnd):
                     ev = self._with_predictions(ev, r)
                 elif isinstance(ev, HparamsChanged):
+                    # values a run can hold, or ConfigError: the row is skipped
+                    Hyperparameters().with_changes(**{k: n for k, (_, n) in ev.changes.items()})
                     if ev.applied and "epochs" in ev.changes:
                         self.epochs = Hyperparameters().with_changes(
                             epochs=ev.changes["epochs"][1]).epochs
@@ -237,7 +254,8 @@ class _Translator:
                     self.ended = True
                 if ev is not None:
                     yield ev
-            except (KeyError, TypeError, ValueError, IndexError, AttributeError, MnistTuiError):
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError,
+                    MnistTuiError):
                 self.bad += 1  # well-formed but not what a run writes: skipped, counted
             finally:
                 self._previous_kind = r.get("kind")
@@ -261,7 +279,7 @@ class _Translator:
 
         preds: dict[str, Any] = {}
         try:
-            saved = json.loads((self.run_dir / TEST_LAST).read_text())
+            saved = json.loads(safeio.read_bytes(self.run_dir / TEST_LAST, limit=safeio.MEDIUM))
             if saved.get("epoch") == r["epoch"] and saved.get("step") == r["step"]:
                 preds = saved
         except (OSError, ValueError):
@@ -276,4 +294,7 @@ class _Translator:
             hardest, predictions, confidences = (), (), ()  # a damaged test-last.json
         if len(predictions) != ev.total or len(confidences) != len(predictions):
             predictions, confidences = (), ()
+        n = len(ev.confusion)
+        if self.classes and n not in (0, self.classes):
+            raise ValueError(f"a test of {n} classes in a run of {self.classes}")
         return replace(ev, hardest=hardest, predictions=predictions, confidences=confidences)

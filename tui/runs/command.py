@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from core.runs import scan
-from tui.argparsing import Parser
+from tui.argparsing import Parser, say_error
 from tui.runs.table import json_text, plain_table
 
 
@@ -25,7 +25,7 @@ def build_runs_parser() -> argparse.ArgumentParser:
     p = Parser(prog="mnist-tui runs", description="Every run folder under DIR (recursively, "
                 "restarts included) in one table: settings that differ, epochs, best accuracy, "
                 "last test loss, duration, status (running, finished, stopped, diverged, "
-                "damaged) and size. On a terminal: sort, filter, overlay the curves of the "
+                "pruned: a sweep's trial, damaged) and size. On a terminal: sort, filter, overlay the curves of the "
                 "runs you select, watch, resume or delete one.",
                 epilog="keys: space select · c compare curves · s / S sort by the next column / "
                        "reverse · / filter · v columns · w watch · r resume · d delete · q quit\n"
@@ -44,9 +44,14 @@ def build_runs_parser() -> argparse.ArgumentParser:
 def runs_main(argv: list[str]) -> int:
     args = build_runs_parser().parse_args(argv)
     root = Path(args.dir)
-    if not root.is_dir():
-        sys.stderr.write(f"mnist-tui: error: {args.dir}: no such folder"
-                         f"{' (runs are written to ./runs by default)' if args.dir == 'runs' else ''}\n")
+    if not os.path.isdir(root):
+        say_error(f"mnist-tui: error: {args.dir}: no such folder"
+                  f"{' (runs are written to ./runs by default)' if args.dir == 'runs' else ''}")
+        return 2
+    try:
+        os.scandir(root).close()
+    except OSError as exc:
+        say_error(f"mnist-tui: error: {args.dir}: cannot be read ({exc.strerror or exc})")
         return 2
     if args.json or args.plain or not sys.stdout.isatty():
         runs = scan(root)

@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from core.runs import Curves
-from tui.widgets.compareplot import EPOCHS, SEEN, CompareAccuracyPlot, CompareLossPlot
+from tui.widgets.compareplot import EPOCHS, SEEN, CompareAccuracyPlot, CompareLossPlot, legend
 from tui.widgets.footer import KeyFooter
 
 
@@ -19,6 +19,7 @@ class CompareScreen(Screen[None]):
     DEFAULT_CSS = """
     CompareScreen > #compare-title { height: auto; padding: 0 1; background: $panel; }
     CompareScreen > #compare-note { height: auto; padding: 0 1; color: $warning; }
+    CompareScreen > #compare-legend { height: auto; padding: 0 1; }
     CompareScreen > Horizontal { height: 1fr; }
     CompareScreen CompareLossPlot, CompareScreen CompareAccuracyPlot { width: 1fr; height: 1fr; }
     CompareScreen.narrow > Horizontal { layout: vertical; }
@@ -41,6 +42,7 @@ class CompareScreen(Screen[None]):
         yield Static(f"Comparing {len(self.runs)} run{'s' if len(self.runs) != 1 else ''}",
                      id="compare-title")
         yield Static(self.notes, id="compare-note")
+        yield Static(legend([name for name, _ in self.runs]), id="compare-legend")
         with Horizontal():
             yield CompareLossPlot()
             yield CompareAccuracyPlot()

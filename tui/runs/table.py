@@ -19,7 +19,7 @@ SETTING_TITLES = {"lr": "lr", "momentum": "momentum", "batch_size": "batch",
                   "hidden": "hidden", "activation": "activation", "optimizer": "optimizer",
                   "limit_train": "train n", "limit_test": "test n"}
 STATUS_STYLE = {"running": "bold green", "finished": "", "stopped": "yellow",
-                "diverged": "bold red", "damaged": "bold red"}
+                "diverged": "bold red", "pruned": "dim", "damaged": "bold red"}
 
 
 def fmt_started(ts: float | None) -> str:

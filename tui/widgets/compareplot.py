@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from core.runs import Curves
-from tui.render.plotdata import downsample, nice_ticks
-from tui.widgets.plots import X_LABEL, _Plot
+from tui.render.plotdata import downsample, nice_ticks, plot_rows, row_axis
+from tui.widgets.plots import X_LABEL, _Plot, apply_axis
 
 #: plotext colours, one per run in order (distinct on dark and light themes)
 PALETTE = ("blue+", "orange+", "green+", "red+", "magenta+", "cyan+", "yellow+", "gray")
@@ -14,64 +14,103 @@ EPOCHS = "epochs"
 SEEN = "seen"
 
 
+#: the same colours as Rich names them (the legend above the plots)
+RICH_PALETTE = ("bright_blue", "dark_orange", "bright_green", "bright_red", "bright_magenta",
+                "bright_cyan", "bright_yellow", "grey50")
+
+
 def colour_of(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
+def legend(names: Sequence[str]):
+    """The runs' names, each in its colour, for a line above the plots (a legend over
+    the plot would cover the curves)."""
+    from rich.text import Text
+
+    text = Text()
+    for i, name in enumerate(names):
+        text.append("  " if i else "")
+        text.append("━━ ", RICH_PALETTE[i % len(RICH_PALETTE)])
+        text.append(name)
+    return text
+
+
 class _ComparePlot(_Plot):
-    DEFAULT_CSS = "_ComparePlot { min-height: 5; }"
+    """The runs' series on one y axis fitted to the plot's rows (tui.render.plotdata.row_axis:
+    each label on the row that stands for it, each point on the row nearest its value).
+    No legend over the curves: the screen names each run's colour above the plots."""
+
+    DEFAULT_CSS = "_ComparePlot { min-height: 7; }"
     TITLE = ""
+    FLOOR: float | None = 0.0
+    CEILING: float | None = None
 
     def replot(self, runs: Sequence[tuple[str, Curves]], x_axis: str = SEEN) -> None:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
         plt.title(self.TITLE)
-        if self.size.height >= 12:
+        xlabel = self.size.height >= 12
+        if xlabel:
             plt.xlabel(X_LABEL if x_axis == SEEN else "epochs")
         width = max(self.size.width, 20)
-        high = 0.0
-        for i, (name, curves) in enumerate(runs):
-            high = max(high, self.draw(i, name, curves, x_axis, width))
+        series = [s for i, (name, curves) in enumerate(runs)
+                  for s in self.series(i, curves, x_axis, width)]
+        ys = [v for _, _, y, _ in series for v in y]
+        high = max([x[-1] for _, x, _, _ in series if x], default=0)
+        if ys:
+            rows = plot_rows(self.size.height, xlabel=xlabel)
+            axis = row_axis(min(ys), max(ys), rows, most=max(2, rows // 2),
+                            floor=self.FLOOR, ceiling=self.CEILING)
+            for kind, x, y, colour in series:
+                if kind == "line":
+                    plt.plot(x, axis.braille(y), marker="braille", color=colour)
+                else:
+                    plt.scatter(x, y, marker="●", color=colour)
+            apply_axis(plt, axis)
         if high > 0:
+            plt.xlim(0, high)
             ticks = nice_ticks(0, high, max(3, self.size.width // 8))
             if len(ticks) > 1:
                 plt.xticks(ticks)
         self.refresh()
 
-    def draw(self, i: int, name: str, c: Curves, x_axis: str, width: int) -> float:
+    def series(self, i: int, c: Curves, x_axis: str, width: int) -> list[tuple[str, list, list, str]]:
+        """("line" or "points", xs, ys, colour) for one run."""
         raise NotImplementedError
 
 
 class CompareLossPlot(_ComparePlot):
     """Each run's train loss as a line (its test losses as points of its colour)."""
 
-    DEFAULT_CSS = "CompareLossPlot { min-height: 5; }"
-    TITLE = "Loss (line: train, ●: test)"
+    DEFAULT_CSS = "CompareLossPlot { min-height: 7; }"
+    TITLE = "Loss (⣀ train, ● test)"
 
-    def draw(self, i: int, name: str, c: Curves, x_axis: str, width: int) -> float:
-        plt, colour = self.plt, colour_of(i)
+    def series(self, i: int, c: Curves, x_axis: str, width: int) -> list[tuple[str, list, list, str]]:
+        colour = colour_of(i)
         tx = c.train_seen if x_axis == SEEN else c.train_epoch
         ex = c.test_seen if x_axis == SEEN else c.test_epoch
+        out = []
         if tx:
             x, y = downsample(tx, c.train_loss, 2 * width)
-            plt.plot(x, y, label=name, marker="braille", color=colour)
+            out.append(("line", list(x), list(y), colour))
         if ex:
-            plt.scatter(list(ex), list(c.test_loss), marker="●", color=colour,
-                        **({} if tx else {"label": name}))
-        return max([*tx[-1:], *ex[-1:], 0])
+            out.append(("points", list(ex), list(c.test_loss), colour))
+        return out
 
 
 class CompareAccuracyPlot(_ComparePlot):
     """Each run's test accuracy after every test."""
 
-    DEFAULT_CSS = "CompareAccuracyPlot { min-height: 5; }"
+    DEFAULT_CSS = "CompareAccuracyPlot { min-height: 7; }"
     TITLE = "Test accuracy %"
+    CEILING = 100.0
 
-    def draw(self, i: int, name: str, c: Curves, x_axis: str, width: int) -> float:
-        plt, colour = self.plt, colour_of(i)
+    def series(self, i: int, c: Curves, x_axis: str, width: int) -> list[tuple[str, list, list, str]]:
+        colour = colour_of(i)
         ex = c.test_seen if x_axis == SEEN else c.test_epoch
-        if ex:
-            plt.plot(list(ex), list(c.test_accuracy), label=name, marker="braille", color=colour)
-            plt.scatter(list(ex), list(c.test_accuracy), marker="●", color=colour)
-        return max([*ex[-1:], 0])
+        if not ex:
+            return []
+        return [("line", list(ex), list(c.test_accuracy), colour),
+                ("points", list(ex), list(c.test_accuracy), colour)]

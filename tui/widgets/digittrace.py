@@ -23,7 +23,8 @@ ASCII_RAMP = " .:-=+*#%@"
 def strip(values: Sequence[float], kind: str, *, ascii: bool = False) -> Text:
     """Activations as cells (full blocks, one a unit): grey level = activation (sigmoid 0..1, relu 0..max); tanh
     is diverging (blue negative, orange positive)."""
-    v = np.asarray(values, dtype=np.float64)
+    # a diverged network's NaN is shown as 0, its infinities as the ends of the scale
+    v = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0, posinf=1e300, neginf=-1e300)
     t = Text(no_wrap=False)
     if kind == "tanh":
         x = np.clip(v, -1, 1)
@@ -46,17 +47,22 @@ def strip(values: Sequence[float], kind: str, *, ascii: bool = False) -> Text:
     return t
 
 
+DIGITS = tuple(str(i) for i in range(10))
+
+
 def probabilities(probs: Sequence[float], label: int, *, ascii: bool = False,
-                  compact: bool = False) -> Text:
+                  compact: bool = False, names: Sequence[str] | None = None) -> Text:
     """Ten entries "c▇ 97%": a block as tall as the probability; the prediction in bold,
-    the true class underlined."""
+    the true class underlined. ``names``: the classes' names (Fashion-MNIST's "Ankle
+    boot"), shown instead of their numbers where they are not the digits themselves."""
     blocks = "_.-:=+*#" if ascii else BLOCKS
+    probs = np.nan_to_num(np.asarray(probs, dtype=np.float64), nan=0.0).clip(0.0, 1.0).tolist()
     pred = int(np.argmax(probs)) if len(probs) else -1
     t = Text(no_wrap=False)
     for c, p in enumerate(probs):
         style = ("bold green" if c == label else "bold red") if c == pred else (
             "underline yellow" if c == label else "")
-        t.append(f"{c}", style)
+        t.append(names[c] if names and c < len(names) else f"{c}", style)
         t.append(blocks[min(len(blocks) - 1, int(p * len(blocks)))], style or "cyan")
         t.append(f"{min(99, round(100 * p)):2d} " if compact else f"{100 * p:3.0f}% ", style)
     return t
@@ -124,6 +130,7 @@ class DigitTraceView(Horizontal):
             line.append_text(strip(acts, kind, ascii=self.ascii))
             parts.append(line)
         out = Text("output ", "bold")
-        out.append_text(probabilities(tr.probs, tr.label, ascii=self.ascii, compact=self.compact))
+        out.append_text(probabilities(tr.probs, tr.label, ascii=self.ascii, compact=self.compact,
+                                      names=names if tuple(names) != DIGITS else None))
         parts.append(out)
         text.update(Text("\n").join(parts))

@@ -15,6 +15,9 @@ from core.config import show_value
 __all__ = ["HparamsPane", "show_value"]
 
 
+NARROW, WIDE = 30, 48  # the pane's width, and while edits wait (name, value → new (when))
+
+
 class HparamsPane(Static):
     DEFAULT_CSS = """
     HparamsPane { width: 30; border: round $primary 50%; border-title-color: $text-muted;
@@ -31,9 +34,11 @@ class HparamsPane(Static):
         if waiting is not None:
             self.update(Text(waiting, style="dim italic"))
             return
+        # The names are never cut (test_batch_size was "test_batch_…" beside a waiting
+        # edit): the pane widens while edits wait, and a long value folds.
         table = Table.grid(padding=(0, 1))
-        table.add_column(style="dim")
-        table.add_column()
+        table.add_column(style="dim", no_wrap=True, min_width=max(map(len, cfg.FIELD_NAMES)))
+        table.add_column(overflow="fold")
         for name in cfg.FIELD_NAMES:
             value = Text(show_value(getattr(hp, name)))
             if name in pending:
@@ -41,4 +46,5 @@ class HparamsPane(Static):
                 effect = cfg.RESTART if ended else cfg.effect_of(name)
                 value.append(f" ({cfg.EFFECT_WORDS[effect]})", "yellow")
             table.add_row(name, value)
+        self.styles.width = WIDE if pending else NARROW
         self.update(table)

@@ -40,7 +40,8 @@ def spark(values: Sequence[float | None], width: int, *, lo: float | None = None
             out.append(" ")
             continue
         t = 0.5 if b <= a else (f(v) - a) / (b - a)
-        out.append(blocks[min(len(blocks) - 1, max(0, int(t * len(blocks))))])
+        t = min(max(t, 0.0), 1.0) if t == t else 0.5  # a range that overflowed: inf or NaN
+        out.append(blocks[min(len(blocks) - 1, int(t * len(blocks)))])
     return " " * (width - len(out)) + "".join(out)
 
 
@@ -113,7 +114,9 @@ class LayerHealth(Widget):
         name_w = max(len(v) for v in labels.values()) + 1
         col_w = max(8, (width - name_w) // len(COLUMNS))
         val_w = 7 if compact else 8
-        spark_w = max(1, col_w - val_w - 2)
+        spark_w = col_w - val_w - 2  # a cell between two columns at least, always
+        if spark_w < 2:  # too narrow for a sparkline worth reading: the values alone
+            spark_w, val_w = 0, col_w - 2
         t = Text(no_wrap=True, overflow="crop")
         t.append("Layer health".ljust(name_w)[:name_w] if not compact else "".ljust(name_w), "bold")
         for _, head, short, _, _ in COLUMNS:
@@ -134,12 +137,12 @@ class LayerHealth(Widget):
                     kw.update(lo=0.0, hi=1.0)
                 elif attr == "activation_mean" and not is_last:
                     kw.update(lo=lo_hi[0], hi=lo_hi[1])
-                line = spark(vals, spark_w, **kw)
+                line = spark(vals, spark_w, **kw) if spark_w else ""
                 latest = next((v for v in reversed(vals) if v is not None), None)
                 if attr == "update_ratio":
                     pad = spark_w - min(len(vals), spark_w)
                     t.append(line[:pad])
-                    for ch, v in zip(line[pad:], vals[-spark_w:]):
+                    for ch, v in zip(line[pad:], vals[-spark_w:] if spark_w else []):
                         t.append(ch, update_style(v))
                     t.append(" " + _num(latest, fmt).rjust(val_w), update_style(latest))
                 else:

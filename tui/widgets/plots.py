@@ -12,7 +12,8 @@ from rich.style import Style
 from rich.text import Text
 from textual_plotext import PlotextPlot
 
-from tui.render.plotdata import downsample, fit_range, log_ticks, nice_ticks, recent_start, smooth
+from tui.render.plotdata import (downsample, log_row_axis, nice_ticks, plot_rows, recent_start,
+                                 row_axis, smooth)
 from tui.render.segments import SegmentLines
 from tui.dashboard.viewmodel import Mark
 
@@ -87,10 +88,16 @@ MARK_COLOR = "orange"
 MARK_ROWS = 3  # labels too close to their neighbour go one row lower, then are left out
 
 
+#: Values beyond this are left out of a plot (a diverging run's losses reach NaN and
+#: infinity; plotext turns the axis range into integers, and fails on those).
+PLOT_LIMIT = 1e100
+
+
 def _window(xs: Sequence[float], ys: Sequence[float], start: float) -> tuple[list, list]:
-    """The points from ``start`` on (xs ascending)."""
+    """The points from ``start`` on (xs ascending), those that can be drawn."""
     i = bisect_left(xs, start)
-    return list(xs[i:]), list(ys[i:])
+    kept = [(x, y) for x, y in zip(xs[i:], ys[i:]) if abs(y) <= PLOT_LIMIT]  # (NaN is not)
+    return [x for x, _ in kept], [y for _, y in kept]
 
 
 def place_labels(marks: Sequence[Mark], lo: float, hi: float, cells: int, rows: int,
@@ -116,30 +123,67 @@ def place_labels(marks: Sequence[Mark], lo: float, hi: float, cells: int, rows: 
     return placed
 
 
+LOG_SPAN = 20.0  # auto scale: log once the values shown span more than this ratio
+
+
+def x_range(train_x: Sequence[float], test_x: Sequence[float], whole: bool) -> tuple[float, float]:
+    """The x range both plots show (one, so that their columns line up): the recent
+    tests (``recent_start``) or the whole run, to the last point of either series."""
+    start = 0 if whole else recent_start(test_x)
+    return start, max([*train_x[-1:], *test_x[-1:], start + 1])
+
+
+def label_width(axis) -> int:
+    """The columns the y labels and the axis line take."""
+    return max((len(label) for label in axis.labels), default=0) + 1 if axis else 0
+
+
+def apply_axis(plt, axis) -> None:
+    """The y limits and the labels of a RowAxis (see tui.render.plotdata: each label on the
+    row that stands for it)."""
+    plt.ylim(axis.lo, axis.hi)
+    plt.yticks(axis.ticks, axis.labels)
+
+
 class LossPlot(_Plot):
     """Train loss as a line, test loss as points, a labelled mark where a
     hyperparameter changed. ``whole`` shows the whole run (else the recent tests'
-    part of it), ``smoothing`` the train loss (TensorBoard's), ``log`` a log axis."""
+    part of it), ``smoothing`` the train loss (TensorBoard's: the raw line stays,
+    dimmed, under the smoothed one), ``scale`` "auto" (log once the losses shown span
+    more than a factor LOG_SPAN: a train loss 100 times below the test loss would be a
+    flat line on 0 on a linear axis fitted to both), "log" or "linear".
+
+    The legend is in the title (⣀ train, ● test), outside the data."""
 
     NAME = "loss"
 
-    DEFAULT_CSS = "LossPlot { min-height: 5; }"
+    DEFAULT_CSS = "LossPlot { min-height: 7; }"
 
     whole = False
     smoothing = 0.0
-    log = False
+    scale = "auto"
     shown_range: tuple[float, float, float, float] | None = None  # x lo, x hi, y lo, y hi
+    axis = None  # the RowAxis drawn last
+    log_shown = False
     _smoothed: tuple[float, int, list[float]] = (0.0, 0, [])  # (weight, version, smoothed)
 
-    def title(self) -> str:
-        parts = ["Loss", "whole run" if self.whole else "recent"]
+    @property
+    def log(self) -> bool:
+        return self.log_shown
+
+    def title(self, label_width: int = 0) -> str:
+        """The title, as long as fits above the canvas (plotext leaves out one that
+        does not fit beside the y labels, ``label_width`` wide)."""
+        train = "⣀ train"
         if self.smoothing:
-            parts.append(f"smoothed {self.smoothing:g}")
-        if self.log:
-            parts.append("log")
-        short = ["Loss", "all" if self.whole else "", f"~{self.smoothing:g}" if self.smoothing else "",
-                 "log" if self.log else ""]
-        return fit_title(self.size.width, " · ".join(parts), " ".join(p for p in short if p), "Loss")
+            train = f"⣀ train smoothed {self.smoothing:g}"
+        view = "whole run" if self.whole else "recent"
+        scale = {"auto": "log" if self.log_shown else "", "log": "log", "linear": "linear"}[self.scale]
+        parts = ["Loss", view, *([scale] if scale else []), f"{train}  ● test"]
+        short = ["Loss", "all" if self.whole else "", scale,
+                 f"⣀ train~{self.smoothing:g}" if self.smoothing else "⣀ train", "● test"]
+        return fit_title(self.size.width - label_width, " · ".join(parts),
+                         " ".join(p for p in short if p), "Loss ⣀ train ● test", "Loss")
 
     def _smooth(self, ys: Sequence[float], version: int) -> list[float]:
         """The smoothed train loss, extended from what was computed at the last draw
@@ -154,49 +198,56 @@ class LossPlot(_Plot):
 
     def replot(self, train_x: Sequence[int], train_y: Sequence[float],
                test_x: Sequence[int], test_y: Sequence[float], marks: Sequence[Mark],
-               version: int = 0) -> None:
+               version: int = 0, xs: tuple[float, float] | None = None) -> None:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title(self.title())
-        if self.size.height >= 12:
+        xlabel = self.size.height >= 12
+        if xlabel:
             plt.xlabel(X_LABEL)
         width = max(self.size.width, 20)
-        start = 0 if self.whole else recent_start(test_x)
-        ys = self._smooth(train_y, version) if self.smoothing else train_y
-        tx, ty = _window(train_x, ys, start)
-        sx, sy = _window(test_x, test_y, start)
-        if self.log:
-            ty = [math.log10(max(v, 1e-12)) for v in ty]
-            sy = [math.log10(max(v, 1e-12)) for v in sy]
-        if tx:
-            x, y = downsample(tx, ty, 2 * width)
-            plt.plot(x, y, label="train (smoothed)" if self.smoothing else "train", marker="braille")
-        if sx:
-            plt.scatter(sx, sy, label="test", marker="●")
-        xs = [*train_x[-1:], *test_x[-1:]]
-        if not xs or not (ty or sy):
-            self.shown_range = None
+        x_lo, x_hi = xs or x_range(train_x, test_x, self.whole)
+        smoothed = self._smooth(train_y, version) if self.smoothing else train_y
+        tx, ty = _window(train_x, smoothed, x_lo)
+        raw = _window(train_x, train_y, x_lo)[1] if self.smoothing else []
+        sx, sy = _window(test_x, test_y, x_lo)
+        values = [v for v in [*ty, *raw, *sy] if v > 0]
+        self.log_shown = bool(values) and (self.scale == "log" or (
+            self.scale == "auto" and max(values) > LOG_SPAN * min(values)))
+        if not (tx or sx) or not [*ty, *sy]:
+            plt.title(self.title())
+            self.shown_range = self.axis = None
             self.refresh()
             return
-        x_lo, x_hi = start, max(max(xs), start + 1)
-        y_lo, y_hi = fit_range([*ty, *sy])
-        if not self.log:
-            y_lo = max(y_lo, 0.0)  # a loss is never below 0
+        rows = plot_rows(self.size.height, xlabel=xlabel)
+        if self.log_shown:
+            to_log = lambda vs: [math.log10(max(v, 1e-12)) for v in vs]  # noqa: E731
+            ty, raw, sy = to_log(ty), to_log(raw), to_log(sy)
+            shown = [*ty, *raw, *sy]
+            axis = log_row_axis(min(shown), max(shown), rows, most=max(2, rows // 2))
+        else:
+            shown = [*ty, *raw, *sy]
+            axis = row_axis(min(shown), max(shown), rows, most=max(2, rows // 2), floor=0.0)
+        plt.title(self.title(label_width(axis)))
+        if raw:
+            x, y = downsample(tx, raw, 2 * width)
+            plt.plot(x, axis.braille(y), marker="braille", color="gray")
+        if tx:
+            x, y = downsample(tx, ty, 2 * width)
+            plt.plot(x, axis.braille(y), marker="braille")
+        if sx:
+            plt.scatter(sx, sy, marker="●")
         plt.xlim(x_lo, x_hi)
-        plt.ylim(y_lo, y_hi)
+        apply_axis(plt, axis)
         plt.xticks(nice_ticks(x_lo, x_hi, max(3, self.size.width // 8)))
-        if self.log:
-            plt.yticks(*log_ticks(y_lo, y_hi, max(2, self.size.height // 3)))
-        shown = [m for m in marks if x_lo <= m.seen <= x_hi]
-        for m in shown:
+        shown_marks = [m for m in marks if x_lo <= m.seen <= x_hi]
+        for m in shown_marks:
             plt.vline(m.seen, MARK_COLOR)
-        rows = max(self.size.height - 4, 1)  # the canvas less the title and the x axis
-        legend = (13 if self.smoothing else 10, bool(tx) + bool(sx))
-        for mark, row, align in place_labels(shown, x_lo, x_hi, max(width - 8, 1), rows, legend):
-            plt.text(mark.label, mark.seen, y_hi - (y_hi - y_lo) * (row + 0.5) / rows,
+        for mark, row, align in place_labels(shown_marks, x_lo, x_hi, max(width - 8, 1), rows):
+            plt.text(mark.label, mark.seen, axis.hi - axis.step * row,
                      color=MARK_COLOR, alignment=align)
-        self.shown_range = (x_lo, x_hi, y_lo, y_hi)
+        self.axis = axis
+        self.shown_range = (x_lo, x_hi, axis.lo, axis.hi)
         self.refresh()
 
 
@@ -206,40 +257,45 @@ class AccuracyPlot(_Plot):
 
     NAME = "accuracy"
 
-    DEFAULT_CSS = "AccuracyPlot { min-height: 5; }"
+    DEFAULT_CSS = "AccuracyPlot { min-height: 7; }"
 
     whole = False
     shown_range: tuple[float, float, float, float] | None = None
+    axis = None
 
-    def replot(self, test_x: Sequence[int], acc: Sequence[float], best: tuple[float, int]) -> None:
+    def replot(self, test_x: Sequence[int], acc: Sequence[float], best: tuple[float, int],
+               xs: tuple[float, float] | None = None) -> None:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
         best_acc, best_epoch = best
         view = "whole run" if self.whole else "recent"
+        xlabel = self.size.height >= 12
+        axis = None
+        if test_x:
+            x_lo, x_hi = xs or x_range((), test_x, self.whole)
+            x, y = _window(test_x, acc, x_lo)
+            rows = plot_rows(self.size.height, xlabel=xlabel)
+            lo = min(acc) if self.whole else min(y)
+            axis = row_axis(lo, 100.0 if self.whole else max(y), rows, most=max(2, rows // 2),
+                            floor=0.0, ceiling=100.0)
+        room = self.size.width - label_width(axis)
         if best_epoch >= 0:
-            plt.title(fit_title(self.size.width,
+            plt.title(fit_title(room,
                                 f"Accuracy %  best {best_acc:.2f} (epoch {best_epoch}) · {view}",
                                 f"Accuracy %  best {best_acc:.2f} (epoch {best_epoch})",
                                 f"Acc. best {best_acc:.2f} (ep {best_epoch})",
                                 f"best {best_acc:.2f} ({best_epoch})"))
         else:
-            plt.title(fit_title(self.size.width, f"Accuracy % · {view}", "Accuracy %"))
-        if self.size.height >= 12:
+            plt.title(fit_title(room, f"Accuracy % · {view}", "Accuracy %"))
+        if xlabel:
             plt.xlabel(X_LABEL)
-        self.shown_range = None
-        if test_x:
-            start = 0 if self.whole else recent_start(test_x)
-            x, y = _window(test_x, acc, start)
+        self.shown_range = self.axis = None
+        if axis is not None:
             plt.scatter(x, y, marker="●")
-            x_lo, x_hi = start, max(test_x[-1], start + 1)
-            if self.whole:
-                y_lo, y_hi = max(0, min(acc) - 5), 100
-            else:
-                y_lo, y_hi = fit_range(y, least=1.0)
-                y_lo, y_hi = max(y_lo, 0), min(y_hi, 100)
             plt.xlim(x_lo, x_hi)
-            plt.ylim(y_lo, y_hi)
+            apply_axis(plt, axis)
             plt.xticks(nice_ticks(x_lo, x_hi, max(3, self.size.width // 8)))
-            self.shown_range = (x_lo, x_hi, y_lo, y_hi)
+            self.axis = axis
+            self.shown_range = (x_lo, x_hi, axis.lo, axis.hi)
         self.refresh()

@@ -7,10 +7,11 @@ from textual.containers import Horizontal
 
 from tui.render.plotdata import SMOOTHING
 from tui.dashboard.viewmodel import DashboardModel
-from tui.widgets.plots import AccuracyPlot, LossPlot
+from tui.widgets.plots import AccuracyPlot, LossPlot, x_range
 
 PLOT_SECONDS = 0.5        # redraw plots at most twice a second
 PLOTS = ("loss", "accuracy")
+SCALES = ("auto", "log", "linear")  # l goes to the next
 
 
 class PlotsRow(Horizontal):
@@ -57,11 +58,13 @@ class PlotsRow(Horizontal):
             self._turns.remove(name)
             self._turns.append(name)  # the other one goes first next time
             m = self.model
+            # One x range for both: their columns line up.
+            xs = x_range(m.train.xs, m.test_x, self.query_one(LossPlot).whole)
             if name == "loss":
                 self.query_one(LossPlot).replot(m.train.xs, m.train.ys, m.test_x, m.test_loss,
-                                                m.marks, version=m.train.version)
+                                                m.marks, version=m.train.version, xs=xs)
             else:
-                self.query_one(AccuracyPlot).replot(m.test_x, m.test_acc, m.best)
+                self.query_one(AccuracyPlot).replot(m.test_x, m.test_acc, m.best, xs=xs)
 
     def zoom(self) -> None:
         """The recent tests on axes that fit them, or the whole run."""
@@ -77,6 +80,7 @@ class PlotsRow(Horizontal):
         self.now("loss")
 
     def log_scale(self) -> None:
+        """The loss axis: auto (log once the losses span decades), log, linear."""
         plot = self.query_one(LossPlot)
-        plot.log = not plot.log
+        plot.scale = SCALES[(SCALES.index(plot.scale) + 1) % len(SCALES)]
         self.now("loss")

@@ -26,15 +26,31 @@ _LEFT, _DIM = Style(color="grey23"), Style(dim=True)
 MIN_BAR = 6
 
 
+def essential(detail: str) -> str:
+    """What a row's detail keeps however narrow: its first part (the count) and its
+    last when that is the ETA or the state ("ETA 0:41", "paused", "finished")."""
+    parts = detail.split(" · ")
+    if len(parts) > 1 and parts[-1].startswith(("ETA", "paused", "finished", "stopped", "diverged")):
+        return f"{parts[0]} · {parts[-1]}"
+    return parts[0]
+
+
+def fit_detail(detail: str, room: int) -> str:
+    """``detail`` in ``room`` cells: its middle parts (the rate, the step) left out
+    first, so that the count and the ETA stay."""
+    parts = detail.split(" · ")
+    while len(parts) > 2 and len(" · ".join(parts)) > room:
+        del parts[-2]
+    return " · ".join(parts)
+
+
 def row_widths(width: int, title: str, detail: str) -> tuple[int, int]:
     """(title, bar) widths for a row ``width`` cells wide: the full 14 + 32 when they
-    fit with the percentage and the detail's first part (the count); narrower, the bar
-    shrinks first (to MIN_BAR), then the title's padding; what still does not fit is
-    cut at the end with an ellipsis."""
-    count = detail.split(" · ")[0]
-    need = 6 + (len(count) + 1 if count else 0)  # " 100%" and " 49,000/60,000"
-    if count != detail:
-        need += 1  # the ellipsis that cuts the rest
+    fit with the percentage and the detail's essential parts (the count and the ETA);
+    narrower, the bar shrinks first (to MIN_BAR), then the title's padding; what still
+    does not fit is cut at the end with an ellipsis."""
+    count = essential(detail)
+    need = 6 + (len(count) + 1 if count else 0)  # " 100%" and " 49,000/60,000 · ETA 0:41"
     title_w = TITLE_WIDTH
     bar = width - title_w - need
     if bar < MIN_BAR:
@@ -81,7 +97,8 @@ class ProgressRow(Widget):
                          Segment("━" * (bar_w - filled), _LEFT),
                          Segment(f" {frac * 100:4.0f}%")]
         if self.detail:
-            segments.append(Segment(f" {self.detail}", _DIM))
+            room = width - title_w - bar_w - 7
+            segments.append(Segment(f" {fit_detail(self.detail, room)}", _DIM))
         strip = Strip(segments)
         if strip.cell_length > width:  # too narrow: cut with an ellipsis, as Text would
             strip = Strip([*strip.crop(0, width - 1), Segment("…", _DIM)])

@@ -22,22 +22,42 @@ class StatusBar(Static):
     dataset: reactive[str] = reactive("")
     network: reactive[str] = reactive("")
     optimizer: reactive[str] = reactive("")
+    short_optimizer: reactive[str] = reactive("")  # lr and batch size only
     device: reactive[str] = reactive("")
     state: reactive[str] = reactive("starting")
     mode: reactive[str] = reactive("")  # "watching (read-only)" for `mnist-tui watch`
 
+    def layouts(self) -> list[list[str]]:
+        """The parts after the state, fullest first: narrower, the device goes, then the
+        parameter count, the optimizer's name and momentum, the dataset; lr and batch
+        size (the values a user edits) stay to the last."""
+        net = self.network.split(" · ")[0]
+        short = self.short_optimizer or self.optimizer
+        return [[self.dataset, self.device, self.network, self.optimizer],
+                [self.dataset, self.network, self.optimizer],
+                [self.dataset, net, self.optimizer],
+                [self.dataset, net, short],
+                [short, self.dataset, net],
+                [short, self.dataset],
+                [short]]
+
     def render(self) -> Text:
         mark, style = STATE_STYLES.get(self.state, ("?", ""))
-        t = Text(no_wrap=True, overflow="ellipsis")
-        t.append("mnist-tui", "bold")
-        t.append(" │ ", "dim")
-        t.append(f"{mark} {self.state}", style)  # first: it must survive a narrow terminal
-        if self.mode:
-            t.append(f" · {self.mode}", "bold yellow")
-        for part in (self.dataset, self.device, self.network, self.optimizer):
-            if part:
-                t.append(" │ ", "dim")
-                t.append(part)
+        width = max(self.content_size.width, 1)
+        t = Text()
+        for parts in self.layouts():
+            t = Text(no_wrap=True, overflow="ellipsis")
+            t.append("mnist-tui", "bold")
+            t.append(" │ ", "dim")
+            t.append(f"{mark} {self.state}", style)  # first: it must survive a narrow terminal
+            if self.mode:
+                t.append(f" · {self.mode}", "bold yellow")
+            for part in parts:
+                if part:
+                    t.append(" │ ", "dim")
+                    t.append(part)
+            if t.cell_len <= width:
+                return t
         # Cut here, with an ellipsis: Textual's conversion of the Text drops its overflow.
-        t.truncate(max(self.content_size.width, 1), overflow="ellipsis")
+        t.truncate(width, overflow="ellipsis")
         return t
