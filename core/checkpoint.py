@@ -241,3 +241,8 @@ def _check_tensors(state: dict[str, Any], hp: Any, bad) -> None:
     if not isinstance(opt, dict) or not isinstance(opt.get("param_groups"), list) \
             or not isinstance(opt.get("state"), dict):
         raise bad("optimizer", "not an optimizer state")
+    sched = state.get("scheduler")  # absent in checkpoints from before the schedule
+    if sched is not None and (not isinstance(sched, dict)
+                              or not _is_int(sched.get("last_epoch"))
+                              or not _is_number(sched.get("gamma"))):
+        raise bad("scheduler", "not a learning-rate schedule's state")

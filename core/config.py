@@ -17,7 +17,10 @@ RESTART = "restart"        # only when the run is restarted (press r)
 EFFECT_WORDS = {LIVE: "now", NEXT_EPOCH: "next epoch", RESTART: "on restart"}
 
 ACTIVATIONS = ("sigmoid", "relu", "tanh")
-OPTIMIZERS = ("sgd", "adam")
+OPTIMIZERS = ("sgd", "adam", "adadelta")
+#: mlp: the tutorial's network (``hidden``, ``activation``); cnn: pytorch/examples'
+#: mnist/main.py network (two convolutions, max-pool, dropout, two Linear layers)
+MODELS = ("mlp", "cnn")
 MAX_HIDDEN_LAYERS = 8
 MAX_LAYER_WIDTH = 4096
 
@@ -31,7 +34,7 @@ class Hyperparameters:
     """The tutorial's configuration, field by field."""
 
     lr: float = _f(0.2, LIVE, "learning rate of the optimizer")
-    momentum: float = _f(0.9, LIVE, "SGD momentum (Adam: beta1)")
+    momentum: float = _f(0.9, LIVE, "SGD momentum (Adam: beta1, Adadelta: rho)")
     batch_size: int = _f(50, NEXT_EPOCH, "training examples per step")
     test_batch_size: int = _f(1000, LIVE, "examples per batch when testing")
     epochs: int = _f(25, LIVE, "passes over the training set")
@@ -39,6 +42,9 @@ class Hyperparameters:
     hidden: tuple[int, ...] = _f((100, 50), RESTART, "hidden layer sizes, e.g. 100,50")
     activation: str = _f("sigmoid", RESTART, "activation: " + ", ".join(ACTIVATIONS))
     optimizer: str = _f("sgd", RESTART, "optimizer: " + ", ".join(OPTIMIZERS))
+    model: str = _f("mlp", RESTART, "network: mlp (the tutorial's) or cnn (pytorch/examples')")
+    lr_step_gamma: float = _f(1.0, LIVE, "learning rate multiplied by this after every epoch "
+                                          "(StepLR; 1 keeps it constant)")
 
     # ------------------------------------------------------------------ validation
     def problems(self) -> dict[str, str]:
@@ -81,6 +87,11 @@ class Hyperparameters:
             p["activation"] = f"must be one of {', '.join(ACTIVATIONS)}"
         if self.optimizer not in OPTIMIZERS:
             p["optimizer"] = f"must be one of {', '.join(OPTIMIZERS)}"
+        if self.model not in MODELS:
+            p["model"] = f"must be one of {', '.join(MODELS)}"
+        if number("lr_step_gamma", self.lr_step_gamma, False) and not (
+                0 < self.lr_step_gamma <= 1):
+            p["lr_step_gamma"] = "must be greater than 0 and at most 1"
         return p
 
     def validate(self) -> Hyperparameters:
@@ -114,8 +125,30 @@ class Hyperparameters:
         return cls(**d).validate()
 
     def architecture(self) -> str:
-        """e.g. ``784-100-50-10 sigmoid``."""
+        """e.g. ``784-100-50-10 sigmoid``, or the CNN's layers."""
+        if self.model == "cnn":
+            return "cnn conv32-conv64-pool-128-10 relu"
         return "-".join(str(n) for n in (784, *self.hidden, 10)) + f" {self.activation}"
+
+    def fields_that_matter(self) -> tuple[str, ...]:
+        """The fields a summary shows: the CNN has no ``hidden`` / ``activation``; the
+        tutorial's network shows neither ``model`` nor a constant schedule (its pane
+        stays the tutorial's)."""
+        if self.model == "cnn":
+            skip = {"hidden", "activation"}
+        else:
+            skip = {"model"} | ({"lr_step_gamma"} if self.lr_step_gamma == 1 else set())
+        return tuple(n for n in FIELD_NAMES if n not in skip)
+
+    @classmethod
+    def defaults(cls, model: str = "mlp") -> Hyperparameters:
+        """The defaults of ``model``: the tutorial's for the MLP, pytorch/examples'
+        mnist/main.py for the CNN (Adadelta lr 1.0, StepLR gamma 0.7, batch 64, 14
+        epochs). A value given on the command line or a form overrides each."""
+        if model == "cnn":
+            return cls(model="cnn", optimizer="adadelta", lr=1.0, lr_step_gamma=0.7,
+                       batch_size=64, epochs=14)
+        return cls(model=model)
 
 
 FIELD_NAMES = tuple(f.name for f in fields(Hyperparameters))

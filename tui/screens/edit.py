@@ -17,7 +17,7 @@ from core.config import Hyperparameters
 from core.edits import field_problem
 from tui.viewmodel import show_value
 
-CHOICES = {"activation": cfg.ACTIVATIONS, "optimizer": cfg.OPTIMIZERS}
+CHOICES = {"activation": cfg.ACTIVATIONS, "optimizer": cfg.OPTIMIZERS, "model": cfg.MODELS}
 
 
 class FieldValidator(Validator):

@@ -29,7 +29,10 @@ class HparamsPane(Static):
         table = Table.grid(padding=(0, 1))
         table.add_column(style="dim")
         table.add_column()
+        shown = hp.fields_that_matter()
         for name in cfg.FIELD_NAMES:
+            if name not in shown and name not in pending:
+                continue
             value = Text(show_value(getattr(hp, name)))
             if name in pending:
                 value.append(f" → {show_value(pending[name])}", "bold yellow")
