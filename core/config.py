@@ -127,7 +127,7 @@ class Hyperparameters:
     def architecture(self) -> str:
         """e.g. ``784-100-50-10 sigmoid``, or the CNN's layers."""
         if self.model == "cnn":
-            return "cnn conv32-conv64-pool-128-10 relu"
+            return "cnn conv32-conv64-128-10"
         return "-".join(str(n) for n in (784, *self.hidden, 10)) + f" {self.activation}"
 
     def fields_that_matter(self) -> tuple[str, ...]:

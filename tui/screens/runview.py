@@ -92,10 +92,10 @@ class RunView(Screen):
         hp = self.model.hp
         opt = {"sgd": f"SGD lr {hp.lr:g} momentum {hp.momentum:g}",
                "adam": f"Adam lr {hp.lr:g} beta1 {hp.momentum:g}",
-               "adadelta": f"Adadelta lr {hp.lr:g} rho {hp.momentum:g}"}.get(
+               "adadelta": f"Adadelta lr {hp.lr:g}"}.get(
                    hp.optimizer, f"{hp.optimizer} lr {hp.lr:g}")
         if hp.lr_step_gamma != 1:
-            opt += f" ×{hp.lr_step_gamma:g}/epoch"
+            opt += f" ×{hp.lr_step_gamma:g}/ep"  # the schedule (StepLR)
         self.query_one(StatusBar).optimizer = f"{opt} · batch {hp.batch_size}"
         self.query_one(HparamsPane).show(hp, self.model.pending, ended=self.app.state.ended)
 

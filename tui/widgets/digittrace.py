@@ -168,11 +168,15 @@ class DigitTraceView(Horizontal):
         room = max(20, (self.size.width or 80) - digit_w)
         for name, kind, acts, shape in zip(tr.names, tr.kinds, tr.activations, shapes):
             if len(shape) == 3:  # a convolution's feature maps
-                maps, shown = feature_maps(acts, shape, room, factor=4 if self.compact else 2,
-                                           ascii=self.ascii)
+                if self.compact:  # no heading line: the channel count in front, as strips
+                    maps, shown = feature_maps(acts, shape, room - 4, factor=4, ascii=self.ascii)
+                    rows = maps.split("\n")
+                    parts.extend(Text.assemble(f"{shape[0]:>3} " if i == 0 else "    ", row)
+                                 for i, row in enumerate(rows))
+                    continue
+                maps, shown = feature_maps(acts, shape, room, factor=2, ascii=self.ascii)
                 parts.append(Text(f"{name} ({shape[0]} maps {shape[1]}x{shape[2]} {kind}"
-                                  f"{f', first {shown}' if shown < shape[0] else ''})",
-                                  "bold" if not self.compact else ""))
+                                  f"{f', first {shown}' if shown < shape[0] else ''})", "bold"))
                 parts.append(maps)
                 continue
             line = Text(f"{name} ({len(acts)} {kind}) ", "bold" if not self.compact else "")

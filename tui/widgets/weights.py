@@ -34,6 +34,8 @@ class WeightTiles(Widget):
         if w.ndim != 2 or w.shape[1] < 1 or weightart.side_of(w.shape[1]) ** 2 != w.shape[1]:
             raise ValueError(f"first-layer weights must be units x a square, not {w.shape}")
         self.weights, self.when = w, when
+        # a row of small filter tiles (the CNN's 3x3) needs less than a row of 28x28 ones
+        self.styles.min_height = 9 if self.side >= 28 else weightart.tile_size(2, self.side)[1] + 1
         self.start = min(self.start, max(0, len(w) - 1))
         self.refresh()
 
