@@ -102,6 +102,7 @@ class WeightTiles(Widget):
 
     def render(self):
         head = self.heading()
+        head.truncate(max(self.size.width, 1), overflow="ellipsis")  # its segments, cropped
         if self.weights is None:
             return head
         cols, rows = self.grid()

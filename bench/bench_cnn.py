@@ -1,0 +1,196 @@
+"""One CNN epoch: pytorch/examples' own loop vs mnist-tui headless vs the dashboard, one
+invocation, alternating.
+
+    python bench/bench_cnn.py [--data-dir DIR] [--limit-train N] [--rounds R]
+
+The data: by default the real MNIST test set split as the tests split it (8,000 to
+train on, 2,000 to test; tests/helpers.write_split), or any dataset folder.
+
+1. examples:  pytorch/examples mnist/main.py's ``Net`` and ``train()`` as written there
+              (Adadelta lr 1.0, batch 64, shuffled DataLoader, nll_loss on log_softmax,
+              ``loss.item()`` printed every 10 batches) over the same images, already
+              in memory as normalised 1x28x28 float tensors (its torchvision MNIST,
+              which decodes each image through PIL, would only be slower).
+2. headless:  the installed ``mnist-tui --headless --model cnn --epochs 1``.
+3. dashboard: the installed ``mnist-tui --model cnn --epochs 1``: the real dashboard
+              in a 120x40 terminal, training in its child process.
+
+Each runs in a tmux session of its own (on Linux with autogroup scheduling, each
+terminal session gets its own share of a busy CPU: running the loops in this process
+and the dashboard in another measured the scheduler, not mnist-tui). Each round runs
+the three in turn; the time is one training epoch (the examples': their ``train()``;
+mnist-tui's: the engine's own epoch time, the ``seconds`` of the run folder's epoch
+row, the same span). Per round: headless / examples and dashboard / headless; the
+medians are printed with the targets (mnist-tui <= 1.05x the examples' loop, the
+dashboard <= 1.10x headless). All use the thread count mnist-tui picks
+(core.network.configure_cpu_threads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+
+
+class Net(nn.Module):
+    """pytorch/examples mnist/main.py's network, as written there."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, 1)
+        self.conv2 = nn.Conv2d(32, 64, 3, 1)
+        self.dropout1 = nn.Dropout(0.25)
+        self.dropout2 = nn.Dropout(0.5)
+        self.fc1 = nn.Linear(9216, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x))
+        x = F.relu(self.conv2(x))
+        x = F.max_pool2d(x, 2)
+        x = self.dropout1(x)
+        x = torch.flatten(x, 1)
+        x = F.relu(self.fc1(x))
+        x = self.dropout2(x)
+        x = self.fc2(x)
+        return F.log_softmax(x, dim=1)
+
+
+def examples(data) -> float:
+    """The examples' train() for one epoch (log_interval 10, dry_run off)."""
+    images = (data.train.images.float() / 255 - 0.1307) / 0.3081
+    dataset = torch.utils.data.TensorDataset(images.reshape(-1, 1, 28, 28), data.train.labels)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=64, shuffle=True)
+    torch.manual_seed(1)
+    model = Net()
+    optimizer = torch.optim.Adadelta(model.parameters(), lr=1.0)
+    log = io.StringIO()
+    t0 = time.perf_counter()
+    model.train()
+    for batch_idx, (x, target) in enumerate(loader):
+        optimizer.zero_grad()
+        output = model(x)
+        loss = F.nll_loss(output, target)
+        loss.backward()
+        optimizer.step()
+        if batch_idx % 10 == 0:
+            print(f"Train Epoch: 1 [{batch_idx * len(x)}/{len(loader.dataset)}]\t"
+                  f"Loss: {loss.item():.6f}", file=log)
+    return time.perf_counter() - t0
+
+
+def _tmux(sock: str, *a: str) -> None:
+    subprocess.run(["tmux", "-L", sock, *a], capture_output=True, text=True, check=False)
+
+
+def in_tmux(sock: str, command: list[str], done: Callable[[], float | None],
+            timeout: float = 1800) -> float:
+    """Run ``command`` in a new tmux session at 120x40 (a terminal of its own, and so, on
+    Linux, a scheduling group of its own, as a user's run would be) until ``done()``
+    gives its epoch time."""
+    _tmux(sock, "new-session", "-d", "-s", "b", "-x", "120", "-y", "40", "--",
+          *command)
+    try:
+        t_end = time.monotonic() + timeout
+        while (seconds := done()) is None:
+            if time.monotonic() > t_end:
+                raise TimeoutError(" ".join(command))
+            time.sleep(0.5)  # a benchmark's poll, not a test's wait
+        return seconds
+    finally:
+        _tmux(sock, "kill-session", "-t", "b")
+
+
+def epoch_seconds(run_dir: Path) -> float | None:
+    """The first epoch's time from a run folder, once the run has finished."""
+    from core.runfolder import read_rows
+
+    if not (run_dir / "metrics.jsonl").exists():
+        return None
+    rows, _ = read_rows(run_dir)
+    if not any(r["kind"] == "end" for r in rows):
+        return None
+    return next(r["seconds"] for r in rows if r["kind"] == "epoch")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", help="a dataset folder (default: the tests' 8k/2k split of "
+                                       "the real MNIST test set, written to a temporary folder)")
+    ap.add_argument("--dataset", default="mnist")
+    ap.add_argument("--limit-train", type=int)
+    ap.add_argument("--limit-test", type=int, default=1000, help="(the tests are not timed)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--examples-only", metavar="FILE", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    from core.datasets import load
+    from core.network import configure_cpu_threads
+
+    if args.examples_only:  # one round's examples loop, in its tmux session
+        data = load(args.dataset, args.data_dir, allow_download=False)
+        data.train = data.train.head(args.limit_train)
+        configure_cpu_threads()
+        seconds = examples(data)
+        Path(args.examples_only + ".tmp").write_text(f"{seconds}\n")
+        os.replace(args.examples_only + ".tmp", args.examples_only)
+        return
+    if not shutil.which("tmux"):
+        sys.exit("bench_cnn needs tmux (each way runs in a terminal of its own)")
+    exe = str(Path(sys.executable).with_name("mnist-tui"))
+    sock = f"bench-cnn-{os.getpid()}"
+    with tempfile.TemporaryDirectory(prefix="bench-cnn-") as tmp:
+        work = Path(tmp)
+        if args.data_dir is None:
+            from tests.helpers import write_split
+
+            args.data_dir = str(write_split(work / "data", 8000, 2000))
+        n = len(load(args.dataset, args.data_dir, allow_download=False).train.head(args.limit_train))
+        common = ["--dataset", args.dataset, "--data-dir", args.data_dir, "--limit-test",
+                  str(args.limit_test), "--no-download"]
+        if args.limit_train:
+            common += ["--limit-train", str(args.limit_train)]
+        print(f"one epoch of {n:,} {args.dataset} images, batch 64, torch threads "
+              f"{configure_cpu_threads()}, {args.rounds} rounds (examples, headless, dashboard), "
+              f"each in a tmux session of its own")
+        times: dict[str, list[float]] = {"examples": [], "headless": [], "dashboard": []}
+        for r in range(args.rounds):
+            out = work / f"examples-{r}.txt"
+            times["examples"].append(in_tmux(sock, [
+                sys.executable, __file__, "--examples-only", str(out), "--dataset", args.dataset,
+                "--data-dir", args.data_dir, *(["--limit-train", str(args.limit_train)]
+                                               if args.limit_train else [])],
+                lambda out=out: float(out.read_text()) if out.exists() else None))
+            for way, extra in (("headless", ["--headless", "--no-plot"]), ("dashboard", [])):
+                run_dir = work / f"{way}-{r}"
+                times[way].append(in_tmux(sock, [
+                    exe, *extra, "--model", "cnn", "--epochs", "1", *common, "--run-dir",
+                    str(run_dir)], lambda d=run_dir: epoch_seconds(d)))
+            print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()),
+                  flush=True)
+        _tmux(sock, "kill-server")
+    tui_vs_examples = [h / e for h, e in zip(times["headless"], times["examples"])]
+    dash_vs_headless = [d / h for d, h in zip(times["dashboard"], times["headless"])]
+    print(f"headless / examples:  {', '.join(f'{x:.3f}' for x in tui_vs_examples)}; median "
+          f"{statistics.median(tui_vs_examples):.3f} x (target <= 1.05)")
+    print(f"dashboard / headless: {', '.join(f'{x:.3f}' for x in dash_vs_headless)}; median "
+          f"{statistics.median(dash_vs_headless):.3f} x (target <= 1.10)")
+
+
+if __name__ == "__main__":
+    main()
