@@ -318,4 +318,4 @@ def test_small_filter_tiles_and_feature_maps_pure_functions():
     # and its two pixel rows average again for one character
     assert shown == 2 and text.plain == "   . "
     text, shown = feature_maps(maps.ravel().tolist(), (3, 4, 4), 80, factor=1, ascii=True)
-    assert shown == 3 and text.plain.splitlines()[0] == "     +         "
+    assert shown == 3 and text.plain.splitlines()[0] == "    " + " " + "+   " + " " + "    "
