@@ -18,7 +18,8 @@ train on, 2,000 to test; tests/helpers.write_split), or any dataset folder.
 Each runs in a tmux session of its own (on Linux with autogroup scheduling, each
 terminal session gets its own share of a busy CPU: running the loops in this process
 and the dashboard in another measured the scheduler, not mnist-tui). Each round runs
-the three in turn; the time is one training epoch (the examples': their ``train()``;
+the three in turn (in the order examples, headless, dashboard, then reversed in the next
+round, and so on); the time is one training epoch (the examples': their ``train()``;
 mnist-tui's: the engine's own epoch time, the ``seconds`` of the run folder's epoch
 row, the same span). Per round: headless / examples and dashboard / headless; the
 medians are printed with the targets (mnist-tui <= 1.05x the examples' loop, the
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import os
 import shutil
 import statistics
@@ -104,8 +106,11 @@ def in_tmux(sock: str, command: list[str], done: Callable[[], float | None],
     """Run ``command`` in a new tmux session at 120x40 (a terminal of its own, and so, on
     Linux, a scheduling group of its own, as a user's run would be) until ``done()``
     gives its epoch time."""
-    _tmux(sock, "new-session", "-d", "-s", "b", "-x", "120", "-y", "40", "--",
-          *command)
+    name = f"run{next(_SESSIONS)}"
+    started = subprocess.run(["tmux", "-L", sock, "new-session", "-d", "-s", name, "-x", "120",
+                              "-y", "40", "--", *command], capture_output=True, text=True)
+    if started.returncode != 0:
+        raise RuntimeError(f"tmux new-session failed: {started.stderr.strip()}")
     try:
         t_end = time.monotonic() + timeout
         while (seconds := done()) is None:
@@ -114,7 +119,10 @@ def in_tmux(sock: str, command: list[str], done: Callable[[], float | None],
             time.sleep(0.5)  # a benchmark's poll, not a test's wait
         return seconds
     finally:
-        _tmux(sock, "kill-session", "-t", "b")
+        _tmux(sock, "kill-session", "-t", name)
+
+
+_SESSIONS = itertools.count()
 
 
 def epoch_seconds(run_dir: Path) -> float | None:
@@ -168,22 +176,32 @@ def main() -> None:
         print(f"one epoch of {n:,} {args.dataset} images, batch 64, torch threads "
               f"{configure_cpu_threads()}, {args.rounds} rounds (examples, headless, dashboard), "
               f"each in a tmux session of its own")
+        # a session that keeps the tmux server up between the runs' sessions
+        _tmux(sock, "new-session", "-d", "-s", "keep", "--", "cat")
+
+        def one(way: str, r: int) -> float:
+            if way == "examples":
+                out = work / f"examples-{r}.txt"
+                return in_tmux(sock, [
+                    sys.executable, __file__, "--examples-only", str(out), "--dataset",
+                    args.dataset, "--data-dir", args.data_dir,
+                    *(["--limit-train", str(args.limit_train)] if args.limit_train else [])],
+                    lambda: float(out.read_text()) if out.exists() else None)
+            run_dir = work / f"{way}-{r}"
+            extra = ["--headless", "--no-plot"] if way == "headless" else []
+            return in_tmux(sock, [exe, *extra, "--model", "cnn", "--epochs", "1", *common,
+                                  "--run-dir", str(run_dir)], lambda: epoch_seconds(run_dir))
+
         times: dict[str, list[float]] = {"examples": [], "headless": [], "dashboard": []}
-        for r in range(args.rounds):
-            out = work / f"examples-{r}.txt"
-            times["examples"].append(in_tmux(sock, [
-                sys.executable, __file__, "--examples-only", str(out), "--dataset", args.dataset,
-                "--data-dir", args.data_dir, *(["--limit-train", str(args.limit_train)]
-                                               if args.limit_train else [])],
-                lambda out=out: float(out.read_text()) if out.exists() else None))
-            for way, extra in (("headless", ["--headless", "--no-plot"]), ("dashboard", [])):
-                run_dir = work / f"{way}-{r}"
-                times[way].append(in_tmux(sock, [
-                    exe, *extra, "--model", "cnn", "--epochs", "1", *common, "--run-dir",
-                    str(run_dir)], lambda d=run_dir: epoch_seconds(d)))
-            print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()),
-                  flush=True)
-        _tmux(sock, "kill-server")
+        try:
+            for r in range(args.rounds):
+                order = list(times) if r % 2 == 0 else list(reversed(times))  # ABC, CBA, ...
+                for way in order:
+                    times[way].append(one(way, r))
+                print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s"
+                                                     for k, v in times.items()), flush=True)
+        finally:
+            _tmux(sock, "kill-server")
     tui_vs_examples = [h / e for h, e in zip(times["headless"], times["examples"])]
     dash_vs_headless = [d / h for d, h in zip(times["dashboard"], times["headless"])]
     print(f"headless / examples:  {', '.join(f'{x:.3f}' for x in tui_vs_examples)}; median "

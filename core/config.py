@@ -130,6 +130,11 @@ class Hyperparameters:
             return "cnn conv32-conv64-128-10"
         return "-".join(str(n) for n in (784, *self.hidden, 10)) + f" {self.activation}"
 
+    @property
+    def hidden_activation(self) -> str:
+        """The activation of the hidden layers: ``activation``, or the CNN's relu."""
+        return hidden_activation(self.model, self.activation)
+
     def fields_that_matter(self) -> tuple[str, ...]:
         """The fields a summary shows: the CNN has no ``hidden`` / ``activation``; the
         tutorial's network shows neither ``model`` nor a constant schedule (its pane
@@ -152,6 +157,12 @@ class Hyperparameters:
 
 
 FIELD_NAMES = tuple(f.name for f in fields(Hyperparameters))
+
+
+def hidden_activation(model: Any, activation: Any) -> str:
+    """The hidden layers' activation of a run's settings (also read raw from a run
+    folder's config.json): the CNN's is relu whatever ``activation`` says."""
+    return "relu" if model == "cnn" else str(activation or "sigmoid")
 
 
 def effect_of(name: str) -> str:

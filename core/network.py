@@ -84,11 +84,16 @@ def build_scheduler(optimizer: torch.optim.Optimizer,
     return torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=hp.lr_step_gamma)
 
 
-def set_optimizer_values(opt: torch.optim.Optimizer, lr: float, momentum: float) -> None:
-    """Apply a live learning-rate / momentum edit; takes effect at the next step (the
-    schedule goes on from the new learning rate)."""
+def set_optimizer_values(opt: torch.optim.Optimizer, lr: float | None = None,
+                         momentum: float | None = None) -> None:
+    """Apply a live learning-rate and / or momentum edit (None: left as it is, so a
+    momentum edit keeps the schedule's decayed rate); takes effect at the next step (the
+    schedule goes on from a new learning rate)."""
     for group in opt.param_groups:
-        group["lr"] = lr
+        if lr is not None:
+            group["lr"] = lr
+        if momentum is None:
+            continue
         if "momentum" in group:
             group["momentum"] = momentum
         elif "betas" in group:

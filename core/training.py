@@ -309,8 +309,8 @@ class Run:
         for effect, diff in plan.items():
             if effect == cfg.LIVE:
                 self.edits = self.edits.applied(diff)
-                if "lr" in diff or "momentum" in diff:
-                    set_optimizer_values(self.optimizer, self.hp.lr, self.hp.momentum)
+                set_optimizer_values(self.optimizer, self.hp.lr if "lr" in diff else None,
+                                     self.hp.momentum if "momentum" in diff else None)
                 self.scheduler.gamma = self.hp.lr_step_gamma  # used at the next epoch's end
             else:
                 self.edits = self.edits.waiting(diff)

@@ -103,12 +103,15 @@ def test_gamma_is_edited_live_and_used_at_the_end_of_the_epoch(data):
             assert current_lr(run.optimizer) == 1.0  # the rate itself changes at the epoch's end
         if isinstance(ev, EpochEnd):
             assert current_lr(run.optimizer) == 0.5
+            run.apply(momentum=0.8)  # Adadelta's rho: the decayed rate stays
+            group = run.optimizer.param_groups[0]
+            assert (group["lr"], group["rho"]) == (0.5, 0.8)
             break
 
 
-def test_resume_mid_epoch_equals_uninterrupted(data):
+def test_resume_mid_epoch_equals_uninterrupted(data, tmp_path):
     """Dropout draws from torch's generator and the schedule steps each epoch: both are
-    in the checkpoint."""
+    in the checkpoint (written, read back and checked as a resume does)."""
     whole = cnn_run(data)
     list(whole.events())
     first = cnn_run(data)
@@ -116,6 +119,9 @@ def test_resume_mid_epoch_equals_uninterrupted(data):
         if isinstance(ev, BatchEnd) and ev.epoch == 2 and ev.batch == 2:
             state = first.state_dict()
             break
+    checkpoint.save(state, tmp_path / "c.pt")
+    state = checkpoint.load(tmp_path / "c.pt")
+    checkpoint.check(state, tmp_path / "c.pt", n_train=len(data.train))
     assert state["scheduler"]["last_epoch"] == 1
     torch.manual_seed(1234)  # whatever the generator holds now: the checkpoint's is restored
     resumed = Run(Hyperparameters.from_dict(state["hparams"]), data.train, data.test)
@@ -175,3 +181,26 @@ def test_first_filters_and_feature_maps_of_one_digit(data):
     assert [len(a) for a in tr.activations] == [32 * 26 * 26, 64 * 24 * 24, 128]
     assert min(tr.activations[0]) >= 0 and abs(sum(tr.probs) - 1) < 1e-5
     assert tr.label == int(data.test.labels[3])
+
+
+def test_draw_and_watch_read_a_cnn_run(folder, tmp_path):
+    """`mnist-tui draw --checkpoint` rebuilds the CNN from its checkpoint and answers a
+    drawing; `watch` reads its layers rows as relu layers."""
+    from core.config import hidden_activation
+    from core.training import image_probabilities
+    from tui.draw import load_model
+    from tui.watch import _Translator
+
+    run_dir = tmp_path / "r"
+    out = subprocess.run([sys.executable, "-m", "tui.cli", "--headless", "--no-plot", "--model",
+                          "cnn", "--epochs", "1", "--data-dir", str(folder), "--run-dir",
+                          str(run_dir)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr
+    model, epoch, _ = load_model(run_dir / "checkpoint-last.pt")
+    assert isinstance(model, ConvNet) and epoch == 1
+    image = load("mnist", folder, allow_download=False).test.images[0].numpy().tobytes()
+    probs = image_probabilities(model, image)
+    assert len(probs) == 10 and abs(sum(probs) - 1) < 1e-5
+    config = json.loads((run_dir / "config.json").read_text())
+    assert _Translator(run_dir, config).activation == "relu"
+    assert hidden_activation("mlp", "tanh") == "tanh"
