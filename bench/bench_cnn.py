@@ -41,12 +41,15 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
+
+from core.config import Hyperparameters  # noqa: E402
 
 
 
@@ -74,8 +77,9 @@ class Net(nn.Module):
         return F.log_softmax(x, dim=1)
 
 
-def examples(data) -> float:
-    """The examples' train() for one epoch (log_interval 10, dry_run off)."""
+def examples(data) -> tuple[float, float]:
+    """The examples' train() for one epoch (log_interval 10, dry_run off): (wall, CPU)
+    seconds."""
     images = (data.train.images.float() / 255 - 0.1307) / 0.3081
     dataset = torch.utils.data.TensorDataset(images.reshape(-1, 1, 28, 28), data.train.labels)
     loader = torch.utils.data.DataLoader(dataset, batch_size=64, shuffle=True)
@@ -83,7 +87,7 @@ def examples(data) -> float:
     model = Net()
     optimizer = torch.optim.Adadelta(model.parameters(), lr=1.0)
     log = io.StringIO()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     model.train()
     for batch_idx, (x, target) in enumerate(loader):
         optimizer.zero_grad()
@@ -94,18 +98,36 @@ def examples(data) -> float:
         if batch_idx % 10 == 0:
             print(f"Train Epoch: 1 [{batch_idx * len(x)}/{len(loader.dataset)}]\t"
                   f"Loss: {loss.item():.6f}", file=log)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.thread_time() - c0
+
+
+def engine(data) -> float:
+    """mnist-tui's engine (core.training.Run, statistics on) for one epoch: its CPU
+    seconds, from the epoch's start to its end (its tests not counted)."""
+    from core.events import EpochEnd, EpochStarted
+    from core.training import Run
+
+    run = Run(Hyperparameters.defaults("cnn").with_changes(epochs=1), data.train, data.test)
+    for ev in run.events():
+        if isinstance(ev, EpochStarted):
+            c0 = time.thread_time()
+        elif isinstance(ev, EpochEnd):
+            return time.thread_time() - c0
+    raise RuntimeError("no epoch")
 
 
 def _tmux(sock: str, *a: str) -> None:
     subprocess.run(["tmux", "-L", sock, *a], capture_output=True, text=True, check=False)
 
 
-def in_tmux(sock: str, command: list[str], done: Callable[[], float | None],
+TIME = "/usr/bin/time"  # GNU time: the CPU of a command and its children
+
+
+def in_tmux(sock: str, command: list[str], done: Callable[[str], Any],
             timeout: float = 1800) -> float:
     """Run ``command`` in a new tmux session at 120x40 (a terminal of its own, and so, on
     Linux, a scheduling group of its own, as a user's run would be) until ``done()``
-    gives its epoch time."""
+    (given the session's name) gives its result."""
     name = f"run{next(_SESSIONS)}"
     started = subprocess.run(["tmux", "-L", sock, "new-session", "-d", "-s", name, "-x", "120",
                               "-y", "40", "--", *command], capture_output=True, text=True)
@@ -113,7 +135,7 @@ def in_tmux(sock: str, command: list[str], done: Callable[[], float | None],
         raise RuntimeError(f"tmux new-session failed: {started.stderr.strip()}")
     try:
         t_end = time.monotonic() + timeout
-        while (seconds := done()) is None:
+        while (seconds := done(name)) is None:
             if time.monotonic() > t_end:
                 raise TimeoutError(" ".join(command))
             time.sleep(0.5)  # a benchmark's poll, not a test's wait
@@ -153,13 +175,14 @@ def main() -> None:
     if args.examples_only:  # one round's examples loop, in its tmux session
         data = load(args.dataset, args.data_dir, allow_download=False)
         data.train = data.train.head(args.limit_train)
+        data.test = data.test.head(args.limit_test)
         configure_cpu_threads()
-        seconds = examples(data)
-        Path(args.examples_only + ".tmp").write_text(f"{seconds}\n")
+        wall, cpu = examples(data)
+        Path(args.examples_only + ".tmp").write_text(f"{wall} {cpu} {engine(data)}\n")
         os.replace(args.examples_only + ".tmp", args.examples_only)
         return
-    if not shutil.which("tmux"):
-        sys.exit("bench_cnn needs tmux (each way runs in a terminal of its own)")
+    if not shutil.which("tmux") or not Path(TIME).exists():
+        sys.exit(f"bench_cnn needs tmux (each way runs in a terminal of its own) and {TIME}")
     exe = str(Path(sys.executable).with_name("mnist-tui"))
     sock = f"bench-cnn-{os.getpid()}"
     with tempfile.TemporaryDirectory(prefix="bench-cnn-") as tmp:
@@ -179,18 +202,43 @@ def main() -> None:
         # a session that keeps the tmux server up between the runs' sessions
         _tmux(sock, "new-session", "-d", "-s", "keep", "--", "cat")
 
+        cpu: dict[str, list[float]] = {"examples": [], "engine": [], "headless": [],
+                                       "dashboard": []}
+
+        def read(path: Path) -> list[float] | None:
+            """The numbers a finished file holds (GNU time creates its file at the start)."""
+            text = path.read_text() if path.exists() else ""
+            return [float(v) for v in text.split()] or None
+
         def one(way: str, r: int) -> float:
             if way == "examples":
                 out = work / f"examples-{r}.txt"
-                return in_tmux(sock, [
+                wall, ex_cpu, engine_cpu = in_tmux(sock, [
                     sys.executable, __file__, "--examples-only", str(out), "--dataset",
-                    args.dataset, "--data-dir", args.data_dir,
+                    args.dataset, "--data-dir", args.data_dir, "--limit-test", str(args.limit_test),
                     *(["--limit-train", str(args.limit_train)] if args.limit_train else [])],
-                    lambda: float(out.read_text()) if out.exists() else None)
-            run_dir = work / f"{way}-{r}"
+                    lambda _session: read(out))
+                cpu["examples"].append(ex_cpu)
+                cpu["engine"].append(engine_cpu)
+                return wall
+            # the whole command's CPU (user + system; the dashboard's two processes), from
+            # /usr/bin/time once it has ended; the dashboard is left with q once finished
+            run_dir, used = work / f"{way}-{r}", work / f"{way}-{r}.cpu"
             extra = ["--headless", "--no-plot"] if way == "headless" else []
-            return in_tmux(sock, [exe, *extra, "--model", "cnn", "--epochs", "1", *common,
-                                  "--run-dir", str(run_dir)], lambda: epoch_seconds(run_dir))
+
+            def finished(session: str) -> float | None:
+                seconds = epoch_seconds(run_dir)
+                if seconds is not None and way == "dashboard" and read(used) is None:
+                    _tmux(sock, "send-keys", "-t", session, "q")
+                times = read(used)
+                if seconds is None or not times:
+                    return None
+                cpu[way].append(sum(times))
+                return seconds
+
+            return in_tmux(sock, [TIME, "-f", "%U %S", "-o", str(used), exe, *extra, "--model",
+                                  "cnn", "--epochs", "1", *common, "--run-dir", str(run_dir)],
+                           finished)
 
         times: dict[str, list[float]] = {"examples": [], "headless": [], "dashboard": []}
         try:
@@ -198,8 +246,10 @@ def main() -> None:
                 order = list(times) if r % 2 == 0 else list(reversed(times))  # ABC, CBA, ...
                 for way in order:
                     times[way].append(one(way, r))
-                print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s"
-                                                     for k, v in times.items()), flush=True)
+                print(f"round {r + 1}: wall " + ", ".join(f"{k} {v[-1]:.2f} s"
+                                                          for k, v in times.items())
+                      + "; CPU " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in cpu.items()),
+                      flush=True)
         finally:
             _tmux(sock, "kill-server")
     tui_vs_examples = [h / e for h, e in zip(times["headless"], times["examples"])]
@@ -208,6 +258,13 @@ def main() -> None:
           f"{statistics.median(tui_vs_examples):.3f} x (target <= 1.05)")
     print(f"dashboard / headless: {', '.join(f'{x:.3f}' for x in dash_vs_headless)}; median "
           f"{statistics.median(dash_vs_headless):.3f} x (target <= 1.10)")
+    engine_vs_examples = [e / x for e, x in zip(cpu["engine"], cpu["examples"])]
+    dash_cpu = [d / h for d, h in zip(cpu["dashboard"], cpu["headless"])]
+    print(f"CPU, one epoch, engine / examples (same process, one after the other): "
+          f"{', '.join(f'{x:.3f}' for x in engine_vs_examples)}; median "
+          f"{statistics.median(engine_vs_examples):.3f} x")
+    print(f"CPU, whole command, dashboard (both processes) / headless: "
+          f"{', '.join(f'{x:.3f}' for x in dash_cpu)}; median {statistics.median(dash_cpu):.3f} x")
 
 
 if __name__ == "__main__":
