@@ -1,88 +1,24 @@
 """Checkpoints: one dict (model, optimizer, hyperparameters, position, RNG states,
-history), written atomically so a kill at any moment leaves the previous one readable,
-and checked field by field when read back (``load`` then ``check``)."""
+history), written atomically (``core.safewrite``) so a kill at any moment leaves the
+previous one readable, and checked field by field when read back (``load`` then
+``check``)."""
 
 from __future__ import annotations
 
-import errno
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError, MnistTuiError, WriteError
+from core.errors import ConfigError, MnistTuiError
+from core.safewrite import atomic_write_bytes
 
 FORMAT = "mnist-tui-checkpoint"
 VERSION = 1
-TMP_SUFFIX = ".tmp"  # temporary files are ".<name>.<random>.tmp" beside their target
 
 
 class CheckpointError(MnistTuiError):
     """A checkpoint or run folder is missing, damaged, or not one of ours."""
-
-
-def file_mode() -> int:
-    """The mode a new file gets from the umask (0666 less the umask), as open() gives."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def write_error(path: Path, exc: BaseException) -> WriteError:
-    """One line naming the file and the cause of a failed write."""
-    if isinstance(exc, OSError) and exc.errno is not None:
-        cause = {errno.ENOSPC: "no space left on the device",
-                 errno.EDQUOT: "disk quota exceeded",
-                 errno.EROFS: "read-only file system",
-                 errno.EACCES: "permission denied",
-                 errno.EPERM: "permission denied",
-                 errno.ENOTDIR: "a file stands where a folder should be",
-                 errno.EISDIR: "a folder stands where the file should be"}.get(
-                     exc.errno, exc.strerror or str(exc))
-    elif _nearly_full(path.parent):
-        # torch.save reports a full disk as a RuntimeError from its zip writer
-        cause = "no space left on the device"
-    else:
-        cause = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
-    return WriteError(f"{path}: could not write ({cause}); what was saved before is unchanged")
-
-
-def _nearly_full(folder: Path) -> bool:
-    try:
-        st = os.statvfs(folder)
-    except OSError:
-        return False
-    return st.f_bavail * st.f_frsize < 1 << 20
-
-
-def atomic_write_bytes(path: Path, write) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, fsync, then rename.
-
-    The file gets the umask's permissions like any other file of the run folder. A
-    failure (full disk, read-only folder ...) removes the temporary file and raises
-    ``WriteError``; the previous ``path`` is untouched.
-    """
-    path = Path(path)
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
-        os.fchmod(fd, file_mode())
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    except (OSError, RuntimeError) as exc:
-        raise write_error(path, exc) from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 def save(state: dict[str, Any], path: str | os.PathLike) -> Path:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core import safewrite
 from core.errors import DatasetError
 from core.idx import append_idx, read_idx
 
@@ -180,11 +181,10 @@ def save_drawing(run_dir: str | os.PathLike, image: np.ndarray, label: int,
     if not 0 <= int(label) < num_classes:
         raise ValueError(f"label {label} is not a class (0 to {num_classes - 1})")
     images_path, labels_path = drawings_paths(run_dir)
-    try:
-        images_path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DatasetError(f"{images_path.parent}: cannot create the drawings folder "
-                           f"({exc.strerror})") from None
+    # the run folder and its drawings folder: real folders, never a link (core.safewrite)
+    os.close(safewrite.open_folder(run_dir, create=True))
+    os.close(safewrite.open_folder(images_path.parent, create=True))
+    safewrite.refuse_unsafe(images_path.parent, (IMAGES_FILE, LABELS_FILE))
     labelled = len(read_idx(labels_path)) if labels_path.exists() else 0
     try:
         append_idx(images_path, image[None], keep=labelled)

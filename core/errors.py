@@ -33,6 +33,15 @@ class WriteError(RunFolderError):
     exit_code = 74
 
 
+class UnsafeFileError(WriteError):
+    """A symbolic link, or anything but a regular file (a folder, a named pipe), stands
+    where mnist-tui would write a file of a run folder, or a link stands in place of the
+    folder itself: refused, and nothing written through it. Exit 2, as for any unusable
+    run folder; during a run it is handled as any failed write."""
+
+    exit_code = 2
+
+
 class ConfigError(MnistTuiError):
     """One or more hyperparameters are invalid.
 

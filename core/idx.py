@@ -176,7 +176,7 @@ def append_idx(path: str | os.PathLike, rows: np.ndarray, *, keep: int | None = 
     the previous file or the new one, never half of either. ``keep``: use only the
     first ``keep`` items already there (to drop the unpaired tail a crash between the
     two files of a pair can leave). A file of another item shape or type: DatasetError."""
-    from core.checkpoint import atomic_write_bytes  # the one atomic writer in core
+    from core.safewrite import atomic_write_bytes  # the one atomic writer in core
 
     path = Path(path)
     rows = np.asarray(rows)

@@ -11,6 +11,9 @@ The rules, each in one place here:
   (whole files: temporary file, fsync, rename; metrics: appended lines, a cut last line
   is skipped on reading), with the umask's permissions; temporary files left by a kill
   are removed the next time the folder is opened for writing, and never read;
+- no write follows a link (``core.safewrite``): a link, or anything but a regular file,
+  where a run file or the lock should be, or a link in place of the run folder itself,
+  is refused in one line before anything is written (``check_folder``);
 - the metrics format is written (``RunFolder.record``) and read back (``parse_row``,
   ``read_rows``) here, each row checked against ``ROW_FIELDS``.
 """
@@ -28,9 +31,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from core import checkpoint
-from core.checkpoint import TMP_SUFFIX, CheckpointError, write_error
+from core import checkpoint, safewrite
+from core.checkpoint import CheckpointError
 from core.errors import RunFolderError, WriteError
+from core.safewrite import write_error
 from core.events import (BatchEnd, EpochEnd, HparamsChanged, LayerStats, RunFinished, RunStarted,
                          TestEnd)
 
@@ -48,6 +52,8 @@ LOCK = ".lock"
 #: The files that make a folder hold a run (and that --overwrite replaces).
 RUN_FILES = (CONFIG, METRICS_JSONL, METRICS_CSV, LAST, BEST, TEST_LAST, REPORT_TXT, REPORT_JSON,
              FIRST_WEIGHTS, SUMMARY)
+#: Everything a run writes in its folder: each must be absent or a regular file.
+WRITTEN = (LOCK, *RUN_FILES)
 CSV_FIELDS = ("kind", "epoch", "step", "seen", "loss", "accuracy", "correct", "total", "detail")
 LOG_INTERVAL = 100  # the tutorial prints (and the folder logs) a train line every 100 batches
 RUN_FORMAT = "mnist-tui-run"
@@ -65,14 +71,14 @@ def default_run_dir(root: str | os.PathLike = "runs") -> Path:
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    checkpoint.atomic_write_bytes(path, lambda f: f.write(text.encode()))
+    safewrite.atomic_write_bytes(path, lambda f: f.write(text.encode()))
 
 
 def _atomic_npy(path: Path, data: bytes, shape: tuple[int, int]) -> None:
     import numpy as np
 
     arr = np.frombuffer(data, dtype=np.float32).reshape(shape)
-    checkpoint.atomic_write_bytes(path, lambda f: np.save(f, arr, allow_pickle=False))
+    safewrite.atomic_write_bytes(path, lambda f: np.save(f, arr, allow_pickle=False))
 
 
 def read_first_weights(run_dir: str | os.PathLike):
@@ -247,8 +253,8 @@ def holds_run(path: str | os.PathLike) -> list[str]:
 def writer_pid(run_dir: str | os.PathLike) -> int | None:
     """The pid of the live process writing ``run_dir`` (0 if it cannot be read), or
     None when no process holds the folder's lock."""
-    try:
-        fd = os.open(Path(run_dir) / LOCK, os.O_RDONLY)
+    try:  # a link or a named pipe planted there is no writer's lock
+        fd = os.open(Path(run_dir) / LOCK, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return None
     try:
@@ -269,15 +275,15 @@ def writer_pid(run_dir: str | os.PathLike) -> int | None:
 
 def remove_stale_temporaries(run_dir: Path) -> list[Path]:
     """Temporary files of interrupted writes (".<name>.<random>.tmp"): removed."""
-    removed = []
-    for p in run_dir.glob(f".*{TMP_SUFFIX}"):
-        if any(p.name.startswith(f".{name}.") for name in (*RUN_FILES, "drawings")):
-            try:
-                p.unlink()
-                removed.append(p)
-            except OSError:
-                pass
-    return removed
+    return safewrite.remove_temporaries(run_dir, RUN_FILES)
+
+
+def check_folder(path: str | os.PathLike) -> None:
+    """Refuse (``UnsafeFileError``, one line naming it) a run folder that is a link, or
+    that holds a link or anything but a regular file where a file of the run goes.
+    ``RunFolder`` asks this before its first write; the dashboard, before it starts."""
+    if os.path.lexists(path):
+        safewrite.refuse_unsafe(path, WRITTEN)
 
 
 # ------------------------------------------------------------------------ writing
@@ -297,19 +303,16 @@ class RunFolder:
         self.step = 0
         self._jsonl = self._csv_file = None
         self._csv: csv.DictWriter | None = None
-        if self.path.exists() and not self.path.is_dir():
-            raise RunFolderError(f"{self.path}: a file stands where the run folder should be")
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise write_error(self.path, exc) from None
+        self._lock_fd = None
+        check_folder(self.path)
+        os.close(safewrite.open_folder(self.path, create=True))
         self._lock_fd = self._lock()
         remove_stale_temporaries(self.path)
 
     def _lock(self) -> int:
         lock = self.path / LOCK
         try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+            fd = safewrite.open_regular(lock, os.O_RDWR | os.O_CREAT)
         except OSError as exc:
             raise write_error(lock, exc) from None
         try:
@@ -323,8 +326,9 @@ class RunFolder:
                 f"follow it with `mnist-tui watch {self.path}` or choose another --run-dir"
             ) from None
         try:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            if os.fstat(fd).st_nlink == 1:  # never into another name's file (a hard link)
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         except OSError:
             pass  # the lock itself is what matters; the pid is for messages
         return fd
@@ -337,13 +341,19 @@ class RunFolder:
             raise RunFolderError(
                 f"{self.path}: already holds a run ({', '.join(existing)}); continue it with "
                 f"--resume {self.path}, choose another --run-dir, or pass --overwrite to replace it")
-        try:
-            for name in existing:
-                (self.path / name).unlink()
-        except OSError as exc:
-            raise write_error(self.path / name, exc) from None
+        for name in existing:
+            safewrite.remove(self.path / name)
         _atomic_text(self.path / CONFIG, json.dumps({"format": RUN_FORMAT, **config}, indent=2))
-        self._open_metrics()
+        self._open_metrics(new=True)
+
+    def fork(self, source: str | os.PathLike) -> None:
+        """--resume SOURCE --run-dir this folder: SOURCE's run files copied here (new
+        files, with this folder's umask and SOURCE's times), those it lacks removed;
+        SOURCE stays as it was. Then ``resume``."""
+        safewrite.refuse_unsafe(source, RUN_FILES)  # before the first copy
+        for name in RUN_FILES:
+            if not safewrite.copy_file(Path(source) / name, self.path / name):
+                safewrite.remove(self.path / name)
 
     def resume(self, step: int, best_accuracy: float = -1.0) -> None:
         """Continue a run: drop metrics logged after the checkpoint (they come again)."""
@@ -360,18 +370,16 @@ class RunFolder:
         _atomic_text(self.path / METRICS_CSV, out.getvalue())
         # A report of the run before it was resumed would describe another state of it.
         for name in (REPORT_TXT, REPORT_JSON):
-            (self.path / name).unlink(missing_ok=True)
-        self._open_metrics()
+            safewrite.remove(self.path / name)
+        self._open_metrics(new=False)
 
-    def _open_metrics(self) -> None:
-        new_csv = not (self.path / METRICS_CSV).exists()
-        try:
-            self._jsonl = open(self.path / METRICS_JSONL, "a", encoding="utf-8")
-            self._csv_file = open(self.path / METRICS_CSV, "a", encoding="utf-8", newline="")
-        except OSError as exc:
-            raise write_error(self.path / METRICS_JSONL, exc) from None
+    def _open_metrics(self, *, new: bool) -> None:
+        """Open the metrics for appending: ``new`` files (a new run; created, never an
+        existing file), else the ones ``resume`` has just written."""
+        self._jsonl = safewrite.open_append(self.path / METRICS_JSONL, new=new)
+        self._csv_file = safewrite.open_append(self.path / METRICS_CSV, new=new)
         self._csv = csv.DictWriter(self._csv_file, CSV_FIELDS)
-        if new_csv:
+        if new:
             self._guard(METRICS_CSV, self._csv.writeheader)
 
     def _guard(self, name: str, fn) -> None:

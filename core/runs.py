@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core import safewrite
 from core.errors import MnistTuiError
 from core.runfolder import (
     CONFIG, LAST, LOCK, METRICS_JSONL, SUMMARY, parse_row, read_config, writer_pid,
@@ -205,9 +206,7 @@ def write_summary(run_dir: str | os.PathLike) -> None:
         key = _metrics_key((d / METRICS_JSONL).stat())
         facts = read_metrics(d / METRICS_JSONL)
         text = json.dumps({"format": SUMMARY_FORMAT, "metrics": key, "facts": facts})
-        from core.checkpoint import atomic_write_bytes
-
-        atomic_write_bytes(d / SUMMARY, lambda f: f.write(text.encode()))
+        safewrite.atomic_write_bytes(d / SUMMARY, lambda f: f.write(text.encode()))
     except (_Damaged, OSError, MnistTuiError):  # WriteError: a full or read-only disk
         pass
 

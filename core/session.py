@@ -6,7 +6,6 @@ process both start here."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,7 @@ from core import checkpoint
 from core.config import Hyperparameters
 from core.edits import resume_edits
 from core.errors import RunFolderError
-from core.runfolder import LAST, RUN_FILES, RunFolder, best_of, default_run_dir, read_config, read_rows
+from core.runfolder import LAST, RunFolder, best_of, default_run_dir, read_config, read_rows
 
 HARDEST = 16  # hardest test examples kept with each test (for the views and test-last.json)
 
@@ -47,16 +46,6 @@ def read_resume(run_dir: str) -> tuple[dict[str, Any], dict[str, Any], Hyperpara
     hp = checkpoint.check(state, Path(run_dir) / LAST)
     read_rows(run_dir)  # a metrics file that cannot be read at all is one line too
     return config, state, hp
-
-
-def _fork(source: Path, target: Path) -> None:
-    """--resume SOURCE --run-dir TARGET: the run continues in TARGET, SOURCE stays."""
-    for name in RUN_FILES:
-        if (source / name).is_file():
-            try:
-                shutil.copy2(source / name, target / name)
-            except OSError as exc:
-                raise checkpoint.write_error(target / name, exc) from None
 
 
 class Session:
@@ -161,8 +150,8 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
                     f"{last}: cannot be restored ({str(exc).splitlines()[0][:120]})") from None
             edits = resume_edits(hparams, state["epoch"], bool(state["batch_in_epoch"]),
                                  spec.resume_changes)
-            if forked:
-                _fork(Path(spec.resume), target)
+            if forked:  # the run continues in target; spec.resume stays as it was
+                folder.fork(spec.resume)
             rows, _ = read_rows(target)
             folder.resume(run.step, best_accuracy=max(best_of(rows), run.history.best[0]
                                                       if run.history.test_accuracy else -1.0))

@@ -223,12 +223,16 @@ def _dashboard(spec, args: argparse.Namespace) -> int:
     import multiprocessing.resource_tracker
     from dataclasses import replace
 
-    from core.runfolder import default_run_dir
+    from core.runfolder import check_folder, default_run_dir
     from tui.bridge import ProcessTransport
 
+    spec = replace(spec, run_dir=spec.run_dir or spec.resume or str(default_run_dir()))
+    try:
+        check_folder(spec.run_dir)  # a link planted in it: one line, before the screen
+    except MnistTuiError as exc:
+        return _error(exc)
     # Textual replaces stderr; the resource tracker must start before it does.
     multiprocessing.resource_tracker.ensure_running()
-    spec = replace(spec, run_dir=spec.run_dir or spec.resume or str(default_run_dir()))
     transport = ProcessTransport(spec)
     transport.start()
     from tui.app import MnistTuiApp

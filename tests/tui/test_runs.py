@@ -206,6 +206,28 @@ async def test_delete_asks_first_and_refuses_a_running_one(root):
             assert any("is running" in n.message for n in app._notifications)
 
 
+async def test_delete_never_follows_a_link_out_of_the_root(root, tmp_path):
+    """A folder of the listed path swapped for a link after the listing (to the same
+    runs, outside the root): the delete is refused in one message; nothing outside goes."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    app = RunsApp(root)
+    async with app.run_test(size=SIZE) as pilot:
+        s = await loaded(app, pilot)
+        move_to(s, "group/base-restart1")
+        shutil.move(root / "group", outside / "group")
+        (root / "group").symlink_to(outside / "group", target_is_directory=True)
+        victim = outside / "group" / "base-restart1"
+        before = sorted(p.name for p in victim.iterdir())
+        await pilot.press("d")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await pilot.pause()
+        assert sorted(p.name for p in victim.iterdir()) == before
+        assert any(f"{root / 'group'}: is a symbolic link" in n.message
+                   for n in app._notifications)
+
+
 async def test_running_rows_refresh_live(root):
     app = RunsApp(root)
     async with app.run_test(size=SIZE) as pilot:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from core import checkpoint
+from core import checkpoint, safewrite
 from core.errors import RunFolderError, WriteError
 from core.runfolder import (
     BEST, CONFIG, LAST, LOCK, METRICS_JSONL, REPORT_TXT, RunFolder, parse_row, read_rows, writer_pid,
@@ -114,7 +114,7 @@ def test_a_failed_write_keeps_the_previous_file_and_leaves_no_temporary(tmp_path
         raise OSError(errno.ENOSPC, "No space left on device")
 
     with pytest.raises(WriteError, match=f"{target}: could not write \\(no space left on the device\\)"):
-        checkpoint.atomic_write_bytes(target, full)
+        safewrite.atomic_write_bytes(target, full)
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == [LAST]
 
@@ -138,8 +138,8 @@ def test_a_full_disk_mid_run_is_one_line_and_exit_74(data, tmp_path, capsys, mon
         def __getattr__(self, name):
             return getattr(self.f, name)
 
-    def open_metrics(self):
-        real_open(self)
+    def open_metrics(self, **kw):
+        real_open(self, **kw)
         self._jsonl = FillsUp(self._jsonl)
 
     monkeypatch.setattr(RunFolder, "_open_metrics", open_metrics)

@@ -247,7 +247,7 @@ def test_bad_command_lines_are_one_line_and_exit_2(tmp_path):
 def test_a_summary_that_cannot_be_written_never_stops_a_run(runs_root, tmp_path, monkeypatch):
     import shutil
 
-    from core import checkpoint
+    from core import safewrite
     from core.errors import WriteError
     from core.runs import write_summary
 
@@ -257,7 +257,7 @@ def test_a_summary_that_cannot_be_written_never_stops_a_run(runs_root, tmp_path,
     def full(path, write):
         raise WriteError(f"{path}: no space left on device")
 
-    monkeypatch.setattr(checkpoint, "atomic_write_bytes", full)
+    monkeypatch.setattr(safewrite, "atomic_write_bytes", full)
     write_summary(run)  # no exception
     assert not (run / "summary.json").exists()
     assert summarise(run).status == "finished"  # read from metrics.jsonl instead

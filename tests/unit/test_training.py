@@ -107,6 +107,23 @@ def test_evaluate_matches_an_independent_computation(data):
             assert result.confusion[t][p] == expected
 
 
+def test_evaluate_under_inference_mode_is_bit_identical_to_no_grad(data):
+    """evaluate runs under torch.inference_mode (bench/bench_compile.py): the same sums,
+    in the same order, as the same loop under no_grad, to the last bit."""
+    torch.manual_seed(0)
+    net = NeuralNet()
+    *_, result = evaluate(net, data.test, batch_size=1000)
+    total = torch.zeros((), dtype=torch.float64)
+    correct = 0
+    with torch.no_grad():
+        for x, y in data.test.batches(1000):
+            out = net(x)
+            total += torch.nn.functional.cross_entropy(out, y, reduction="none").sum(dtype=torch.float64)
+            correct += int((out.argmax(1) == y).sum())
+    assert result.avg_loss == float(total) / len(data.test)
+    assert result.correct == correct
+
+
 def test_same_seed_same_losses_bit_for_bit(data):
     a, b = run_for(data), run_for(data)
     list(a.events()), list(b.events())

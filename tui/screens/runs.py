@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -20,7 +19,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
+from core.errors import MnistTuiError
 from core.runs import RunSummary, compare_settings, label, load_curves, scan, summarise
+from core.safewrite import remove_folder
 from tui.runtable import STATUS_STYLE, Column, columns_for, fmt_size, matches, same_line, sort_runs
 from tui.screens.compare import CompareScreen
 from tui.screens.confirm import ConfirmScreen
@@ -319,9 +320,9 @@ class RunsScreen(Screen[None]):
             self.notify(f"{r.name} started running; not deleted.", severity="error")
             return
         try:
-            shutil.rmtree(r.path)
-        except OSError as exc:
-            self.notify(f"{r.path}: not deleted ({exc.strerror or exc})", severity="error")
+            remove_folder(self.root, r.path)  # follows no link out of the root
+        except MnistTuiError as exc:
+            self.notify(str(exc), severity="error")
             return
         self.runs.pop(r.path, None)
         self.selected.discard(r.path)

@@ -1,0 +1,37 @@
+"""The speed benches still run end to end (issue 24: bench_tui.py broke silently once).
+
+Tiny data and one round: what is checked is that each bench runs the real command in
+both modes and prints its ratios, never how fast anything was.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+
+
+def bench(script: str, *args: str) -> str:
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_bench_tui_runs_headless_and_dashboard_and_prints_ratios(tiny_data):
+    out = bench("bench_tui.py", "--data-dir", str(tiny_data), "--epochs", "1", "--rounds", "1",
+                "--presses", "1")
+    headless = re.search(r"^headless:\s+([\d.]+), ([\d.]+) s", out, re.M)
+    dashboard = re.search(r"^dashboard:\s+([\d.]+) s", out, re.M)
+    assert headless and dashboard, out
+    assert float(dashboard.group(1)) > 0  # epoch seconds read back from the dashboard's own run
+    assert re.search(r"speed under the dashboard: [\d.]+ x", out), out
+    assert re.search(r"key press to screen: median \d+ ms", out), out
