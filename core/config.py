@@ -34,7 +34,7 @@ class Hyperparameters:
     """The tutorial's configuration, field by field."""
 
     lr: float = _f(0.2, LIVE, "learning rate of the optimizer")
-    momentum: float = _f(0.9, LIVE, "SGD momentum (Adam: beta1, Adadelta: rho)")
+    momentum: float = _f(0.9, LIVE, "SGD momentum (Adam β1, Adadelta ρ)")
     batch_size: int = _f(50, NEXT_EPOCH, "training examples per step")
     test_batch_size: int = _f(1000, LIVE, "examples per batch when testing")
     epochs: int = _f(25, LIVE, "passes over the training set")
