@@ -42,9 +42,8 @@ class Hyperparameters:
     hidden: tuple[int, ...] = _f((100, 50), RESTART, "hidden layer sizes, e.g. 100,50")
     activation: str = _f("sigmoid", RESTART, "activation: " + ", ".join(ACTIVATIONS))
     optimizer: str = _f("sgd", RESTART, "optimizer: " + ", ".join(OPTIMIZERS))
-    model: str = _f("mlp", RESTART, "network: mlp (the tutorial's) or cnn (pytorch/examples')")
-    lr_step_gamma: float = _f(1.0, LIVE, "learning rate multiplied by this after every epoch "
-                                          "(StepLR; 1 keeps it constant)")
+    model: str = _f("mlp", RESTART, "mlp: tutorial; cnn: examples")
+    lr_step_gamma: float = _f(1.0, LIVE, "lr × this per epoch (1: constant)")
 
     # ------------------------------------------------------------------ validation
     def problems(self) -> dict[str, str]:
