@@ -187,16 +187,23 @@ def _check_tensors(state: dict[str, Any], hp: Any, bad) -> None:
     if not isinstance(opt, dict) or not isinstance(opt.get("param_groups"), list) \
             or not isinstance(opt.get("state"), dict):
         raise bad("optimizer", "not an optimizer state")
+    sched = state.get("scheduler")  # absent in checkpoints from before the schedule
+    if sched is not None and (not isinstance(sched, dict)
+                              or not _is_int(sched.get("last_epoch"))
+                              or not _is_number(sched.get("gamma"))):
+        raise bad("scheduler", "not a learning-rate schedule's state")
     _check_optimizer(opt, hp, bad)
 
 
 #: the per-parameter buffers each optimizer keeps (Adam's max_exp_avg_sq: with amsgrad)
 OPTIMIZER_BUFFERS = {"sgd": {"momentum_buffer"},
-                     "adam": {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}}
+                     "adam": {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"},
+                     "adadelta": {"step", "square_avg", "acc_delta"}}
 #: the settings a saved group of each optimizer must hold (others a PyTorch version adds
 #: are filled in with their defaults when it is loaded)
 OPTIMIZER_SETTINGS = {"sgd": {"params", "lr", "momentum", "dampening", "weight_decay", "nesterov"},
-                      "adam": {"params", "lr", "betas", "eps", "weight_decay", "amsgrad"}}
+                      "adam": {"params", "lr", "betas", "eps", "weight_decay", "amsgrad"},
+                      "adadelta": {"params", "lr", "rho", "eps", "weight_decay"}}
 
 
 def _check_optimizer(opt: dict[str, Any], hp: Any, bad) -> None:
@@ -260,7 +267,7 @@ def _check_optimizer(opt: dict[str, Any], hp: Any, bad) -> None:
                 raise bad(name, "holds NaN or infinite values (the run had diverged)")
 
 
-_AN = {"sgd": "an SGD", "adam": "an Adam"}
+_AN = {"sgd": "an SGD", "adam": "an Adam", "adadelta": "an Adadelta"}
 
 
 def _short(v: Any) -> str:

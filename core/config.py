@@ -17,7 +17,10 @@ RESTART = "restart"        # only when the run is restarted (press r)
 EFFECT_WORDS = {LIVE: "now", NEXT_EPOCH: "next epoch", RESTART: "on restart"}
 
 ACTIVATIONS = ("sigmoid", "relu", "tanh")
-OPTIMIZERS = ("sgd", "adam")
+OPTIMIZERS = ("sgd", "adam", "adadelta")
+#: mlp: the tutorial's network (``hidden``, ``activation``); cnn: pytorch/examples'
+#: mnist/main.py network (two convolutions, max-pool, dropout, two Linear layers)
+MODELS = ("mlp", "cnn")
 MAX_HIDDEN_LAYERS = 8
 MAX_LAYER_WIDTH = 4096
 
@@ -31,7 +34,7 @@ class Hyperparameters:
     """The tutorial's configuration, field by field."""
 
     lr: float = _f(0.2, LIVE, "learning rate of the optimizer")
-    momentum: float = _f(0.9, LIVE, "SGD momentum (Adam: beta1)")
+    momentum: float = _f(0.9, LIVE, "SGD momentum (Adam β1, Adadelta ρ)")
     batch_size: int = _f(50, NEXT_EPOCH, "training examples per step")
     test_batch_size: int = _f(1000, LIVE, "examples per batch when testing")
     epochs: int = _f(25, LIVE, "passes over the training set")
@@ -39,6 +42,8 @@ class Hyperparameters:
     hidden: tuple[int, ...] = _f((100, 50), RESTART, "hidden layer sizes, e.g. 100,50")
     activation: str = _f("sigmoid", RESTART, "activation: " + ", ".join(ACTIVATIONS))
     optimizer: str = _f("sgd", RESTART, "optimizer: " + ", ".join(OPTIMIZERS))
+    model: str = _f("mlp", RESTART, "mlp: tutorial; cnn: examples")
+    lr_step_gamma: float = _f(1.0, LIVE, "lr × this per epoch (1: constant)")
 
     # ------------------------------------------------------------------ validation
     def problems(self) -> dict[str, str]:
@@ -81,6 +86,11 @@ class Hyperparameters:
             p["activation"] = f"must be one of {', '.join(ACTIVATIONS)}"
         if self.optimizer not in OPTIMIZERS:
             p["optimizer"] = f"must be one of {', '.join(OPTIMIZERS)}"
+        if self.model not in MODELS:
+            p["model"] = f"must be one of {', '.join(MODELS)}"
+        if number("lr_step_gamma", self.lr_step_gamma, False) and not (
+                0 < self.lr_step_gamma <= 1):
+            p["lr_step_gamma"] = "must be greater than 0 and at most 1"
         return p
 
     def validate(self) -> Hyperparameters:
@@ -114,8 +124,35 @@ class Hyperparameters:
         return cls(**d).validate()
 
     def architecture(self) -> str:
-        """e.g. ``784-100-50-10 sigmoid``."""
+        """e.g. ``784-100-50-10 sigmoid``, or the CNN's layers."""
+        if self.model == "cnn":
+            return "cnn conv32-conv64-128-10"
         return "-".join(str(n) for n in (784, *self.hidden, 10)) + f" {self.activation}"
+
+    @property
+    def hidden_activation(self) -> str:
+        """The activation of the hidden layers: ``activation``, or the CNN's relu."""
+        return hidden_activation(self.model, self.activation)
+
+    def fields_that_matter(self) -> tuple[str, ...]:
+        """The fields a summary shows: the CNN has no ``hidden`` / ``activation``; the
+        tutorial's network shows neither ``model`` nor a constant schedule (its pane
+        stays the tutorial's)."""
+        if self.model == "cnn":
+            skip = {"hidden", "activation"}
+        else:
+            skip = {"model"} | ({"lr_step_gamma"} if self.lr_step_gamma == 1 else set())
+        return tuple(n for n in FIELD_NAMES if n not in skip)
+
+    @classmethod
+    def defaults(cls, model: str = "mlp") -> Hyperparameters:
+        """The defaults of ``model``: the tutorial's for the MLP, pytorch/examples'
+        mnist/main.py for the CNN (Adadelta lr 1.0, StepLR gamma 0.7, batch 64, 14
+        epochs). A value given on the command line or a form overrides each."""
+        if model == "cnn":
+            return cls(model="cnn", optimizer="adadelta", lr=1.0, lr_step_gamma=0.7,
+                       batch_size=64, epochs=14)
+        return cls(model=model)
 
 
 FIELD_NAMES = tuple(f.name for f in fields(Hyperparameters))
@@ -137,6 +174,12 @@ def show_value(v: Any) -> str:
             return str(int(v))
         return repr(v)
     return str(v)
+
+
+def hidden_activation(model: Any, activation: Any) -> str:
+    """The hidden layers' activation of a run's settings (also read raw from a run
+    folder's config.json): the CNN's is relu whatever ``activation`` says."""
+    return "relu" if model == "cnn" else str(activation or "sigmoid")
 
 
 def effect_of(name: str) -> str:

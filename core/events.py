@@ -203,11 +203,12 @@ Event = (RunStarted | EpochStarted | BatchEnd | NonFiniteLoss | EvalProgress | T
 
 @dataclass(frozen=True)
 class LayerStat:
-    """One Linear layer at one step (definitions: core/inspect.py). ``None``: not
-    measured (before training; no activation after the layer)."""
+    """One Linear or Conv2d layer at one step (definitions: core/inspect.py). ``None``:
+    not measured (before training; no activation after the layer)."""
 
     name: str                 # the module's name in the model, e.g. "layers.0"
-    shape: tuple[int, int]    # (out_features, in_features) of its weight matrix
+    shape: tuple[int, int]    # its weight as a matrix: (out, in) features; a Conv2d's
+                              # (out channels, in channels * kh * kw)
     weight_norm: float
     grad_norm: float | None
     update_ratio: float | None
@@ -234,7 +235,7 @@ class LayerStats:
 @dataclass(frozen=True)
 class DigitTrace:
     """One test example through the network (eval mode): each hidden layer's
-    activations and the output's ten probabilities."""
+    activations (flattened) and the output's ten probabilities."""
 
     index: int                              # in the test set (-1: not from it)
     label: int
@@ -242,3 +243,6 @@ class DigitTrace:
     kinds: tuple[str, ...]                  # their activations: sigmoid, tanh, relu
     activations: tuple[tuple[float, ...], ...]
     probs: tuple[float, ...]
+    #: each hidden layer's activation shape: (units,) or a convolution's feature maps
+    #: (channels, height, width); empty: all flat (traces from before the CNN)
+    shapes: tuple[tuple[int, ...], ...] = ()

@@ -1,8 +1,9 @@
 """Looking inside the network: per-layer statistics, the first layer's weights, and one
 digit traced through the layers. No UI import; what it returns is plain data (events).
 
-The statistics of one optimizer step, for every ``nn.Linear`` of the model, in order
-(the output layer included). ``W`` is the layer's weight matrix (its bias left out):
+The statistics of one optimizer step, for every ``nn.Linear`` and ``nn.Conv2d`` of the
+model, in order (the output layer included). ``W`` is the layer's weight (its bias left
+out; a convolution's kernels count as a matrix of out-channels x in-channels*kh*kw):
 
 - ``weight_norm``: ``||W||`` (Frobenius) after the step;
 - ``grad_norm``: ``||dL/dW||`` of the batch just trained (the gradient the step used);
@@ -14,7 +15,8 @@ The statistics of one optimizer step, for every ``nn.Linear`` of the model, in o
   layer followed by none (the output layer) its own output, the logits;
 - ``saturated``: the share (0..1) of saturated values: sigmoid below 0.01 or above
   0.99; tanh |a| > 0.99; relu: the share of units never active (output 0) on any
-  example of the batch. ``None`` for a layer with no activation after it.
+  example of the batch; for a convolution a unit is one channel at one position).
+  ``None`` for a layer with no activation after it.
 
 ``LayerProbe`` gathers them while a run trains: ``arm()`` before a due step copies the
 weights and registers forward hooks that keep the next training-mode forward's
@@ -47,32 +49,41 @@ def _kind(module: nn.Module | None) -> str | None:
     return None
 
 
+_WEIGHTED = (nn.Linear, nn.Conv2d)
+
+
 @dataclass(frozen=True)
 class Layer:
-    """A Linear layer, and the module whose output is its activation."""
+    """A Linear or Conv2d layer, and the module whose output is its activation."""
 
-    name: str             # the module's name in the model ("layers.0")
-    linear: nn.Linear
-    act: nn.Module        # the activation after it, or the Linear itself
+    name: str             # the module's name in the model ("layers.0", "layers.conv1")
+    linear: nn.Linear | nn.Conv2d
+    act: nn.Module        # the activation after it, or the layer itself
     kind: str | None      # "sigmoid", "tanh", "relu", or None (no activation)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Its weight as a matrix: (out features or channels, inputs of one unit)."""
+        w = self.linear.weight
+        return int(w.shape[0]), int(w[0].numel())
 
 
 def linear_layers(model: nn.Module) -> list[Layer]:
-    """Every Linear of ``model`` in order, each paired with the activation that follows
-    it in its ``nn.Sequential`` (if any)."""
+    """Every Linear and Conv2d of ``model`` in order, each paired with the activation
+    that follows it in its ``nn.Sequential`` (if any)."""
     found: list[Layer] = []
     for prefix, parent in model.named_modules():
         if not isinstance(parent, nn.Sequential):
             continue
         children = list(parent.named_children())
         for i, (child_name, child) in enumerate(children):
-            if isinstance(child, nn.Linear):
+            if isinstance(child, _WEIGHTED):
                 nxt = children[i + 1][1] if i + 1 < len(children) else None
                 kind = _kind(nxt)
                 name = f"{prefix}.{child_name}" if prefix else child_name
                 found.append(Layer(name, child, nxt if kind else child, kind))
     if not found:  # not a Sequential model: the Linears, no activations known
-        found = [Layer(n, m, m, None) for n, m in model.named_modules() if isinstance(m, nn.Linear)]
+        found = [Layer(n, m, m, None) for n, m in model.named_modules() if isinstance(m, _WEIGHTED)]
     return found
 
 
@@ -89,9 +100,10 @@ def saturation(a: torch.Tensor, kind: str | None) -> float | None:
 
 
 def first_layer_weights(model: nn.Module) -> np.ndarray:
-    """The first Linear's weight matrix (units x inputs) as a float32 CPU array (a copy)."""
+    """The first layer's weights as a float32 CPU array (a copy), one row a unit: the
+    MLP's units x 784 pixels, the CNN's 32 filters x 9 (3x3) pixels."""
     w = linear_layers(model)[0].linear.weight
-    return w.detach().to("cpu", torch.float32).numpy().copy()
+    return w.detach().to("cpu", torch.float32).reshape(w.shape[0], -1).numpy().copy()
 
 
 class LayerProbe:
@@ -151,7 +163,7 @@ class LayerProbe:
                 n0 = float(torch.linalg.vector_norm(w0)) if w0 is not None else 0.0
                 out.append(LayerStat(
                     name=la.name,
-                    shape=(la.linear.out_features, la.linear.in_features),
+                    shape=la.shape,
                     weight_norm=float(torch.linalg.vector_norm(w)),
                     grad_norm=float(torch.linalg.vector_norm(g)) if g is not None else None,
                     update_ratio=(float(torch.linalg.vector_norm(w - w0)) / n0
@@ -166,7 +178,7 @@ class LayerProbe:
     def weights_only(self, epoch: int, step: int, seen: int) -> LayerStats:
         """No step to describe (before training): weight norms only."""
         with torch.no_grad():
-            out = tuple(LayerStat(la.name, (la.linear.out_features, la.linear.in_features),
+            out = tuple(LayerStat(la.name, la.shape,
                                   float(torch.linalg.vector_norm(la.linear.weight)),
                                   None, None, None, None) for la in self.layers)
         return LayerStats(epoch, step, seen, out, self.activation)
@@ -228,7 +240,8 @@ class LayerProbe:
 def trace_digit(model: nn.Module, image: torch.Tensor, *, index: int = -1,
                 label: int = -1) -> DigitTrace:
     """One example (a flat 784 vector, as the dataset gives it) through the network in
-    eval mode: each hidden layer's activations and the output's ten probabilities."""
+    eval mode: each hidden layer's activations (a convolution's: its feature maps,
+    flattened, with their shape) and the output's ten probabilities."""
     layers = linear_layers(model)
     acts: dict[int, torch.Tensor] = {}
     handles = [la.act.register_forward_hook(
@@ -248,6 +261,7 @@ def trace_digit(model: nn.Module, image: torch.Tensor, *, index: int = -1,
         names=tuple(layers[k].name for k in hidden),
         kinds=tuple(layers[k].kind or "none" for k in hidden),
         activations=tuple(tuple(acts[k].float().reshape(-1).cpu().tolist()) for k in hidden),
+        shapes=tuple(tuple(int(d) for d in acts[k].shape[1:]) for k in hidden),
         probs=tuple(probs.cpu().tolist()))
 
 

@@ -1,8 +1,10 @@
-"""The network: the tutorial's 784-100-50-10 sigmoid MLP by default."""
+"""The networks: the tutorial's 784-100-50-10 sigmoid MLP by default, or pytorch/examples'
+mnist/main.py CNN (``--model cnn``); their optimizers and learning-rate schedule."""
 
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 
 import torch
 from torch import nn
@@ -32,24 +34,77 @@ class NeuralNet(nn.Module):
         return self.layers(x)
 
 
-def build_model(hp: Hyperparameters) -> NeuralNet:
+class ConvNet(nn.Module):
+    """pytorch/examples' mnist/main.py ``Net``: conv 1->32 3x3, relu, conv 32->64 3x3,
+    relu, max-pool 2, dropout 0.25, Linear 9216->128, relu, dropout 0.5, Linear 128->10.
+
+    It takes the dataset's flat 784-pixel rows (values 0..1, as ``MNISTDataset`` gives
+    them) and makes them the 1x28x28 images the examples feed it, normalised by the
+    examples' ``Normalize((0.1307,), (0.3081,))``. The layers are one ``nn.Sequential``
+    with the examples' names (``layers.conv1`` ... ``layers.fc2``) so that
+    ``core.inspect`` pairs each with the activation after it. Outputs logits (the
+    examples' log_softmax + nll_loss is the same loss as cross_entropy on logits)."""
+
+    MEAN, STD = 0.1307, 0.3081
+
+    def __init__(self, num_classes: int = 10):
+        super().__init__()
+        self.layers = nn.Sequential(OrderedDict([
+            ("conv1", nn.Conv2d(1, 32, 3, 1)), ("relu1", nn.ReLU()),
+            ("conv2", nn.Conv2d(32, 64, 3, 1)), ("relu2", nn.ReLU()),
+            ("pool", nn.MaxPool2d(2)), ("dropout1", nn.Dropout(0.25)),
+            ("flatten", nn.Flatten(1)),
+            ("fc1", nn.Linear(9216, 128)), ("relu3", nn.ReLU()), ("dropout2", nn.Dropout(0.5)),
+            ("fc2", nn.Linear(128, num_classes)),
+        ]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.reshape(-1, 1, 28, 28)
+        return self.layers((x - self.MEAN) / self.STD)
+
+
+def build_model(hp: Hyperparameters) -> nn.Module:
+    if hp.model == "cnn":
+        return ConvNet()
     return NeuralNet(hp.hidden, hp.activation)
 
 
 def build_optimizer(model: nn.Module, hp: Hyperparameters) -> torch.optim.Optimizer:
     if hp.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=hp.lr, betas=(hp.momentum, 0.999))
+    if hp.optimizer == "adadelta":
+        return torch.optim.Adadelta(model.parameters(), lr=hp.lr, rho=hp.momentum)
     return torch.optim.SGD(model.parameters(), lr=hp.lr, momentum=hp.momentum)
 
 
-def set_optimizer_values(opt: torch.optim.Optimizer, lr: float, momentum: float) -> None:
-    """Apply a live learning-rate / momentum edit; takes effect at the next step."""
+def build_scheduler(optimizer: torch.optim.Optimizer,
+                    hp: Hyperparameters) -> torch.optim.lr_scheduler.StepLR:
+    """The examples' schedule: the learning rate times ``lr_step_gamma`` after every
+    epoch (1.0: constant, the tutorial's). Stepped once an epoch's training ends."""
+    return torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=hp.lr_step_gamma)
+
+
+def set_optimizer_values(opt: torch.optim.Optimizer, lr: float | None = None,
+                         momentum: float | None = None) -> None:
+    """Apply a live learning-rate and / or momentum edit (None: left as it is, so a
+    momentum edit keeps the schedule's decayed rate); takes effect at the next step (the
+    schedule goes on from a new learning rate)."""
     for group in opt.param_groups:
-        group["lr"] = lr
+        if lr is not None:
+            group["lr"] = lr
+        if momentum is None:
+            continue
         if "momentum" in group:
             group["momentum"] = momentum
         elif "betas" in group:
             group["betas"] = (momentum, group["betas"][1])
+        elif "rho" in group:
+            group["rho"] = momentum
+
+
+def current_lr(opt: torch.optim.Optimizer) -> float:
+    """The learning rate the next step uses (the schedule's decays included)."""
+    return float(opt.param_groups[0]["lr"])
 
 
 def parameter_count(model: nn.Module) -> int:
@@ -89,7 +144,7 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def configure_cpu_threads() -> int:
-    """Pick the intra-op thread count for this small MLP and return it.
+    """Pick the intra-op thread count for the network and return it.
 
     Its matrices (batch 50 x 784 x 100) are too small for threads to pay off: on a
     2-core machine, training in a worker thread with 2 OpenMP threads ran 2.2x slower

@@ -83,7 +83,10 @@ def _atomic_npy(path: Path, data: bytes, shape: tuple[int, int]) -> None:
 
 def read_first_weights(run_dir: str | os.PathLike):
     """The first layer's weights saved after the latest test (a float32 array, units x
-    inputs), or None when there are none or they cannot be read."""
+    inputs: 784 for the MLP, 9 for the CNN's 3x3 filters), or None when there are none
+    or they cannot be read."""
+    import math
+
     import numpy as np
 
     try:
@@ -91,7 +94,8 @@ def read_first_weights(run_dir: str | os.PathLike):
             arr = np.load(f, allow_pickle=False)
     except (OSError, ValueError, EOFError):
         return None
-    if arr.ndim != 2 or arr.dtype != np.float32 or arr.shape[1] != 784:
+    if (arr.ndim != 2 or arr.dtype != np.float32 or arr.shape[1] < 1
+            or math.isqrt(arr.shape[1]) ** 2 != arr.shape[1]):  # each unit a square tile
         return None
     return arr
 

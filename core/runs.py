@@ -33,8 +33,10 @@ SUMMARY_FORMAT = "mnist-tui-summary-2"  # (2: an end's status already mapped, it
 MARKERS = (CONFIG, METRICS_JSONL, LAST)  # a folder holding one of these is a run folder
 STATUSES = ("running", "finished", "stopped", "diverged", "pruned", "damaged")
 #: the settings compared between runs, in column order
-SETTINGS = ("lr", "momentum", "batch_size", "test_batch_size", "epochs", "seed", "hidden",
-            "activation", "optimizer", "limit_train", "limit_test")
+SETTINGS = ("model", "lr", "lr_step_gamma", "momentum", "batch_size", "test_batch_size",
+            "epochs", "seed", "hidden", "activation", "optimizer", "limit_train", "limit_test")
+#: what a run written before a setting existed ran with
+_BEFORE = {"model": "mlp", "lr_step_gamma": 1.0}
 _TRAIN_PREFIX = b'{"kind": "train"'
 ENDED = ("finished", "stopped", "diverged")  # how a run that ended by itself (or by s) ends
 DASHBOARD_OPEN = "dashboard open"  # the note of an ended run whose dashboard still holds it
@@ -294,6 +296,7 @@ def _fill(s: RunSummary, d: Path, now: float) -> None:
         raise _Damaged(f"{CONFIG} unreadable ({exc.strerror})") from None
     hp = config["hparams"]
     s.dataset = str(config.get("dataset", "?"))
+    hp = {**_BEFORE, **hp} if isinstance(hp, dict) else hp
     s.settings = {k: hp.get(k) for k in SETTINGS if k in hp}
     s.settings["limit_train"] = config.get("limit_train")
     s.settings["limit_test"] = config.get("limit_test")
@@ -365,7 +368,9 @@ def _unchanged(d: Path, old: RunSummary) -> bool:
 
 def compare_settings(runs: list[RunSummary]) -> tuple[dict[str, str], list[str]]:
     """(settings the same in every run that has them, names of those that differ),
-    both in SETTINGS order; damaged folders without settings do not count."""
+    both in SETTINGS order; damaged folders without settings do not count. The model
+    and the schedule are named only when some run is not the tutorial's MLP at a
+    constant learning rate."""
     with_settings = [r for r in runs if r.settings]
     same: dict[str, str] = {}
     differ: list[str] = []
@@ -374,7 +379,9 @@ def compare_settings(runs: list[RunSummary]) -> tuple[dict[str, str], list[str]]
         if len(values) > 1:
             differ.append(k)
         elif values:
-            same[k] = values.pop()
+            value = values.pop()
+            if k not in _BEFORE or value != show_value(_BEFORE[k]):
+                same[k] = value  # (the tutorial's network, constant lr: not worth a word)
     return same, differ
 
 

@@ -46,6 +46,7 @@ from core.metrics import LOG_INTERVAL, best_test
 from core.network import (
     build_model,
     build_optimizer,
+    build_scheduler,
     configure_cpu_threads,
     parameter_count,
     set_optimizer_values,
@@ -264,6 +265,7 @@ class Run:
         torch.manual_seed(self.hp.seed)
         self.model = build_model(self.hp).to(self.device)
         self.optimizer = build_optimizer(self.model, self.hp)
+        self.scheduler = build_scheduler(self.optimizer, self.hp)
         self.history = History()
         self.epoch = 0           # epochs completed
         self.batch_in_epoch = 0  # steps done in the epoch in progress
@@ -303,7 +305,9 @@ class Run:
         for effect, diff in plan.items():
             if effect == cfg.LIVE:
                 self.edits = self.edits.applied(diff)
-                set_optimizer_values(self.optimizer, self.hp.lr, self.hp.momentum)
+                set_optimizer_values(self.optimizer, self.hp.lr if "lr" in diff else None,
+                                     self.hp.momentum if "momentum" in diff else None)
+                self.scheduler.gamma = self.hp.lr_step_gamma  # used at the next epoch's end
             else:
                 self.edits = self.edits.waiting(diff)
             results.append(self._record(diff, effect, applied=effect == cfg.LIVE, announce=False))
@@ -427,6 +431,10 @@ class Run:
             self._in_epoch = False
             done_batches = self.batch_in_epoch
             self.epoch, self.batch_in_epoch = epoch, 0
+            # The examples step StepLR after each epoch's test; stepping it here, before
+            # the test (which the learning rate does not touch), puts the decay in the
+            # checkpoint taken after the test, so a resume goes on with it.
+            self.scheduler.step()
             epoch_losses = h.train_loss[len(h.train_loss) - done_batches:]
             yield EpochEnd(epoch, self.seen, self.step,
                            sum(epoch_losses) / max(len(epoch_losses), 1), time.perf_counter() - t0)
@@ -462,6 +470,7 @@ class Run:
             "pending": {k: _plain(v) for k, v in self.pending.items()},
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
             "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch,
             "step": self.step,
@@ -477,6 +486,9 @@ class Run:
         ``hparams`` (use ``Hyperparameters.from_dict(state['hparams'])``)."""
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
+        if "scheduler" in state:  # checkpoints from before the schedule have none
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.scheduler.gamma = self.hp.lr_step_gamma
         self.edits = EditState(self.hp, {k: tuple(v) if isinstance(v, list) else v
                                          for k, v in state.get("pending", {}).items()})
         self.epoch = state["epoch"]

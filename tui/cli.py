@@ -27,6 +27,7 @@ examples:
   mnist-tui --dataset fashion-mnist          the same on Fashion-MNIST
   mnist-tui --data-dir ~/mnist --limit-train 8000 --epochs 5
   mnist-tui --hidden 256,128 --activation relu --lr 0.05
+  mnist-tui --model cnn                      pytorch/examples' CNN (Adadelta lr 1, StepLR 0.7, batch 64)
   mnist-tui --headless --run-dir runs/a      no dashboard: the tutorial's lines (e.g. under nohup)
   mnist-tui watch runs/a                     follow that run live in the dashboard, read-only
   mnist-tui --resume runs/a                  continue a stopped run where it stopped
@@ -54,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_run_flags(p: argparse.ArgumentParser) -> None:
     """The hyperparameter, data and device flags (shared with `mnist-tui sweep`)."""
-    from core.config import ACTIVATIONS, OPTIMIZERS, Hyperparameters
+    from core.config import ACTIVATIONS, MODELS, OPTIMIZERS, Hyperparameters
     from core.datafiles import REGISTRY
 
     d = Hyperparameters()
@@ -68,6 +69,13 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
     h.add_argument("--hidden", type=str, help="hidden layer sizes (default 100,50)")
     h.add_argument("--activation", type=str, help=f"{', '.join(ACTIVATIONS)} (default {d.activation})")
     h.add_argument("--optimizer", type=str, help=f"{', '.join(OPTIMIZERS)} (default {d.optimizer})")
+    h.add_argument("--model", type=str,
+                   help=f"{', '.join(MODELS)}: the tutorial's network, or pytorch/examples' "
+                        "mnist CNN with its settings as defaults (adadelta, lr 1.0, "
+                        "lr-step-gamma 0.7, batch 64, 14 epochs)")
+    h.add_argument("--lr-step-gamma", type=str, metavar="GAMMA",
+                   help=f"multiply the learning rate by GAMMA after every epoch (StepLR; "
+                        f"default {d.lr_step_gamma:g}, constant; cnn 0.7)")
     h.add_argument("--seed", type=str, help=f"(default {d.seed})")
     g = p.add_argument_group("data and device")
     g.add_argument("--dataset", choices=list(REGISTRY), default="mnist")
@@ -98,15 +106,19 @@ def _add_display_flags(p: argparse.ArgumentParser) -> None:
 
 FLAG_OF = {"lr": "--lr", "momentum": "--momentum", "batch_size": "--batch-size",
            "test_batch_size": "--test-batch-size", "epochs": "--epochs", "hidden": "--hidden",
-           "activation": "--activation", "optimizer": "--optimizer", "seed": "--seed"}
+           "activation": "--activation", "optimizer": "--optimizer", "seed": "--seed",
+           "model": "--model", "lr_step_gamma": "--lr-step-gamma"}
 
 
 def hparams_from_args(args: argparse.Namespace) -> Hyperparameters:
     """Parse and validate every hyperparameter flag; ConfigError names the flags."""
-    from core.config import FIELD_NAMES, Hyperparameters, parse_field
+    from core.config import FIELD_NAMES, MODELS, Hyperparameters, parse_field
 
     values, problems = {}, {}
-    defaults = Hyperparameters()
+    model = (args.model or "mlp").strip().lower()
+    if model not in MODELS:
+        raise ConfigError({"--model": f"must be one of {', '.join(MODELS)}"})
+    defaults = Hyperparameters.defaults(model)  # the model's own; each flag overrides one
     for name in FIELD_NAMES:
         given = getattr(args, name)
         if given is None:

@@ -35,3 +35,13 @@ def test_bench_tui_runs_headless_and_dashboard_and_prints_ratios(tiny_data):
     assert float(dashboard.group(1)) > 0  # epoch seconds read back from the dashboard's own run
     assert re.search(r"speed under the dashboard: [\d.]+ x", out), out
     assert re.search(r"key press to screen: median \d+ ms", out), out
+
+
+def test_bench_cnn_runs_the_three_ways_and_prints_ratios(tiny_data):
+    out = bench("bench_cnn.py", "--data-dir", str(tiny_data), "--limit-train", "128",
+                "--limit-test", "100", "--rounds", "1")
+    assert re.search(r"^round 1: wall examples [\d.]+ s, headless [\d.]+ s, dashboard [\d.]+ s",
+                     out, re.M), out
+    for ratio in ("headless / examples", "dashboard / headless", "CPU, one epoch, engine / examples",
+                  "CPU, whole command, dashboard"):
+        assert re.search(rf"{re.escape(ratio)}.*median [\d.]+ x", out), out

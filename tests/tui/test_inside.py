@@ -276,3 +276,57 @@ def test_watch_gets_the_first_layer_weights_from_the_run_folder(tui_data, tmp_pa
         engine.close()
     last = np.frombuffer(with_weights[-1].first_weights, np.float32).reshape(with_weights[-1].first_shape)
     np.testing.assert_array_equal(last, saved)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_the_cnn_filters_feature_maps_and_conv_rows(tui_data, size):
+    """--model cnn: the first convolution's 32 filters as tiles, the feature maps of the
+    digit after each convolution, a health row for each conv and Linear layer."""
+    data = _collect(tui_data, model="cnn", optimizer="adadelta", lr=1.0, epochs=1,
+                    batch_size=64)
+    stats, trace, _, arch = data
+    async with InsideApp(*data).run_test(size=size) as pilot:
+        await pilot.pause()
+        screen = pilot.app.screen
+        tiles = screen.query_one(WeightTiles)
+        assert tiles.weights.shape == (32, 9) and tiles.side == 3
+        assert "3x3 filters 1-" in tiles.heading().plain and "of 32" in tiles.heading().plain
+        assert tiles.render().width <= tiles.size.width
+        health = screen.query_one(LayerHealth)
+        assert health.order == ["layers.conv1", "layers.conv2", "layers.fc1", "layers.fc2"]
+        lines = text_of(health).splitlines()
+        assert "9→32" in lines[1] and "288→64" in lines[2] and "9216→128" in lines[3]
+        shown = str(screen.query_one("#trace-text").render())
+        rows = shown.splitlines()
+        if size == (120, 40):
+            assert "layers.conv1 (32 maps 26x26 relu, first " in shown
+            assert "layers.conv2 (64 maps 24x24 relu, first " in shown
+            assert "layers.fc1 (128 relu)" in shown
+        else:
+            assert rows[1].startswith(" 32 ") and any(r.startswith(" 64 ") for r in rows)
+        assert rows[-1].startswith("output 0")
+        view = screen.query_one(DigitTraceView)
+        assert view.region.bottom <= size[1] - 1  # all of it above the footer
+        maps = [r for r in rows if "▀" in r]
+        assert maps and max(len(r) for r in maps) <= view.query_one("#trace-text").size.width
+
+
+def test_small_filter_tiles_and_feature_maps_pure_functions():
+    from tui.widgets.digittrace import feature_maps
+
+    w = np.zeros((2, 9), np.float32)
+    w[0, 0], w[0, 8] = -1.0, 1.0  # top-left negative, bottom-right positive
+    art = weightart.page(w, 0, 2, 1, ascii=True)
+    lines = art.plain.splitlines()
+    assert weightart.tile_size(1, 3) == (12, 7) and weightart.tile_size(2, 3) == (6, 4)
+    assert len(lines) == 1 + 6 and all(len(line) == 12 + 1 + 12 for line in lines[1:])
+    assert lines[1][:4] == "====" and lines[6][8:12] == "####"  # each weight a 4x4 block
+    assert weightart.fit(80, 5, 2, side=3) == (11, 1)
+    maps = np.zeros((3, 4, 4), np.float32)
+    maps[1, 0, 0] = 2.0
+    text, shown = feature_maps(maps.ravel().tolist(), (3, 4, 4), 7, factor=2, ascii=True)
+    # two 2x2 maps fit in 7 cells; map 2's top-left block averages 0.5 / 2 of the max,
+    # and its two pixel rows average again for one character
+    assert shown == 2 and text.plain == "   . "
+    text, shown = feature_maps(maps.ravel().tolist(), (3, 4, 4), 80, factor=1, ascii=True)
+    assert shown == 3 and text.plain.splitlines()[0] == "    " + " " + "+   " + " " + "    "

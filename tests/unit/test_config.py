@@ -18,7 +18,8 @@ def test_defaults_are_the_tutorials():
 
 def test_validate_reports_every_bad_field():
     hp = Hyperparameters(lr=0, momentum=1.0, batch_size=0, test_batch_size=-1, epochs=0,
-                         seed=-1, hidden=(0,), activation="gelu", optimizer="lbfgs")
+                         seed=-1, hidden=(0,), activation="gelu", optimizer="lbfgs",
+                         model="resnet", lr_step_gamma=1.5)
     with pytest.raises(ConfigError) as info:
         hp.validate()
     assert set(info.value.problems) == set(cfg.FIELD_NAMES)
@@ -33,7 +34,20 @@ def test_lr_must_be_a_finite_number(value):
 def test_effects():
     assert [cfg.effect_of(n) for n in ("lr", "momentum", "epochs")] == [cfg.LIVE] * 3
     assert cfg.effect_of("batch_size") == cfg.NEXT_EPOCH
-    assert {cfg.effect_of(n) for n in ("hidden", "activation", "seed", "optimizer")} == {cfg.RESTART}
+    assert {cfg.effect_of(n) for n in ("hidden", "activation", "seed", "optimizer", "model")} \
+        == {cfg.RESTART}
+    assert cfg.effect_of("lr_step_gamma") == cfg.LIVE  # used at the end of the epoch
+
+
+def test_cnn_defaults_are_the_examples():
+    hp = Hyperparameters.defaults("cnn")
+    assert (hp.model, hp.optimizer, hp.lr, hp.lr_step_gamma, hp.batch_size, hp.epochs) == \
+        ("cnn", "adadelta", 1.0, 0.7, 64, 14)
+    assert hp.problems() == {} and Hyperparameters.defaults("mlp") == Hyperparameters()
+    assert "hidden" not in hp.fields_that_matter()
+    assert "model" not in Hyperparameters().fields_that_matter()
+    assert Hyperparameters.from_dict({k: v for k, v in Hyperparameters().to_dict().items()
+                                      if k not in ("model", "lr_step_gamma")}) == Hyperparameters()
 
 
 def test_parse_field():

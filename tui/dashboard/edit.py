@@ -17,7 +17,7 @@ from core.config import Hyperparameters
 from core.edits import field_problem
 from core.config import show_value
 
-CHOICES = {"activation": cfg.ACTIVATIONS, "optimizer": cfg.OPTIMIZERS}
+CHOICES = {"activation": cfg.ACTIVATIONS, "optimizer": cfg.OPTIMIZERS, "model": cfg.MODELS}
 
 
 class FieldValidator(Validator):

@@ -51,8 +51,10 @@ def dataset_title(name: str) -> str:
 def optimizer_text(hp: Any) -> str:
     """The header's ``SGD lr 0.2 momentum 0.9 · batch 50`` (values exact: show_value)."""
     lr, momentum = show_value(hp.lr), show_value(hp.momentum)
-    opt = (f"SGD lr {lr} momentum {momentum}" if hp.optimizer == "sgd"
-           else f"Adam lr {lr} beta1 {momentum}")
+    opt = {"sgd": f"SGD lr {lr} momentum {momentum}", "adam": f"Adam lr {lr} beta1 {momentum}",
+           "adadelta": f"Adadelta lr {lr}"}.get(hp.optimizer, f"{hp.optimizer} lr {lr}")
+    if hp.lr_step_gamma != 1:
+        opt += f" ×{show_value(hp.lr_step_gamma)}/ep"  # the schedule (StepLR)
     return f"{opt} · batch {hp.batch_size}"
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from core import safeio
-from core.config import Hyperparameters
+from core.config import Hyperparameters, hidden_activation
 from core.errors import MnistTuiError
 from core.events import EpochStarted, HparamsChanged, LayerStats, Prediction, RunFinished, RunStarted, TestEnd
 from core.metrics import (
@@ -200,7 +200,8 @@ class _Translator:
     def __init__(self, run_dir: Path, config: dict[str, Any]):
         self.run_dir = run_dir
         self.epochs = int(config.get("hparams", {}).get("epochs", 0))
-        self.activation = str(config.get("hparams", {}).get("activation", "sigmoid"))
+        hp = config.get("hparams", {})
+        self.activation = hidden_activation(hp.get("model"), hp.get("activation"))
         self.epoch = 0
         self.ended = False
         self.bad = 0

@@ -1,7 +1,8 @@
 """Drawing first-layer weights as terminal text: pure functions, no widget.
 
 Each unit of the first layer has one weight per input pixel: reshaped to 28x28 it is a
-picture of what the unit looks for. A diverging palette shows the sign: blue for
+picture of what the unit looks for (a CNN's first convolution: each 3x3 filter,
+magnified). A diverging palette shows the sign: blue for
 negative weights, dark for zero, orange for positive, on a symmetric scale (the tile's
 own largest |w|, or one scale shared by every tile). Half blocks as in tui/render/digits.py:
 each cell is two pixels, 28x28 weights fill 28x14 cells (14x7 at half size). The ASCII
@@ -9,6 +10,8 @@ ramp marks the sign with different characters.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from rich.color import Color
@@ -64,9 +67,33 @@ def scales(weights: np.ndarray, shared: bool) -> np.ndarray:
     return np.full_like(m, m.max() if len(m) else 0.0) if shared else m
 
 
-def tile_size(zoom: int) -> tuple[int, int]:
+def side_of(inputs: int) -> int:
+    """The side of a unit's square tile: 28 for a first Linear layer's 784 weights, 3
+    for a 3x3 convolution filter's 9."""
+    return max(1, math.isqrt(inputs))
+
+
+def tile_pixels(side: int, zoom: int) -> int:
+    """A tile's side in pixels: a 28x28 unit at full size, halved at half size (``zoom``
+    2); a small filter (3x3) magnified to 12 pixels (6 at half size)."""
+    if side >= 28:
+        return side // zoom
+    return side * max(1, (12 // zoom) // side)
+
+
+def tile_image(w: np.ndarray, zoom: int) -> np.ndarray:
+    """A unit's square weight image at its tile's size: shrunk or magnified."""
+    side = w.shape[0]
+    if side >= 28:
+        return shrink(w, zoom)
+    k = tile_pixels(side, zoom) // side
+    return np.kron(np.asarray(w, dtype=np.float32), np.ones((k, k), np.float32))
+
+
+def tile_size(zoom: int, side: int = 28) -> tuple[int, int]:
     """(width, height) in cells of one tile, its label line included."""
-    return 28 // zoom, 14 // zoom + 1
+    px = tile_pixels(side, zoom)
+    return px, (px + 1) // 2 + 1
 
 
 def tile_lines(w: np.ndarray, scale: float, *, ascii: bool = False) -> list[list[Segment]]:
@@ -85,19 +112,20 @@ def tile_lines(w: np.ndarray, scale: float, *, ascii: bool = False) -> list[list
     return out
 
 
-def fit(width: int, height: int, zoom: int, gap: int = 1) -> tuple[int, int]:
+def fit(width: int, height: int, zoom: int, gap: int = 1, side: int = 28) -> tuple[int, int]:
     """How many tiles (columns, rows) fit in ``width`` x ``height`` cells (at least 1x1)."""
-    tw, th = tile_size(zoom)
+    tw, th = tile_size(zoom, side)
     return max(1, (width + gap) // (tw + gap)), max(1, height // th)
 
 
 def page(weights: np.ndarray, start: int, cols: int, rows: int, *, shared: bool = False,
          ascii: bool = False, zoom: int = 1, gap: int = 1) -> SegmentLines:
-    """Units ``start`` .. ``start + cols*rows - 1`` of ``weights`` (units x 784) as a grid
-    of labelled tiles: "#unit" and the tile's scale above each."""
+    """Units ``start`` .. ``start + cols*rows - 1`` of ``weights`` (units x 784, or
+    filters x 9) as a grid of labelled tiles: "#unit" and the tile's scale above each."""
     weights = np.asarray(weights, dtype=np.float32)
     sc = scales(weights, shared)
-    tw, _ = tile_size(zoom)
+    side = side_of(weights.shape[1])
+    tw, _ = tile_size(zoom, side)
     lines: list[list[Segment]] = []
     units = list(range(start, min(start + cols * rows, len(weights))))
     for r in range(0, len(units), cols):
@@ -105,10 +133,10 @@ def page(weights: np.ndarray, start: int, cols: int, rows: int, *, shared: bool 
         label: list[Segment] = []
         tiles = []
         for k, u in enumerate(row):
-            text = f"#{u + 1}" if zoom > 1 else f"#{u + 1} ±{sc[u]:.2f}"
+            text = f"#{u + 1}" if zoom > 1 or tw < 12 else f"#{u + 1} ±{sc[u]:.2f}"
             label.append(Segment(text[:tw].ljust(tw + (gap if k < len(row) - 1 else 0)), LABEL))
-            tiles.append(tile_lines(shrink(weights[u].reshape(28, 28), zoom), float(sc[u]),
-                                    ascii=ascii))
+            tiles.append(tile_lines(tile_image(weights[u].reshape(side, side), zoom),
+                                    float(sc[u]), ascii=ascii))
         lines.append(label)
         for i in range(len(tiles[0])):
             line: list[Segment] = []

@@ -14,7 +14,7 @@ from core.runs import DASHBOARD_OPEN, RunSummary, compare_settings, setting_text
 
 # ------------------------------------------------------------------------- columns
 
-SETTING_TITLES = {"lr": "lr", "momentum": "momentum", "batch_size": "batch",
+SETTING_TITLES = {"model": "model", "lr": "lr", "lr_step_gamma": "lr step", "momentum": "momentum", "batch_size": "batch",
                   "test_batch_size": "test batch", "epochs": "epochs set", "seed": "seed",
                   "hidden": "hidden", "activation": "activation", "optimizer": "optimizer",
                   "limit_train": "train n", "limit_test": "test n"}

@@ -1,5 +1,6 @@
 """One digit through the network: the digit, each hidden layer's activations as a strip
-of shaded cells (one cell a unit), and the output's ten probabilities."""
+of shaded cells (one cell a unit; a convolution's: its feature maps as small images, as
+many as fit), and the output's ten probabilities."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from textual.widgets import Static
 
 from core.events import DigitTrace
 from tui.render.digits import render as render_digit
+from tui.render.segments import UPPER_HALF
+from tui.render.weightart import shrink
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 ASCII_RAMP = " .:-=+*#%@"
@@ -48,6 +51,45 @@ def strip(values: Sequence[float], kind: str, *, ascii: bool = False) -> Text:
 
 
 DIGITS = tuple(str(i) for i in range(10))
+
+
+def _grey(level: float) -> Color:
+    g = round(24 + 231 * level)
+    return Color.from_rgb(g, g, g)
+
+
+def feature_maps(values: Sequence[float], shape: Sequence[int], width: int, *,
+                 factor: int = 2, ascii: bool = False, gap: int = 1) -> tuple[Text, int]:
+    """A convolution's feature maps (``shape`` = channels, height, width) side by side,
+    each shrunk by ``factor`` and drawn in half blocks (grey: 0 to the layer's largest
+    value), as many as fit in ``width`` cells. Returns the lines and how many maps."""
+    c, h, w = (int(d) for d in shape)
+    maps = np.asarray(values, dtype=np.float32).reshape(c, h, w)
+    top = float(maps.max()) if maps.size and maps.max() > 0 else 1.0
+    tiles = []
+    tile_w = max(1, w // factor)
+    count = max(1, min(c, (width + gap) // (tile_w + gap)))
+    for k in range(count):
+        m = np.clip(shrink(maps[k], factor) / top, 0, 1)
+        if m.shape[0] % 2:
+            m = np.vstack([m, np.zeros((1, m.shape[1]), np.float32)])
+        tiles.append(m)
+    t = Text(no_wrap=True, overflow="crop")
+    for r in range(tiles[0].shape[0] // 2):
+        if r:
+            t.append("\n")
+        for k, m in enumerate(tiles):
+            if k:
+                t.append(" " * gap)
+            top_row, bottom = m[2 * r], m[2 * r + 1]
+            if ascii:
+                idx = np.minimum(((top_row + bottom) / 2 * len(ASCII_RAMP)).astype(int),
+                                 len(ASCII_RAMP) - 1)
+                t.append("".join(ASCII_RAMP[i] for i in idx.tolist()))
+                continue
+            for a, b in zip(top_row.tolist(), bottom.tolist()):
+                t.append(UPPER_HALF, Style(color=_grey(a), bgcolor=_grey(b)))
+    return t, count
 
 
 def probabilities(probs: Sequence[float], label: int, *, ascii: bool = False,
@@ -89,6 +131,10 @@ class DigitTraceView(Horizontal):
         yield Static(id="trace-digit")
         yield Static(id="trace-text")
 
+    def on_resize(self) -> None:
+        if self.trace is not None and self.trace.shapes:
+            self._draw()  # as many feature maps as the new width holds
+
     def show(self, trace: DigitTrace, image: np.ndarray | None = None,
              classes: Sequence[str] | None = None) -> None:
         self.trace, self.image = trace, image
@@ -123,7 +169,22 @@ class DigitTraceView(Horizontal):
         if tr.label >= 0:
             head.append(f", true {names[tr.label]}")
         parts = [head]
-        for name, kind, acts in zip(tr.names, tr.kinds, tr.activations):
+        shapes = tr.shapes or tuple((len(a),) for a in tr.activations)
+        digit_w = 0 if self.image is None else (14 if self.compact else 28) + 1
+        room = max(20, (self.size.width or 80) - digit_w)
+        for name, kind, acts, shape in zip(tr.names, tr.kinds, tr.activations, shapes):
+            if len(shape) == 3:  # a convolution's feature maps
+                if self.compact:  # no heading line: the channel count in front, as strips
+                    maps, shown = feature_maps(acts, shape, room - 4, factor=4, ascii=self.ascii)
+                    rows = maps.split("\n")
+                    parts.extend(Text.assemble(f"{shape[0]:>3} " if i == 0 else "    ", row)
+                                 for i, row in enumerate(rows))
+                    continue
+                maps, shown = feature_maps(acts, shape, room, factor=2, ascii=self.ascii)
+                parts.append(Text(f"{name} ({shape[0]} maps {shape[1]}x{shape[2]} {kind}"
+                                  f"{f', first {shown}' if shown < shape[0] else ''})", "bold"))
+                parts.append(maps)
+                continue
             line = Text(f"{name} ({len(acts)} {kind}) ", "bold" if not self.compact else "")
             if self.compact:
                 line = Text(f"{len(acts):>3} ")

@@ -39,7 +39,10 @@ class HparamsPane(Static):
         table = Table.grid(padding=(0, 1))
         table.add_column(style="dim", no_wrap=True, min_width=max(map(len, cfg.FIELD_NAMES)))
         table.add_column(overflow="fold")
+        shown = hp.fields_that_matter()
         for name in cfg.FIELD_NAMES:
+            if name not in shown and name not in pending:
+                continue
             value = Text(show_value(getattr(hp, name)))
             if name in pending:
                 value.append(f" → {show_value(pending[name])}", "bold yellow")

@@ -1,4 +1,5 @@
-"""The first layer's weights: each unit as a 28x28 tile, as many as fit, paged."""
+"""The first layer's weights: each unit as a 28x28 tile (a CNN's 3x3 filters magnified),
+as many as fit, paged."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ class WeightTiles(Widget):
         super().__init__(id=id)
         self.placeholder = placeholder or "after the next test"  # until weights come
         self.ascii = ascii
-        self.weights: np.ndarray | None = None  # units x 784 float32
+        self.weights: np.ndarray | None = None  # units x 784 (filters x 9) float32
         self.shared = False  # one scale for every tile, or each tile its own
         self.zoom = 1        # 1: 28x14 cells a tile; 2: half size (also when 1 does not fit)
         self.start = 0       # first unit shown
@@ -30,9 +31,11 @@ class WeightTiles(Widget):
     # ---------------------------------------------------------------- controls
     def show(self, weights: np.ndarray, when: str = "") -> None:
         w = np.asarray(weights, dtype=np.float32)
-        if w.ndim != 2 or w.shape[1] != 784:
-            raise ValueError(f"first-layer weights must be units x 784, not {w.shape}")
+        if w.ndim != 2 or w.shape[1] < 1 or weightart.side_of(w.shape[1]) ** 2 != w.shape[1]:
+            raise ValueError(f"first-layer weights must be units x a square, not {w.shape}")
         self.weights, self.when = w, when
+        # a row of small filter tiles (the CNN's 3x3) needs less than a row of 28x28 ones
+        self.styles.min_height = 9 if self.side >= 28 else weightart.tile_size(2, self.side)[1] + 1
         self.start = min(self.start, max(0, len(w) - 1))
         self.refresh()
 
@@ -42,7 +45,12 @@ class WeightTiles(Widget):
 
     def grid(self) -> tuple[int, int]:
         """(columns, rows) of tiles that fit now (one line is the heading)."""
-        return weightart.fit(self.size.width, max(self.size.height - 1, 1), self.shown_zoom)
+        return weightart.fit(self.size.width, max(self.size.height - 1, 1), self.shown_zoom,
+                             side=self.side)
+
+    @property
+    def side(self) -> int:
+        return weightart.side_of(self.weights.shape[1]) if self.weights is not None else 28
 
     @property
     def per_page(self) -> int:
@@ -63,7 +71,7 @@ class WeightTiles(Widget):
 
     def fits(self, zoom: int) -> bool:
         """Whether one row of tiles of that size fits in the widget's height."""
-        return weightart.tile_size(zoom)[1] + 1 <= self.size.height
+        return weightart.tile_size(zoom, self.side)[1] + 1 <= self.size.height
 
     def toggle_zoom(self) -> bool:
         """Full size <-> half size; False (and nothing changes) when full size does not fit."""
@@ -84,7 +92,8 @@ class WeightTiles(Widget):
         pages = (n + per - 1) // per
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append("First layer", "bold")
-        t.append(f" · units {self.start + 1}-{shown_to} of {n} · page "
+        what = "units" if self.side >= 28 else f"{self.side}x{self.side} filters"
+        t.append(f" · {what} {self.start + 1}-{shown_to} of {n} · page "
                  f"{self.start // per + 1}/{pages} · scale: "
                  f"{'shared' if self.shared else 'per tile'}")
         if self.when:
@@ -93,6 +102,7 @@ class WeightTiles(Widget):
 
     def render(self):
         head = self.heading()
+        head.truncate(max(self.size.width, 1), overflow="ellipsis")  # its segments, cropped
         if self.weights is None:
             return head
         cols, rows = self.grid()
