@@ -127,3 +127,17 @@ async def test_no_legend_inside_the_plots():
         assert not any("train" in r or "test" in r for r in rows)
         assert "⣀ train" in text_of(plot).splitlines()[0] and "● test" in text_of(plot).splitlines()[0]
         assert len(marks(text_of(plot), "●")) == 2
+
+
+def test_the_x_range_holds_still_between_two_tests():
+    """While an epoch trains, both plots show up to that epoch's end: the accuracy plot,
+    redrawn after each test, keeps the loss plot's range (they were 60k-335k and
+    56k-303k mid-epoch); a finished run ends at its last point."""
+    from tui.widgets.plots import x_range
+
+    tests = [0, 1000, 2000]
+    for train_end in (2100, 2500, 2999):  # mid-epoch 3 of a 1,000-digit train set
+        assert x_range([*range(100, train_end, 100), train_end], tests, True, 1000) == (0, 3000)
+    assert x_range([100, 1000, 2000], tests, True, 1000) == (0, 2000)  # just tested / finished
+    assert x_range([100, 150], [0], True, 1000) == (0, 1000)  # epoch 1
+    assert x_range([100, 150], [0], True) == (0, 150)  # epoch size unknown: the last point

@@ -126,11 +126,18 @@ def place_labels(marks: Sequence[Mark], lo: float, hi: float, cells: int, rows: 
 LOG_SPAN = 20.0  # auto scale: log once the values shown span more than this ratio
 
 
-def x_range(train_x: Sequence[float], test_x: Sequence[float], whole: bool) -> tuple[float, float]:
+def x_range(train_x: Sequence[float], test_x: Sequence[float], whole: bool,
+            epoch_samples: int = 0) -> tuple[float, float]:
     """The x range both plots show (one, so that their columns line up): the recent
-    tests (``recent_start``) or the whole run, to the last point of either series."""
+    tests (``recent_start``) or the whole run, to the last point of either series; while
+    an epoch trains (train points past the last test), to that epoch's end
+    (``epoch_samples`` after the last test), so the range holds still between two tests
+    and the accuracy plot, redrawn after each test, keeps the loss plot's."""
     start = 0 if whole else recent_start(test_x)
-    return start, max([*train_x[-1:], *test_x[-1:], start + 1])
+    hi = max([*train_x[-1:], *test_x[-1:], start + 1])
+    if epoch_samples and train_x and test_x and train_x[-1] > test_x[-1]:
+        hi = max(hi, test_x[-1] + epoch_samples)
+    return start, hi
 
 
 def label_width(axis) -> int:

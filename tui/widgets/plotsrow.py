@@ -27,6 +27,7 @@ class PlotsRow(Horizontal):
         self.model = model
         self.dirty: set[str] = set()
         self._turns = list(PLOTS)
+        self._drawn_xs: dict[str, tuple[float, float]] = {}  # the x range each was drawn with
 
     def compose(self) -> ComposeResult:
         yield LossPlot(id="loss-plot")
@@ -58,8 +59,13 @@ class PlotsRow(Horizontal):
             self._turns.remove(name)
             self._turns.append(name)  # the other one goes first next time
             m = self.model
-            # One x range for both: their columns line up.
-            xs = x_range(m.train.xs, m.test_x, self.query_one(LossPlot).whole)
+            # One x range for both: their columns line up. It moves once an epoch (and
+            # at each test): the other plot is redrawn then too.
+            xs = x_range(m.train.xs, m.test_x, self.query_one(LossPlot).whole, m.n_train)
+            self._drawn_xs[name] = xs
+            other = "accuracy" if name == "loss" else "loss"
+            if self._drawn_xs.get(other, xs) != xs:
+                self.dirty.add(other)
             if name == "loss":
                 self.query_one(LossPlot).replot(m.train.xs, m.train.ys, m.test_x, m.test_loss,
                                                 m.marks, version=m.train.version, xs=xs)
