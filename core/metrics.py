@@ -88,6 +88,8 @@ def row_ok(row: dict[str, Any]) -> bool:
     for name, t in ROW_OPTIONAL.get(kind, {}).items():
         if name in row and not CHECKS[t](row[name]):
             return False
+    if kind == "train" and not 0 <= row.get("batch", 0) < row.get("batches", 1):
+        return False  # a step of an epoch of at least one batch
     if kind in ("train", "test", "epoch") and (row["loss"] < 0 or row.get("seconds", 0) < 0
                                                 or row.get("samples_per_sec", 0) < 0):
         return False
