@@ -37,6 +37,7 @@ from core.checkpoint import CheckpointError
 from core.errors import RunFolderError, WriteError
 from core.safewrite import write_error
 from core.events import (BatchEnd, EpochEnd, HparamsChanged, LayerStats, RunFinished, RunStarted,
+                         RunStatus,
                          TestEnd)
 
 CONFIG = "config.json"
@@ -126,7 +127,8 @@ ROW_OPTIONAL: dict[str, dict[str, str]] = {
 #: Counts, epochs and steps beyond this are not a run's (a float holds them exactly).
 MAX_COUNT = 2**53
 #: How an ``end`` row may say the run ended.
-END_STATUSES = ("finished", "stopped", "diverged", "interrupted")
+END_STATUSES = (*(s.value for s in RunStatus if s not in (RunStatus.READY, RunStatus.RUNNING)),
+                "interrupted")
 _CHECKS = {
     "int": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_COUNT,
     "number": lambda v: (isinstance(v, (int, float)) and not isinstance(v, bool)

@@ -191,3 +191,15 @@ def test_metrics_rows_round_trip(data, tmp_path):
     assert parse_row(b'{"kind": "test", "epoch": 1}') is None
     assert parse_row(b"[1]") is None and parse_row(b"\xff") is None
     assert parse_row('{"kind": "future-kind", "x": 1}') == {"kind": "future-kind", "x": 1}
+
+
+def test_every_way_a_run_ends_is_a_valid_end_row():
+    """Each status a run can end with (a sweep's pruned trial included) reads back, so
+    `runs` and `watch` see how it ended; a made-up one is skipped."""
+    from core.events import RunStatus
+    from core.runfolder import parse_row
+
+    for status in [*(s.value for s in RunStatus if s not in ("ready", "running")), "interrupted"]:
+        row = parse_row(json.dumps({"kind": "end", "status": status, "epoch": 1, "step": 2}))
+        assert row is not None and row["status"] == status
+    assert parse_row(json.dumps({"kind": "end", "status": "exploded", "epoch": 1, "step": 2})) is None
