@@ -163,6 +163,19 @@ def test_weight_tiles_pure_functions():
     assert weightart.fit(80, 9, 2) == (5, 1) and weightart.fit(120, 16, 1) == (4, 1)
 
 
+def test_weight_tiles_of_a_diverged_run():
+    """NaN and infinite weights (issue 25: --ascii's tiles indexed their ramp with a NaN
+    cast to an integer): a weight with no level is level 0; inf on a finite scale the top."""
+    assert weightart.levels(np.array([np.inf, -np.inf, np.nan, 1.0]), 2.0).tolist() == [
+        weightart.LEVELS, -weightart.LEVELS, 0, weightart.LEVELS // 2]
+    assert weightart.levels(np.array([np.inf, np.nan, 1.0]), np.inf).tolist() == [0, 0, 0]
+    w = np.full((2, 784), np.inf, np.float32)
+    w[1] = np.nan
+    for ascii in (True, False):
+        art = weightart.page(w, 0, 2, 1, ascii=ascii)
+        assert len(art.plain.splitlines()) == 1 + 14
+
+
 def test_sparklines():
     assert spark([0, 1, 2, 3], 4) == "▁▃▆█"
     assert spark([1, None], 4) == "  ▅ "  # one value: mid-height; None: a blank

@@ -55,10 +55,13 @@ def shrink(w: np.ndarray, factor: int) -> np.ndarray:
 
 
 def levels(w: np.ndarray, scale: float, n: int = LEVELS) -> np.ndarray:
-    """Weights as integer levels in -n..n on the symmetric scale ±``scale``."""
+    """Weights as integer levels in -n..n on the symmetric scale ±``scale``. A weight
+    with no level (NaN, or infinite on an infinite scale: a diverged run) is level 0."""
     if not scale > 0:
         return np.zeros(np.shape(w), dtype=np.int64)
-    return np.clip(np.rint(np.asarray(w, dtype=np.float64) / scale * n), -n, n).astype(np.int64)
+    with np.errstate(invalid="ignore"):
+        x = np.asarray(w, dtype=np.float64) / scale * n
+    return np.clip(np.rint(np.nan_to_num(x, nan=0.0)), -n, n).astype(np.int64)
 
 
 def scales(weights: np.ndarray, shared: bool) -> np.ndarray:
