@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 import torch
 
-import tui.messages as msg
+import tui.dashboard.messages as msg
 from core.events import RunFinished
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.confusion import ConfusionScreen
-from tui.screens.dashboard import DashboardScreen
-from tui.screens.draw import DrawScreen
-from tui.screens.hardest import HardestScreen
-from tui.screens.help import HelpScreen
-from tui.screens.inside import InsideScreen
+from tui.dashboard.confusion import ConfusionScreen
+from tui.dashboard.screen import DashboardScreen
+from tui.draw.screen import DrawScreen
+from tui.dashboard.hardest import HardestScreen
+from tui.dashboard.help import HelpScreen
+from tui.dashboard.inside import InsideScreen
 
 BAD = (math.nan, math.inf, -math.inf, 1e308, -1e308)
 VIEWS = {"": DashboardScreen, "c": ConfusionScreen, "h": HardestScreen, "w": InsideScreen,

@@ -22,16 +22,16 @@ from core.events import RunFinished
 from tests.run_folders import make_runs
 from tests.helpers import write_split
 from tests.tui.waiting import workers_done
-from tui.draw import DrawApp, resolve
+from tui.draw.app import DrawApp, resolve
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.confusion import ConfusionScreen
-from tui.screens.dashboard import DashboardScreen
-from tui.screens.draw import DrawScreen
-from tui.screens.edit import EditScreen
-from tui.screens.hardest import HardestScreen
-from tui.screens.help import HelpScreen
-from tui.screens.inside import InsideScreen
-from tui.screens.runs import RunsApp, RunsScreen
+from tui.dashboard.confusion import ConfusionScreen
+from tui.dashboard.screen import DashboardScreen
+from tui.draw.screen import DrawScreen
+from tui.dashboard.edit import EditScreen
+from tui.dashboard.hardest import HardestScreen
+from tui.dashboard.help import HelpScreen
+from tui.dashboard.inside import InsideScreen
+from tui.runs.screen import RunsApp, RunsScreen
 
 SIZE = (100, 30)
 KEYS_PER_SCREEN = 700  # 6,300 in all: under a minute on 2 cores
@@ -42,14 +42,12 @@ ENDING = {"q", "ctrl+c", "ctrl+q"}  # they end the app: pressed once, at the end
 def bound_keys() -> set[str]:
     """Every key any of the apps, screens or widgets binds (all of them imported: the
     pool, and so what a seed types, is the same whichever tests ran before)."""
-    import tui.screens
-    import tui.widgets
-
+    packages = [importlib.import_module(f"tui.{name}")
+                for name in ("dashboard", "draw", "runs", "screens", "sweep", "widgets")]
     modules = [importlib.import_module(f"{package.__name__}.{info.name}")
-               for package in (tui.screens, tui.widgets)
-               for info in pkgutil.iter_modules(package.__path__)]
+               for package in packages for info in pkgutil.iter_modules(package.__path__)]
     keys: set[str] = set()
-    for module in [*modules, importlib.import_module("tui.app"), importlib.import_module("tui.draw")]:
+    for module in modules:
         for obj in vars(module).values():
             for binding in vars(obj).get("BINDINGS", ()) if isinstance(obj, type) else ():
                 key = binding.key if hasattr(binding, "key") else binding[0]
