@@ -67,9 +67,11 @@ def test_80x24_and_60x20_keep_what_matters(tmp_path, session):
     cmd = f"env -u COLUMNS -u LINES {EXE} --data-dir {data} --epochs 400 --run-dir {tmp_path / 'run'}"
     tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", cmd)
 
-    screen = wait(session, dashboard_ok(80))
+    # The plots are drawn on their timer, after the first test's line is logged: wait
+    # for their labelled y axes too.
+    ok = dashboard_ok(80)
+    screen = wait(session, lambda s: ok(s) and re.search(r"^\s*[\d.]+┤", s, re.M) is not None)
     assert log_lines(screen) >= 3
-    assert re.search(r"^\s*[\d.]+┤", screen, re.M)  # the plots have labelled y axes
     assert "v Digits" in screen  # the digits' pane is a key away
 
     # The digits in the plots' place, with a caption that fits; and back.

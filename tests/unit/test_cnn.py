@@ -17,6 +17,7 @@ from core import checkpoint
 from core.config import Hyperparameters
 from core.datasets import load
 from core.events import BatchEnd, EpochEnd, LayerStats
+from core.metrics import event_for, row_for
 from core.inspect import first_layer_weights, trace_test_digit
 from core.network import ConvNet, build_model, current_lr, parameter_count
 from core.training import Run
@@ -167,7 +168,7 @@ def test_statistics_for_conv_and_linear_layers_and_training_unchanged_by_them(da
     assert all(s.grad_norm > 0 and s.update_ratio > 0 for s in trained.layers)
     assert all(0 <= s.saturated <= 1 for s in trained.layers[:3]) and last.activation == "relu"
     assert last.after_test and last.first_shape == (32, 9)
-    assert LayerStats.from_row(json.loads(json.dumps(last.to_row())), "relu").layers == last.layers
+    assert event_for(json.loads(json.dumps(row_for(last))), "relu").layers == last.layers
 
 
 def test_first_filters_and_feature_maps_of_one_digit(data):

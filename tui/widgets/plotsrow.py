@@ -53,19 +53,19 @@ class PlotsRow(Horizontal):
                 return
         except ScreenStackError:  # the app's screens already gone, this widget not yet
             return
+        m = self.model
+        # One x range for both: their columns line up. When it moves (a test, an epoch's
+        # start, a zoom), the plot drawn with the old one is redrawn in the same frame.
+        xs = x_range(m.train.xs, m.test_x, self.query_one(LossPlot).whole, m.n_train)
+        self.dirty.update(name for name, drawn in self._drawn_xs.items() if drawn != xs)
         turn = [name for name in self._turns if name in self.dirty]
-        for name in turn if everything else turn[:1]:
+        if not everything and not any(self._drawn_xs.get(name, xs) != xs for name in turn):
+            turn = turn[:1]
+        for name in turn:
             self.dirty.discard(name)
             self._turns.remove(name)
             self._turns.append(name)  # the other one goes first next time
-            m = self.model
-            # One x range for both: their columns line up. It moves once an epoch (and
-            # at each test): the other plot is redrawn then too.
-            xs = x_range(m.train.xs, m.test_x, self.query_one(LossPlot).whole, m.n_train)
             self._drawn_xs[name] = xs
-            other = "accuracy" if name == "loss" else "loss"
-            if self._drawn_xs.get(other, xs) != xs:
-                self.dirty.add(other)
             if name == "loss":
                 self.query_one(LossPlot).replot(m.train.xs, m.train.ys, m.test_x, m.test_loss,
                                                 m.marks, version=m.train.version, xs=xs)
