@@ -36,20 +36,8 @@ KEYS = (
 
 
 TEXT_WIDTH = 58  # inside the box: 64 columns less the border and the padding
-
-
-def _when_edits_apply() -> str:
-    """The note under the keys, from core's one rule (``core.config.effect_of``)."""
-    from core.config import FIELD_NAMES, LIVE, NEXT_EPOCH, RESTART, effect_of
-
-    def names(effect: str) -> str:
-        return ", ".join(n.replace("_", " ") for n in FIELD_NAMES if effect_of(n) == effect)
-
-    return (f"Edits take effect now ({names(LIVE)}), at the next epoch ({names(NEXT_EPOCH)}) "
-            f"or on restart ({names(RESTART)}).")
-
-
-FOOT = _when_edits_apply()
+FOOT = ("Edits take effect now (lr, momentum, epochs, test batch), at the next epoch "
+        "(batch size) or on restart (network, activation, seed, optimizer).")
 
 
 def help_text(width: int) -> Text:
