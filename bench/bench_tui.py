@@ -21,6 +21,7 @@ the app writes to its terminal (read through tmux pipe-pane) is reported.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -34,26 +35,42 @@ import runner  # noqa: E402
 
 
 def speed(args, extra: list[str]) -> None:
-    """Alternating headless and dashboard runs; prints seconds and ratios."""
+    """Alternating headless and dashboard runs; prints seconds and ratios: wall (the
+    headline) and CPU (what a loaded machine disturbs least)."""
     flags = [*extra]
     if args.limit_train:
         flags += ["--limit-train", str(args.limit_train)]
     with tempfile.TemporaryDirectory(prefix="mnist-tui-bench-") as tmp:
-        def one(kind: str, i: int) -> float:
+        def one(kind: str, i: int) -> runner.Measured:
             run_dir = Path(tmp) / f"{kind}-{i}"
-            fn = runner.headless if kind == "headless" else runner.dashboard
-            return sum(fn(args.data_dir, args.epochs, run_dir, flags))
+            fn = runner.headless_run if kind == "headless" else runner.dashboard_run
+            return fn(args.data_dir, args.epochs, run_dir, flags)
 
         base = [one("headless", 0)]
-        under: list[float] = []
+        under: list[runner.Measured] = []
         for i in range(args.rounds):
             under.append(one("dashboard", i))
             base.append(one("headless", i + 1))
-    ratios = [(base[i] + base[i + 1]) / 2 / t for i, t in enumerate(under)]
-    print(f"headless:  {', '.join(f'{b:.2f}' for b in base)} s of training ({args.epochs} epochs)")
-    print(f"dashboard: {', '.join(f'{t:.2f}' for t in under)} s of training")
-    print(f"speed under the dashboard: {', '.join(f'{r:.2f}' for r in ratios)} x its neighbouring "
+
+    def neighbours(value) -> list[float]:
+        """Each dashboard run's figure over the mean of the headless runs either side."""
+        return [(value(base[i]) + value(base[i + 1])) / 2 / value(m) for i, m in enumerate(under)]
+
+    def listed(values) -> str:
+        return ", ".join(f"{v:.2f}" for v in values)
+
+    ratios = neighbours(lambda m: sum(m.epochs))
+    cpu = [1 / r for r in neighbours(lambda m: m.train_cpu)]
+    print(f"headless:  {listed(sum(m.epochs) for m in base)} s of training ({args.epochs} epochs); "
+          f"process CPU {listed(m.train_cpu for m in base)} s")
+    print(f"dashboard: {listed(sum(m.epochs) for m in under)} s of training; training process CPU "
+          f"{listed(m.train_cpu for m in under)} s; UI process CPU {listed(m.ui_cpu for m in under)} s, "
+          f"while training {listed(m.ui_share for m in under)} s per second")
+    print(f"speed under the dashboard: {listed(ratios)} x its neighbouring "
           f"headless runs; median {statistics.median(ratios):.2f} x (target >= 0.95)")
+    print(f"CPU of the training process, dashboard / headless: {listed(cpu)} x; median "
+          f"{statistics.median(cpu):.2f} x (the whole process: start-up, tests and training)")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end, on {runner.cpu_count()} cores")
 
 
 def key_latency(args, presses: int = 15, first_bytes: list | None = None,
