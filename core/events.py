@@ -146,6 +146,9 @@ class EpochEnd:
     step: int
     mean_loss: float
     seconds: float
+    #: the CPU seconds the training process used in the epoch (all its threads): beside
+    #: ``seconds``, what says whether the epoch waited for a core (a busy machine)
+    cpu_seconds: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ ROW_OPTIONAL: dict[str, dict[str, str]] = {
     "train": {"batch": "int", "batches": "int", "batch_size": "int", "epoch_samples": "int",
               "n_train": "int", "samples_per_sec": "number"},
     "test": {"confusion": "list", "per_class_correct": "list", "per_class_total": "list"},
-    "epoch": {"seconds": "number"},
+    "epoch": {"seconds": "number", "cpu_seconds": "number"},
     "end": {"best_accuracy": "number", "best_epoch": "int or -1", "signal": "str"},
 }
 #: Counts, epochs and steps beyond this are not a run's (a float holds them exactly).
@@ -91,6 +91,7 @@ def row_ok(row: dict[str, Any]) -> bool:
     if kind == "train" and not 0 <= row.get("batch", 0) < row.get("batches", 1):
         return False  # a step of an epoch of at least one batch
     if kind in ("train", "test", "epoch") and (row["loss"] < 0 or row.get("seconds", 0) < 0
+                                                or row.get("cpu_seconds", 0) < 0
                                                 or row.get("samples_per_sec", 0) < 0):
         return False
     if kind == "test" and not _test_ok(row):
@@ -202,7 +203,8 @@ def row_for(ev: Any, step: int = 0) -> dict[str, Any] | None:
                 "classes": list(ev.classes)}
     if isinstance(ev, EpochEnd):
         return {"kind": "epoch", "epoch": ev.epoch, "step": ev.step, "seen": ev.seen,
-                "loss": ev.mean_loss, "seconds": round(ev.seconds, 3)}
+                "loss": ev.mean_loss, "seconds": round(ev.seconds, 3),
+                "cpu_seconds": round(ev.cpu_seconds, 3)}
     if isinstance(ev, HparamsChanged):
         return {"kind": "edit", "epoch": ev.epoch, "step": ev.step, "seen": ev.seen,
                 "effect": ev.effect, "applied": ev.applied,
@@ -309,7 +311,7 @@ def event_for(row: dict[str, Any], activation: str = "sigmoid") -> Any:
                           row["epoch"], row["step"])
     if kind == "epoch":
         return EpochEnd(row["epoch"], row["seen"], row["step"], float(row["loss"]),
-                        float(row.get("seconds", 0.0)))
+                        float(row.get("seconds", 0.0)), float(row.get("cpu_seconds", 0.0)))
     if kind == "edit":
         changes = {k: (_tupled(o), _tupled(n)) for k, (o, n) in row["changes"].items()}
         return HparamsChanged(row["step"], row["epoch"], row["seen"], changes, row["effect"],

@@ -401,7 +401,7 @@ class Run:
             batches = math.ceil(len(self.train_data) / bs)
             self._in_epoch = True
             yield EpochStarted(epoch, self.hp.epochs, batches, bs, len(self.train_data))
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), time.process_time()
             unsynced: list[torch.Tensor] = []
             for ev in train_epoch(self.model, self.optimizer, self.train_data, epoch=epoch,
                                   batch_size=bs, generator=epoch_generator(self.hp.seed, epoch),
@@ -437,7 +437,8 @@ class Run:
             self.scheduler.step()
             epoch_losses = h.train_loss[len(h.train_loss) - done_batches:]
             yield EpochEnd(epoch, self.seen, self.step,
-                           sum(epoch_losses) / max(len(epoch_losses), 1), time.perf_counter() - t0)
+                           sum(epoch_losses) / max(len(epoch_losses), 1), time.perf_counter() - t0,
+                           time.process_time() - cpu0)
             yield from self._test()
         yield from self._drain()
         finished = self._finish(RunStatus.FINISHED)

@@ -23,7 +23,7 @@ EVENTS = [
                ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"), 1, 12),
     TestEnd(epoch=1, seen=600, avg_loss=0.25, correct=3, total=4, per_class_correct=(1, 2),
             per_class_total=(2, 2), confusion=((1, 1), (0, 2))),
-    EpochEnd(2, 1200, 24, 0.5, 1.25),
+    EpochEnd(2, 1200, 24, 0.5, 1.25, 1.1),
     HparamsChanged(30, 2, 1500, {"lr": (0.2, 0.05), "hidden": ((100, 50), (64,))}, "live", True),
     RunFinished(RunStatus.FINISHED, 3, 36, 97.5, 2),
     LayerStats(2, 24, 1200, (LayerStat("layers.0", (100, 784), 11.5, 0.2, 0.001, 0.4, 0.05),
