@@ -44,11 +44,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
+import runner  # noqa: E402
 from core.config import Hyperparameters  # noqa: E402
 
 
@@ -87,7 +89,7 @@ def examples(data) -> tuple[float, float]:
     model = Net()
     optimizer = torch.optim.Adadelta(model.parameters(), lr=1.0)
     log = io.StringIO()
-    t0, c0 = time.perf_counter(), time.thread_time()
+    t0, c0 = time.perf_counter(), time.process_time()
     model.train()
     for batch_idx, (x, target) in enumerate(loader):
         optimizer.zero_grad()
@@ -98,7 +100,7 @@ def examples(data) -> tuple[float, float]:
         if batch_idx % 10 == 0:
             print(f"Train Epoch: 1 [{batch_idx * len(x)}/{len(loader.dataset)}]\t"
                   f"Loss: {loss.item():.6f}", file=log)
-    return time.perf_counter() - t0, time.thread_time() - c0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def engine(data) -> float:
@@ -110,9 +112,9 @@ def engine(data) -> float:
     run = Run(Hyperparameters.defaults("cnn").with_changes(epochs=1), data.train, data.test)
     for ev in run.events():
         if isinstance(ev, EpochStarted):
-            c0 = time.thread_time()
+            c0 = time.process_time()
         elif isinstance(ev, EpochEnd):
-            return time.thread_time() - c0
+            return time.process_time() - c0
     raise RuntimeError("no epoch")
 
 
@@ -204,6 +206,11 @@ def main() -> None:
 
         cpu: dict[str, list[float]] = {"examples": [], "engine": [], "headless": [],
                                        "dashboard": []}
+        # the process that trained: headless's one, the dashboard's child (from /proc,
+        # sampled every 0.5 s until the run ended)
+        train_cpu: dict[str, list[float]] = {"headless": [], "dashboard": []}
+        # the training process's CPU in the epoch (its epoch row's cpu_seconds)
+        epoch_cpu: dict[str, list[float]] = {"headless": [], "dashboard": []}
 
         def read(path: Path) -> list[float] | None:
             """The numbers a finished file holds (GNU time creates its file at the start)."""
@@ -225,8 +232,16 @@ def main() -> None:
             # /usr/bin/time once it has ended; the dashboard is left with q once finished
             run_dir, used = work / f"{way}-{r}", work / f"{way}-{r}.cpu"
             extra = ["--headless", "--no-plot"] if way == "headless" else []
+            trainer: dict[int, float] = {}  # the dashboard's training process: its CPU
 
             def finished(session: str) -> float | None:
+                if way == "dashboard":  # /usr/bin/time > the UI > the training process
+                    out = subprocess.run(["tmux", "-L", sock, "display", "-p", "-t", session,
+                                          "#{pane_pid}"], capture_output=True, text=True).stdout
+                    if out.strip().isdigit():
+                        for ui in runner.proc_children(int(out)):
+                            for kid in runner.proc_children(ui):
+                                trainer[kid] = runner.proc_cpu(kid) or trainer.get(kid, 0.0)
                 seconds = epoch_seconds(run_dir)
                 if seconds is not None and way == "dashboard" and read(used) is None:
                     _tmux(sock, "send-keys", "-t", session, "q")
@@ -234,6 +249,8 @@ def main() -> None:
                 if seconds is None or not times:
                     return None
                 cpu[way].append(sum(times))
+                epoch_cpu[way].append(runner.epoch_cpu_seconds(run_dir)[0])
+                train_cpu[way].append(max(trainer.values(), default=0.0) if trainer else sum(times))
                 return seconds
 
             return in_tmux(sock, [TIME, "-f", "%U %S", "-o", str(used), exe, *extra, "--model",
@@ -258,6 +275,13 @@ def main() -> None:
           f"{statistics.median(tui_vs_examples):.3f} x (target <= 1.05)")
     print(f"dashboard / headless: {', '.join(f'{x:.3f}' for x in dash_vs_headless)}; median "
           f"{statistics.median(dash_vs_headless):.3f} x (target <= 1.10)")
+    head_vs_examples = [h / x for h, x in zip(epoch_cpu["headless"], cpu["examples"])]
+    dash_vs_head = [d / h for d, h in zip(epoch_cpu["dashboard"], epoch_cpu["headless"])]
+    print(f"CPU, the epoch, headless / examples: {', '.join(f'{x:.3f}' for x in head_vs_examples)}; "
+          f"median {statistics.median(head_vs_examples):.3f} x (CPU seconds of the epoch: the "
+          f"examples' loop's, mnist-tui's epoch row's)")
+    print(f"CPU, the epoch, dashboard / headless: {', '.join(f'{x:.3f}' for x in dash_vs_head)}; "
+          f"median {statistics.median(dash_vs_head):.3f} x")
     engine_vs_examples = [e / x for e, x in zip(cpu["engine"], cpu["examples"])]
     dash_cpu = [d / h for d, h in zip(cpu["dashboard"], cpu["headless"])]
     print(f"CPU, one epoch, engine / examples (same process, one after the other): "
@@ -265,6 +289,11 @@ def main() -> None:
           f"{statistics.median(engine_vs_examples):.3f} x")
     print(f"CPU, whole command, dashboard (both processes) / headless: "
           f"{', '.join(f'{x:.3f}' for x in dash_cpu)}; median {statistics.median(dash_cpu):.3f} x")
+    trainer_cpu = [d / h for d, h in zip(train_cpu["dashboard"], train_cpu["headless"])]
+    print(f"CPU, the training process, dashboard / headless (whole runs: start-up, tests, the "
+          f"epoch): {', '.join(f'{x:.3f}' for x in trainer_cpu)}; median "
+          f"{statistics.median(trainer_cpu):.3f} x")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end, on {len(os.sched_getaffinity(0))} cores")
 
 
 if __name__ == "__main__":

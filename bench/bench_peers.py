@@ -83,14 +83,14 @@ def _files(data_dir: Path) -> tuple[Path, Path]:
     return find("train_images"), find("train_labels")
 
 
-def tutorial(ds: TutorialMNISTDataset) -> float:
+def tutorial(ds: TutorialMNISTDataset) -> tuple[float, float]:
     torch.manual_seed(SEED)
     model = NeuralNet()
     loader = DataLoader(ds, batch_size=BATCH, shuffle=True)
     loss_fn = torch.nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     out = io.StringIO()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for batch_idx, (data, target) in enumerate(loader):
         optimizer.zero_grad()
         loss = loss_fn(model(data), target)
@@ -99,10 +99,10 @@ def tutorial(ds: TutorialMNISTDataset) -> float:
         if batch_idx % LOG_INTERVAL == 0:
             print(f"Train Epoch: 1 [{batch_idx * len(data)}/{len(ds)} "
                   f"({100. * batch_idx / len(loader):.0f}%)]\tLoss: {loss.item():.6f}", file=out)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
-def examples(ds: TutorialMNISTDataset) -> float:
+def examples(ds: TutorialMNISTDataset) -> tuple[float, float]:
     torch.manual_seed(SEED)
     device = torch.device("cpu")
     model = NeuralNet().to(device)
@@ -123,9 +123,9 @@ def examples(ds: TutorialMNISTDataset) -> float:
                       f" ({100. * batch_idx / len(train_loader):.0f}%)]\tLoss: {loss.item():.6f}",
                       file=out)
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     train(model, device, loader, optimizer, 1)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def lightning_available() -> bool:
@@ -136,7 +136,7 @@ def lightning_available() -> bool:
     return True
 
 
-def lightning(ds: TutorialMNISTDataset) -> float:
+def lightning(ds: TutorialMNISTDataset) -> tuple[float, float]:
     import lightning as L
     from lightning.pytorch.callbacks import RichProgressBar
 
@@ -156,10 +156,11 @@ def lightning(ds: TutorialMNISTDataset) -> float:
 
     class Timed(L.Callback):
         def on_train_epoch_start(self, trainer, module):
-            self.t0 = time.perf_counter()
+            self.t0, self.c0 = time.perf_counter(), time.process_time()
 
         def on_train_epoch_end(self, trainer, module):
             self.seconds = time.perf_counter() - self.t0
+            self.cpu = time.process_time() - self.c0
 
     for name in ("lightning.pytorch", "lightning.fabric"):  # its start-up tips and notices
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -174,7 +175,7 @@ def lightning(ds: TutorialMNISTDataset) -> float:
                             num_sanity_val_steps=0, callbacks=[bar, timed])
         with contextlib.redirect_stdout(null), contextlib.redirect_stderr(null):
             trainer.fit(Module(), DataLoader(ds, batch_size=BATCH, shuffle=True))
-    return timed.seconds
+    return timed.seconds, timed.cpu
 
 
 def main() -> None:
@@ -205,24 +206,36 @@ def main() -> None:
         if callable(way):
             way(warm)
     seconds: dict[str, list[float]] = {name: [] for name in ways}
+    cpu: dict[str, list[float]] = {name: [] for name in ways}  # the epoch's CPU seconds
     with tempfile.TemporaryDirectory(prefix="mnist-tui-peers-") as tmp:
         for r in range(args.rounds):
             for name, way in ways.items():
                 if callable(way):
-                    seconds[name].append(way(ds))
+                    wall, used = way(ds)
+                    seconds[name].append(wall)
+                    cpu[name].append(used)
                 else:
-                    fn = runner.headless if way == "headless" else runner.dashboard
-                    seconds[name].append(fn(args.data_dir, 1, Path(tmp) / f"{name}-{r}", flags)[0])
+                    fn = runner.headless_run if way == "headless" else runner.dashboard_run
+                    m = fn(args.data_dir, 1, Path(tmp) / f"{name}-{r}", flags)
+                    seconds[name].append(m.epochs[0])
+                    cpu[name].append(m.epochs_cpu[0])
 
     med = {name: statistics.median(s) for name, s in seconds.items()}
     print(f"one epoch of {len(ds):,} digits from {args.data_dir}, medians of {args.rounds} "
           f"alternating rounds; in-process loops with {torch.get_num_threads()} threads")
-    print(f"{'way':<10} {'s/epoch':>8} {'vs tutorial':>12} {'vs headless':>12}   rounds")
+    cpu_med = {name: statistics.median(c) for name, c in cpu.items()}
+    print(f"{'way':<10} {'s/epoch':>8} {'vs tutorial':>12} {'vs headless':>12} {'CPU s':>6} "
+          f"{'CPU vs headless':>16}   rounds")
     for name, m in med.items():
         vs_head = f"{m / med['headless']:.2f}x" if "headless" in med else "-"
+        cpu_vs = f"{cpu_med[name] / cpu_med['headless']:.2f}x" if cpu_med.get("headless") else "-"
         rounds = ", ".join(f"{s:.2f}" for s in seconds[name])
-        print(f"{name:<10} {m:>8.2f} {m / med['tutorial']:>11.2f}x {vs_head:>12}   {rounds}")
-    print("(x: time relative to that row's baseline; below 1.00x is faster)")
+        print(f"{name:<10} {m:>8.2f} {m / med['tutorial']:>11.2f}x {vs_head:>12} "
+              f"{cpu_med[name]:>6.2f} {cpu_vs:>16}   {rounds}")
+    print("(x: time relative to that row's baseline; below 1.00x is faster. CPU s: the CPU "
+          "seconds the training process used in the epoch, all its threads; on a busy machine "
+          "the CPU columns move less than the wall ones)")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end, on {runner.cpu_count()} cores")
 
 
 if __name__ == "__main__":

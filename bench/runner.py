@@ -66,6 +66,12 @@ def epoch_seconds(run_dir: Path) -> list[float]:
     return [r["seconds"] for r in rows if r["kind"] == "epoch"]
 
 
+def epoch_cpu_seconds(run_dir: Path) -> list[float]:
+    """The CPU seconds the training process used in each epoch (its ``epoch`` rows)."""
+    rows, _ = read_rows(run_dir)
+    return [r.get("cpu_seconds", 0.0) for r in rows if r["kind"] == "epoch"]
+
+
 def _ended(run_dir: Path) -> bool:
     rows, _ = read_rows(run_dir)
     return any(r["kind"] == "end" for r in rows)
@@ -84,6 +90,7 @@ class Measured:
     core has the same CPU seconds and more wall seconds."""
 
     epochs: list[float]
+    epochs_cpu: list[float]   # the training process's CPU seconds in each epoch (its rows)
     train_cpu: float          # the whole training process: headless's, the dashboard's child
     ui_cpu: float = 0.0       # the dashboard's UI process, start to end (0 headless)
     ui_cpu_training: float = 0.0  # the UI's CPU from the first train row to the end row
@@ -121,6 +128,16 @@ def proc_children(pid: int) -> list[int]:
     return out
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children, their children, ...)."""
+    out, todo = [], [pid]
+    while todo:
+        kids = proc_children(todo.pop())
+        out += kids
+        todo += kids
+    return out
+
+
 def headless_run(data_dir: Path, epochs: int, run_dir: Path, extra: list[str] = (),
                  env: dict | None = None) -> Measured:
     """``mnist-tui --headless`` in a subprocess: epoch seconds and the process's CPU."""
@@ -132,7 +149,8 @@ def headless_run(data_dir: Path, epochs: int, run_dir: Path, extra: list[str] = 
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise RuntimeError(f"mnist-tui --headless exited {proc.returncode}: {err[-1000:]}")
-    return Measured(epoch_seconds(run_dir), usage.ru_utime + usage.ru_stime)
+    return Measured(epoch_seconds(run_dir), epoch_cpu_seconds(run_dir),
+                    usage.ru_utime + usage.ru_stime)
 
 
 def headless(data_dir: Path, epochs: int, run_dir: Path, extra: list[str] = (),
@@ -173,7 +191,8 @@ def dashboard_run(data_dir: Path, epochs: int, run_dir: Path, extra: list[str] =
             time.sleep(0.2)
         sample()
         t0, c0 = first or (time.monotonic(), ui_cpu)
-        return Measured(epoch_seconds(run_dir), max(kids.values(), default=0.0), ui_cpu,
+        return Measured(epoch_seconds(run_dir), epoch_cpu_seconds(run_dir),
+                        max(kids.values(), default=0.0), ui_cpu,
                         ui_cpu - c0, time.monotonic() - t0)
     finally:
         tmux.close()
