@@ -23,7 +23,6 @@ from textual.worker import get_current_worker
 
 import tui.dashboard.messages as msg
 from core.edits import EditState
-from core.runfolder import default_run_dir
 from tui.engine.bridge import ProcessTransport, RunSpec, ThreadTransport
 from tui.engine.protocol import EngineFailed, EngineStopped, Quit, Saved, Transport
 from tui.dashboard.receipt import print_receipt, receipt_text
@@ -63,11 +62,11 @@ class MnistTuiApp(App):
         training process before it imports Textual); a restart starts a new one."""
         super().__init__()
         self.watch_dir = watch  # read-only: follow a run another process writes
-        self.spec = spec
+        self.spec = (replace(spec, run_dir=run_dir) if run_dir else spec).placed()
         self.engine_kind = engine
         self.show_eta = show_eta
         self.ascii = ascii
-        self.run_dir = Path(run_dir or spec.run_dir or spec.resume or default_run_dir())
+        self.run_dir = Path(self.spec.run_dir)
         self._base_run_dir = self.run_dir
         self._started_transport = transport
         self.restarts = 0
@@ -135,8 +134,8 @@ class MnistTuiApp(App):
             from tui.engine.watch import FolderTransport
 
             return FolderTransport(self.watch_dir)
-        spec = replace(self.spec, hparams=self.view.hp, run_dir=str(self.run_dir),
-                       resume=self.spec.resume if self.restarts == 0 else None)
+        spec = self.spec if self.restarts == 0 else replace(
+            self.spec, hparams=self.view.hp, run_dir=str(self.run_dir), resume=None, resumed=None)
         return (ThreadTransport if self.engine_kind == "thread" else ProcessTransport)(spec)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
