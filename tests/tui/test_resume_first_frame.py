@@ -78,3 +78,23 @@ async def test_dashboard_resume_reads_once_and_starts_from_the_edited_hparams(
     finally:
         session.close()
     assert (counter.run_files(), counter.checks) == ({CONFIG: 0, LAST: 1, METRICS_JSONL: 1}, 1)
+
+
+def test_watch_follows_from_the_config_the_command_line_read(tui_data, tmp_path, monkeypatch):
+    """`mnist-tui watch RUN` checks config.json before its screen and hands it to the
+    follower, which does not read it again."""
+    from core.events import RunStarted
+    from core.runfolder import read_config
+    from tui.engine.watch import FolderTransport
+
+    run = tmp_path / "r"
+    real_run(run, tui_data, epochs=1)
+    counter = ReadCounter(monkeypatch, run)
+    engine = FolderTransport(run, read_config(run))
+    engine.start()
+    try:
+        while not isinstance(engine.get(timeout=60), RunStarted):
+            pass
+    finally:
+        engine.close()
+    assert counter.opens[CONFIG] == 1
