@@ -379,7 +379,7 @@ async def test_footer_rebuilds_only_when_its_keys_change(make):
         footer = app.dashboard.query_one(KeyFooter)
         keys = await footer_caught_up(pilot, footer)
         by_action = {k.action: k for k in keys}
-        assert "toggle_pause" not in by_action and "help" in by_action  # the run is over
+        assert "app.toggle_pause" not in by_action and "app.help" in by_action  # the run is over
         for view in ("question_mark", "c", "h"):
             await pilot.press(view)
             assert app.screen is not app.dashboard
@@ -404,7 +404,7 @@ async def test_footer_catches_up_with_keys_that_changed_under_a_view(make):
         checks = footer.checks
         await pilot.press("escape")
         actions = {k.action for k in await footer_caught_up(pilot, footer, checks)}
-        assert {"toggle_pause", "next_digits", "misclassified", "confusion"} <= actions
+        assert {"app.toggle_pause", "next_digits", "misclassified", "confusion"} <= actions
 
 
 async def test_a_training_process_that_cannot_start_is_an_error_on_screen(make, monkeypatch):
@@ -638,12 +638,12 @@ async def test_paused_the_footer_offers_resume_and_the_rows_say_paused(make):
         await asyncio.wait_for(app.next_event(Tick), 30)
         assert "samples/s" in rows[-1]
         keys = {k.action: k.description for k in await footer_caught_up(pilot, footer)}
-        assert keys.get("toggle_pause") == "Pause" and "resume" not in keys
+        assert keys.get("app.toggle_pause") == "Pause" and "app.resume" not in keys
         paused = app.next_event(PauseChanged)
         await pilot.press("space")
         await asyncio.wait_for(paused, 30)
         keys = {k.action: k.description for k in await footer_caught_up(pilot, footer)}
-        assert keys.get("resume") == "Resume" and "toggle_pause" not in keys
+        assert keys.get("app.resume") == "Resume" and "app.toggle_pause" not in keys
         epoch, run = (app.query_one(f"#{n}", ProgressRow).plain for n in ("epoch", "run"))
         assert epoch.endswith("· paused") and "samples/s" not in epoch and "ETA" not in epoch
         assert run.endswith("· paused") and "ETA" not in run

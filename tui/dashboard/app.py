@@ -4,7 +4,8 @@ It starts the run (a ``Transport``: the training process, a thread, or a followe
 folder) and holds the one worker that turns the transport's events into messages
 (``tui.dashboard.messages``) for the dashboard screen (``tui.dashboard.screen``), which shows
 them; it holds the run's state, the model the screens draw from (``tui.dashboard.viewmodel``),
-the keys that work on every screen, and quitting (``tui.dashboard.signals``).
+and quitting (``tui.dashboard.signals``). The keys that work on every screen are its base's
+(``tui.dashboard.runkeys``); the dashboard's own, its screen's.
 """
 
 from __future__ import annotations
@@ -17,43 +18,29 @@ from pathlib import Path
 from typing import Any
 
 from textual import on, work
-from textual.app import App
-from textual.binding import Binding
 from textual.worker import get_current_worker
 
 import tui.dashboard.messages as msg
 from core.edits import EditState
 from tui.engine.bridge import ProcessTransport, RunSpec, ThreadTransport
-from tui.engine.protocol import EngineFailed, EngineStopped, Quit, Saved, Transport
+from tui.engine.protocol import (Command, EngineFailed, EngineStopped, PauseChanged, Quit, Saved,
+                                 Transport)
 from tui.dashboard.receipt import print_receipt, receipt_text
-from tui.screens.confirm import ConfirmScreen
-from tui.dashboard.screen import RUN_KEYS, DashboardScreen
-from tui.dashboard.help import HelpScreen
+from tui.dashboard.runkeys import RunKeysApp
+from tui.dashboard.screen import DashboardScreen
 from tui.dashboard.runview import RunView
-from tui.dashboard.signals import SignalExit, save_then
+from tui.dashboard.signals import SignalExit
 from tui.dashboard.states import AppState
-from tui.dashboard.viewmodel import LOG_LINES, DashboardModel, state_after
+from tui.dashboard.viewmodel import LOG_LINES, DashboardModel, EngineStarted, error_after, state_after
 
 __all__ = ["MnistTuiApp", "make_app", "print_receipt", "receipt_text"]
 
 
 
-class MnistTuiApp(App):
+class MnistTuiApp(RunKeysApp):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere work too
     TITLE = "mnist-tui"
     ENABLE_COMMAND_PALETTE = False
-
-    # The keys that act on the run, on every screen (the dashboard binds them as well,
-    # in its footer's order); the dashboard's own keys are DashboardScreen's.
-    BINDINGS = [
-        Binding("space", "toggle_pause", "Pause"),
-        Binding("space", "resume", "Resume"),
-        Binding("e", "edit", "Edit"),
-        Binding("s", "save", "Save", show=False),  # (as on the dashboard)
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit_app", "Quit"),
-        Binding("ctrl+c", "quit_app", "Quit", show=False, priority=True),
-    ]
 
     def __init__(self, spec: RunSpec, *, engine: str = "process", show_eta: bool = True,
                  ascii: bool = False, run_dir: str | None = None, watch: str | None = None,
@@ -76,6 +63,7 @@ class MnistTuiApp(App):
         self.error = ""
         self.error_internal = False
         self.refused = False  # a --resume refused: the receipt is that one line
+        self.start_paused = False  # space while loading: training starts paused
         self.view = DashboardModel(EditState(spec.hparams))
         self.dashboard = DashboardScreen(self.view)
         self.signals = SignalExit(self)
@@ -100,18 +88,6 @@ class MnistTuiApp(App):
         if self.watch_dir is None:
             self.call_after_refresh(self._compose_edit_form)
 
-    def _compose_edit_form(self) -> None:
-        """Build the form off-screen while the data loads, so that the first e shows it
-        as fast as the others. App._get_screen is how push_screen starts a screen (there
-        is no public way to compose one without showing it); without it, the first
-        opening composes, as before."""
-        if not self.is_running:
-            return
-        try:
-            self._get_screen(self.dashboard.edit_form())
-        except AttributeError:  # another Textual
-            pass
-
     # ------------------------------------------------------------------ the engine
     def start_engine(self) -> None:
         self.generation += 1
@@ -126,7 +102,7 @@ class MnistTuiApp(App):
                 EngineFailed(f"could not start training: {exc}"), self.generation))
             return
         self.engine = transport
-        self.set_state(AppState.LOADING)
+        self.take_in(EngineStarted())
         self.pump(transport, self.generation)
 
     def _new_transport(self) -> Transport:
@@ -161,6 +137,13 @@ class MnistTuiApp(App):
             if isinstance(ev, EngineStopped):
                 return
 
+    def send(self, command: Command) -> bool:
+        """A command to the run; False when no engine is attached."""
+        if self.engine is None:
+            return False
+        self.engine.send(command)
+        return True
+
     def stop_engine(self, reason: str = "quit") -> None:
         """End the engine; a run still in progress records ``reason`` as the cause in
         its end row ("quit", "restart", "SIGHUP", ...), which `runs` names."""
@@ -182,7 +165,11 @@ class MnistTuiApp(App):
                 and self.is_running and not self.resume_refused(message.event))
 
     def take_in(self, event: Any) -> None:
-        """An engine event's effect on the state (``tui.dashboard.viewmodel.state_after``)."""
+        """An event's effect on the app's state: the one place it changes, by the pure
+        rules of ``tui.dashboard.viewmodel`` (``error_after``, ``state_after``)."""
+        self.error, self.error_internal = error_after(self.error, self.error_internal, event)
+        if isinstance(event, (EngineStarted, PauseChanged)):
+            self.start_paused = False  # (a pause asked for while loading has happened)
         state = state_after(self.state, event, error=bool(self.error))
         if state != self.state:
             self.set_state(state)
@@ -212,7 +199,7 @@ class MnistTuiApp(App):
         self.stop_engine("restart")
         self.view.reset_run()
         self.view.page = 0
-        self.error = ""
+        self.error, self.error_internal = "", False
         self.dashboard.reset()
         self.start_engine()
 
@@ -254,43 +241,6 @@ class MnistTuiApp(App):
             gc.freeze()
             self._frozen = True
 
-    # ------------------------------------------------------------------ keys
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in RUN_KEYS:
-            return self.dashboard.check_action(action, parameters)
-        return True
-
-    def action_toggle_pause(self) -> None:
-        self.dashboard.action_toggle_pause()
-
-    def action_resume(self) -> None:
-        self.dashboard.action_toggle_pause()
-
-    def action_edit(self) -> None:
-        self.dashboard.action_edit()
-
-    def action_save(self) -> None:
-        self.dashboard.action_save()
-
-    def action_help(self) -> None:
-        self.open_help()
-
-    def open_help(self) -> None:
-        # One instance, composed once and kept: opening it again is a restyle and a paint.
-        if not self.is_screen_installed("help"):
-            self.install_screen(HelpScreen(), "help")
-        self.push_screen("help")
-
-    def action_quit_app(self) -> None:
-        if self.state.active and self.watch_dir is None:
-            def done(yes: bool | None) -> None:
-                if yes:
-                    save_then(self, self.shutdown)  # nothing lost: --resume continues it
-            self.push_screen(ConfirmScreen("A run is in progress. Quit and stop training? "
-                                           "(A checkpoint is saved; --resume continues it.)"), done)
-        else:
-            self.shutdown()
-
     def shutdown(self) -> None:
         self.stop_engine(self.signals.cause or "quit")
         self.exit()
@@ -303,8 +253,8 @@ class MnistTuiApp(App):
         if not (isinstance(failed, EngineFailed) and self.spec.resume and self.restarts == 0
                 and self.watch_dir is None and self.state.loading and not failed.detail_file and not failed.searched):
             return False
-        self.error, self.refused = failed.message, True
-        self.set_state(AppState.ERROR)
+        self.take_in(failed)
+        self.refused = True
         self.shutdown()
         return True
 

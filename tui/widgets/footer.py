@@ -24,14 +24,17 @@ def fit_keys(keys: list[tuple[str, str, str]], width: int, compact: bool) -> lis
     first in DROP_ORDER (then any other but help and quit, from the left)."""
     shown = list(keys)
 
+    def name(k: tuple[str, str, str]) -> str:
+        return k[2].rpartition(".")[2]  # the App's keys on a screen: "app.help"
+
     def rank(k: tuple[str, str, str]) -> int:
-        if k[2] in KEEP:
+        if name(k) in KEEP:
             return 10_000
-        return DROP_ORDER.index(k[2]) if k[2] in DROP_ORDER else 1000 + shown.index(k)
+        return DROP_ORDER.index(name(k)) if name(k) in DROP_ORDER else 1000 + shown.index(k)
 
     while shown and sum(key_width(d, desc, compact) for d, desc, _ in shown) > width:
         victim = min(shown, key=rank)
-        if victim[2] in KEEP:
+        if name(victim) in KEEP:
             break
         shown.remove(victim)
     return shown
