@@ -96,7 +96,7 @@ class RunSpec:
     def placed(self) -> "RunSpec":
         """With its run folder decided: ``run_dir``, else the folder resumed, else a new
         ``runs/<time>`` (decided once: a second call would name another second)."""
-        if self.run_dir is not None:
+        if self.run_dir:
             return self
         return replace(self, run_dir=str(self.resume or default_run_dir()))
 
