@@ -10,6 +10,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Input, RichLog, Static
 
 from core import checkpoint
+from tests.tui.waiting import FooterLooks
 from tui.engine.protocol import EditResult, PauseChanged, Saved, Tick
 from tui.widgets.plots import AccuracyPlot, LossPlot
 from tui.widgets.progress import BAR_WIDTH, ProgressRow
@@ -353,17 +354,17 @@ async def test_plots_are_redrawn_one_per_timer_tick_after_a_test(make):
         assert len(drawn) == 4 and not app.dashboard.plots.dirty
 
 
-async def footer_caught_up(pilot, footer, checks: int = 0):
-    """Yield to the app until ``footer`` has compared its keys more than ``checks``
-    times and shows what the screen's bindings say. Its rebuild comes a few callbacks
-    after a change (on idle, then after a refresh): one pause is not always enough on
-    a busy machine (these tests failed now and then, reading the keys too early)."""
+async def footer_caught_up(pilot, footer, looks: FooterLooks | None = None, since: int = 0):
+    """Yield to the app until ``footer`` shows what the screen's bindings say (and, given
+    ``looks``, has looked at the keys more than ``since`` times, whatever it decided
+    carried out). Its rebuild comes a few callbacks after a change (on idle, then after
+    a refresh): one pause is not always enough on a busy machine."""
     from textual.widgets._footer import FooterKey
 
     for _ in range(500):
         await pilot.pause()
         shown = [k.action for k in footer.query(FooterKey)]
-        if footer.checks > checks and shown == [key[2] for key in footer.shown_keys()]:
+        if (looks is None or looks.count > since) and shown == [key[2] for key in footer.shown_keys()]:
             return list(footer.query(FooterKey))
     raise AssertionError(f"the footer shows {shown}, not {footer.shown_keys()}")
 
@@ -377,18 +378,18 @@ async def test_footer_rebuilds_only_when_its_keys_change(make):
     async with app.run_test(size=SIZE) as pilot:
         await finished(app)
         footer = app.dashboard.query_one(KeyFooter)
+        looks = FooterLooks(footer)
         keys = await footer_caught_up(pilot, footer)
         by_action = {k.action: k for k in keys}
         assert "toggle_pause" not in by_action and "help" in by_action  # the run is over
         for view in ("question_mark", "c", "h"):
             await pilot.press(view)
             assert app.screen is not app.dashboard
-            checks, rebuilds = footer.checks, footer.rebuilds
+            since = looks.count
             await pilot.press("escape")
-            now = await footer_caught_up(pilot, footer, checks)  # it has looked again ...
+            now = await footer_caught_up(pilot, footer, looks, since)  # it has looked again ...
             assert app.screen is app.dashboard
-            assert footer.rebuilds == rebuilds  # ... and kept its keys
-            assert len(now) == len(keys) and all(a is b for a, b in zip(now, keys))
+            assert len(now) == len(keys) and all(a is b for a, b in zip(now, keys))  # ... and kept its keys
 
 
 async def test_footer_catches_up_with_keys_that_changed_under_a_view(make):
@@ -401,9 +402,9 @@ async def test_footer_catches_up_with_keys_that_changed_under_a_view(make):
         await asyncio.wait_for(app.wait_for_state("training"), 60)
         await asyncio.wait_for(app.next_event(Tick), 30)
         footer = app.dashboard.query_one(KeyFooter)
-        checks = footer.checks
+        looks = FooterLooks(footer)
         await pilot.press("escape")
-        actions = {k.action for k in await footer_caught_up(pilot, footer, checks)}
+        actions = {k.action for k in await footer_caught_up(pilot, footer, looks)}
         assert {"toggle_pause", "next_digits", "misclassified", "confusion"} <= actions
 
 
@@ -630,11 +631,11 @@ async def test_paused_the_footer_offers_resume_and_the_rows_say_paused(make):
     async with app.run_test(size=SIZE) as pilot:
         await asyncio.wait_for(app.wait_for_state("training"), 60)
         footer = app.dashboard.query_one(KeyFooter)
-        rows, handled = [], app.event_handled
+        rows = []
         # The epoch row as each Tick leaves it (an EpochStarted may come in before a
         # check after an await: its row has no rate yet).
-        app.event_handled = lambda ev: (isinstance(ev, Tick) and rows.append(
-            app.dashboard.query_one("#epoch", ProgressRow).plain), handled(ev))
+        app.on_handled.append(lambda ev: isinstance(ev, Tick) and rows.append(
+            app.dashboard.query_one("#epoch", ProgressRow).plain))
         await asyncio.wait_for(app.next_event(Tick), 30)
         assert "samples/s" in rows[-1]
         keys = {k.action: k.description for k in await footer_caught_up(pilot, footer)}

@@ -6,6 +6,7 @@ Afterwards the app still answers: ? opens the help (where there is one) and q ex
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import pkgutil
 import random
@@ -148,7 +149,7 @@ async def test_random_keys_on_every_dashboard_screen_then_help_and_quit(make, wh
         await pilot.pause()
         if isinstance(app.screen, ConfirmScreen):  # still training: it asks first
             await pilot.press("y")
-            await pilot.pause()
+            await asyncio.wait_for(app.exited.wait(), 30)  # once the checkpoint is written
     assert app.return_code == 0
 
 
