@@ -62,6 +62,18 @@ class Headless:
         self.proc.wait(30)
 
 
+def headless_here(*args: str) -> None:
+    """``mnist-tui --headless --no-plot ARGS`` run to its end in this process (no
+    interpreter and PyTorch to start: for a run folder that is only read afterwards)."""
+    import contextlib
+    import io
+
+    from tui.cli import main
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["--headless", "--no-plot", *args]) == 0
+
+
 async def test_watch_follows_a_headless_run_that_is_still_writing(tui_data, tmp_path):
     run_dir = tmp_path / "run"
     writer = Headless("--data-dir", str(tui_data), "--epochs", "500", "--run-dir", str(run_dir))
@@ -97,8 +109,7 @@ async def test_watch_follows_a_headless_run_that_is_still_writing(tui_data, tmp_
 
 async def test_watch_of_a_finished_run_has_its_digits_and_analysis(tui_data, tmp_path):
     run_dir = tmp_path / "run"
-    writer = Headless("--data-dir", str(tui_data), "--epochs", "2", "--run-dir", str(run_dir))
-    assert writer.proc.wait(300) == 0
+    headless_here("--data-dir", str(tui_data), "--epochs", "2", "--run-dir", str(run_dir))
     app = WatchedApp(RunSpec(), watch=str(run_dir))
     async with app.run_test(size=SIZE) as pilot:
         assert await finished(app) == "finished"
@@ -134,15 +145,13 @@ def test_watch_refuses_a_folder_that_is_not_a_run(tmp_path, args, problem):
 
 
 async def test_resume_in_the_dashboard_equals_an_uninterrupted_run(tui_data, tmp_path):
-    whole = Headless("--data-dir", str(tui_data), "--epochs", "30", "--run-dir", str(tmp_path / "a"))
-    assert whole.proc.wait(300) == 0
+    headless_here("--data-dir", str(tui_data), "--epochs", "30", "--run-dir", str(tmp_path / "a"))
     cut = Headless("--data-dir", str(tui_data), "--epochs", "30", "--run-dir", str(tmp_path / "b"))
-    try:
+    try:  # stopped by a real SIGTERM, in a process of its own
         await cut.await_line("Train Epoch: 2 ")
         cut.proc.send_signal(signal.SIGTERM)
         assert cut.proc.wait(60) == 143
     finally:
-        whole.stop()
         cut.stop()
     stopped_at = checkpoint.load(tmp_path / "b" / "checkpoint-last.pt")["step"]
     spec = RunSpec(data_dir=str(tui_data), allow_download=False, run_dir=str(tmp_path / "b"),
