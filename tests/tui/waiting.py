@@ -31,16 +31,17 @@ class WatchedApp(MnistTuiApp):
     """The dashboard app, telling its test which engine events its screens handled.
 
     Each engine handler (``tui.dashboard.messages.engine_handler``) takes the event
-    into the app's state (``take_in``) and draws it, both inside ``batch_update``: an
-    event taken in is handled once the outermost batch ends. Then it is added to
-    ``handled``, the callbacks in ``on_handled`` see it (the screen as it drew it), and
-    the futures waiting for it are resolved."""
+    into the app's state (``take_in``) and draws it, both inside one ``batch_update``
+    (public App API; Textual opens batches of its own too, some across awaits): an
+    event taken in is handled once the batch it was taken in ends. Then it is added
+    to ``handled``, the callbacks in ``on_handled`` see it (the screen as it drew it),
+    and the futures waiting for it are resolved."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.handled: list[Any] = []  # every engine event the screens handled, in order
         self.on_handled: list[Callable[[Any], object]] = []
-        self._taken: list[Any] = []
+        self._taken: list[tuple[int, Any]] = []  # (batches open when taken in, event)
         self._batches = 0
         self._event_waiters: list[tuple[Callable[[Any], bool], asyncio.Future]] = []
         self._state_events: dict[str, asyncio.Event] = {}
@@ -58,19 +59,22 @@ class WatchedApp(MnistTuiApp):
                 yield
         finally:
             self._batches -= 1
-        if not self._batches:
-            self._handled()
+        self._handled()
 
     def take_in(self, event: Any) -> None:
         super().take_in(event)
-        self._taken.append(event)
-        if not self._batches:  # (not from a handler: handled at once)
-            self._handled()
+        if self._batches:
+            self._taken.append((self._batches, event))
+        else:  # (not from a handler, outside any batch: handled at once)
+            self._tell(event)
 
     def _handled(self) -> None:
-        taken, self._taken = self._taken, []
-        for event in taken:
-            self._tell(event)
+        """Tell of the events taken in within batches that have ended since."""
+        done = [event for depth, event in self._taken if depth > self._batches]
+        if done:
+            self._taken = [(depth, event) for depth, event in self._taken if depth <= self._batches]
+            for event in done:
+                self._tell(event)
 
     def _tell(self, event: Any) -> None:
         self.handled.append(event)
