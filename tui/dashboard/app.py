@@ -10,7 +10,6 @@ and quitting (``tui.dashboard.signals``). The keys that work on every screen are
 
 from __future__ import annotations
 
-import asyncio
 import queue
 from collections import deque
 from dataclasses import replace
@@ -69,8 +68,6 @@ class MnistTuiApp(RunKeysApp):
         self.signals = SignalExit(self)
         self.log_lines: deque[str] = deque(maxlen=LOG_LINES)  # what the log pane shows, unwrapped
         self._frozen = False
-        self._state_events: dict[str, asyncio.Event] = {}
-        self._event_waiters: dict[type, list[asyncio.Future]] = {}
 
     @property
     def exit_signal(self) -> int:
@@ -174,17 +171,6 @@ class MnistTuiApp(RunKeysApp):
         if state != self.state:
             self.set_state(state)
 
-    def event_handled(self, event: Any) -> None:
-        for future in self._event_waiters.pop(type(event), []):
-            if not future.done():
-                future.set_result(event)
-
-    def next_event(self, kind: type) -> asyncio.Future:
-        """A future resolved with the next engine event of type ``kind`` once handled."""
-        future = asyncio.get_running_loop().create_future()
-        self._event_waiters.setdefault(kind, []).append(future)
-        return future
-
     def restart(self, *, dataset: str | None = None) -> None:
         """A new run: with the edits that waited, in a new run folder (never over one)."""
         if dataset is not None:  # the data is missing: another dataset found here
@@ -210,25 +196,6 @@ class MnistTuiApp(RunKeysApp):
         self.dashboard.show_state(self.state)
         if changed:  # the footer rebuilds only if the keys that apply changed (KeyFooter)
             self.refresh_bindings()
-        self._state_event(state).set()
-        for other, event in self._state_events.items():
-            if other != state:
-                event.clear()
-
-    def _state_event(self, state: str) -> asyncio.Event:
-        if state not in self._state_events:
-            self._state_events[state] = asyncio.Event()
-        return self._state_events[state]
-
-    async def wait_for_state(self, *states: str) -> str:
-        """Wait (on an event, no polling) until the app is in one of ``states``."""
-        waiters = [asyncio.ensure_future(self._state_event(s).wait()) for s in states]
-        try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waiters:
-                w.cancel()
-        return self.state
 
     def freeze_heap(self) -> None:
         """After the first test everything the dashboard keeps for its lifetime exists:

@@ -48,16 +48,9 @@ class KeyFooter(Footer):
     shows.
 
     Too narrow for all its keys, it leaves out the least needed first (DROP_ORDER), so
-    that ``? Help`` and ``q Quit`` always show.
-
-    The rebuild comes a few callbacks after the change (Textual publishes the new
-    bindings when the screen is idle; the footer recomposes after the next refresh):
-    ``checks`` counts the comparisons made, ``rebuilds`` those that asked for a new
-    set of keys (tests wait on them instead of assuming one frame is enough)."""
+    that ``? Help`` and ``q Quit`` always show."""
 
     _shown: tuple | None = None
-    checks = 0
-    rebuilds = 0
 
     def shown_keys(self) -> tuple:
         """(key, description, action, enabled, tooltip) of each key shown: those that
@@ -98,10 +91,8 @@ class KeyFooter(Footer):
         if screen.app.app_focus and self.is_attached and screen is self.screen:
             if screen is not screen.app.screen:
                 return  # under another screen: nothing to show until it is back on top
-            self.checks += 1
             keys = self.shown_keys()
             if keys == self._shown:
                 return
             self._shown = keys
-            self.rebuilds += 1
         super().bindings_changed(screen)
