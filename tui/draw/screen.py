@@ -205,7 +205,6 @@ class DrawScreen(Screen[None]):
         self.error = ""
         self.image: np.ndarray | None = None  # what the network sees, None: nothing drawn
         self.answer: DrawingPredicted | None = None
-        self.answers = 0  # answers shown (tests wait on it)
         self._ready = False
 
     def compose(self) -> ComposeResult:
@@ -261,7 +260,6 @@ class DrawScreen(Screen[None]):
         if self.image is None:
             return  # cleared since it was asked
         self.answer = event
-        self.answers += 1
         self._show_answer()
 
     @on(ModelStatus)
