@@ -167,9 +167,10 @@ def dashboard_run(data_dir: Path, epochs: int, run_dir: Path, extra: list[str] =
     tmux = Tmux("speed")
     cmd = " ".join([str(EXE), *run_flags(data_dir, epochs, run_dir, list(extra))])
     tmux.start(f"{env_prefix} {cmd}".strip(), *size)
+    kids: dict[int, float] = {}
     try:
         ui = tmux.pane_pid()
-        ui_cpu, kids = 0.0, {}
+        ui_cpu = 0.0
         first: tuple[float, float] | None = None  # (time, UI CPU) at the first train row
         deadline = time.monotonic() + 3600
 
@@ -196,6 +197,20 @@ def dashboard_run(data_dir: Path, epochs: int, run_dir: Path, extra: list[str] =
                         ui_cpu - c0, time.monotonic() - t0)
     finally:
         tmux.close()
+        # The training process ends a moment after the dashboard (it closes its run
+        # folder first): wait, so that the caller may remove the folder.
+        deadline = time.monotonic() + 20
+        while any(alive(kid) for kid in kids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+def alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return text[text.rindex(")") + 2] != "Z"
 
 
 def dashboard(data_dir: Path, epochs: int, run_dir: Path, extra: list[str] = (),
