@@ -275,8 +275,9 @@ def main() -> None:
           f"{statistics.median(tui_vs_examples):.3f} x (target <= 1.05)")
     print(f"dashboard / headless: {', '.join(f'{x:.3f}' for x in dash_vs_headless)}; median "
           f"{statistics.median(dash_vs_headless):.3f} x (target <= 1.10)")
-    head_vs_examples = [h / x for h, x in zip(epoch_cpu["headless"], cpu["examples"])]
-    dash_vs_head = [d / h for d, h in zip(epoch_cpu["dashboard"], epoch_cpu["headless"])]
+    nan = float("nan")  # a tiny run's epoch CPU may round to 0 ms
+    head_vs_examples = [h / x if x else nan for h, x in zip(epoch_cpu["headless"], cpu["examples"])]
+    dash_vs_head = [d / h if h else nan for d, h in zip(epoch_cpu["dashboard"], epoch_cpu["headless"])]
     print(f"CPU, the epoch, headless / examples: {', '.join(f'{x:.3f}' for x in head_vs_examples)}; "
           f"median {statistics.median(head_vs_examples):.3f} x (CPU seconds of the epoch: the "
           f"examples' loop's, mnist-tui's epoch row's)")

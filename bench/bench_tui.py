@@ -42,6 +42,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import runner  # noqa: E402
 
 
+def ratio(a: float, b: float) -> float:
+    """a / b; NaN when b is 0 (a tiny run's CPU, rounded to the millisecond)."""
+    return a / b if b else float("nan")
+
+
 def speed(args, extra: list[str]) -> None:
     """Alternating headless and dashboard runs; prints seconds and ratios: wall (the
     headline) and CPU (what a loaded machine disturbs least)."""
@@ -62,13 +67,14 @@ def speed(args, extra: list[str]) -> None:
 
     def neighbours(value) -> list[float]:
         """Each dashboard run's figure over the mean of the headless runs either side."""
-        return [(value(base[i]) + value(base[i + 1])) / 2 / value(m) for i, m in enumerate(under)]
+        return [ratio((value(base[i]) + value(base[i + 1])) / 2, value(m))
+                for i, m in enumerate(under)]
 
     def listed(values) -> str:
         return ", ".join(f"{v:.2f}" for v in values)
 
     ratios = neighbours(lambda m: sum(m.epochs))
-    cpu = [1 / r for r in neighbours(lambda m: sum(m.epochs_cpu))]
+    cpu = [ratio(1, r) for r in neighbours(lambda m: sum(m.epochs_cpu))]
     print(f"headless:  {listed(sum(m.epochs) for m in base)} s of training ({args.epochs} epochs); "
           f"CPU in the epochs {listed(sum(m.epochs_cpu) for m in base)} s")
     print(f"dashboard: {listed(sum(m.epochs) for m in under)} s of training; CPU in the epochs "
@@ -105,8 +111,8 @@ def together(args, extra: list[str]) -> None:
             if "headless" not in got:
                 raise RuntimeError("the headless run failed")
             pairs.append((got["headless"], dash))
-    ratios = [sum(h.epochs) / sum(d.epochs) for h, d in pairs]
-    cpu = [sum(d.epochs_cpu) / sum(h.epochs_cpu) for h, d in pairs]
+    ratios = [ratio(sum(h.epochs), sum(d.epochs)) for h, d in pairs]
+    cpu = [ratio(sum(d.epochs_cpu), sum(h.epochs_cpu)) for h, d in pairs]
     print(f"together: headless {', '.join(f'{sum(h.epochs):.2f}' for h, _ in pairs)} s and dashboard "
           f"{', '.join(f'{sum(d.epochs):.2f}' for _, d in pairs)} s of training ({args.epochs} epochs), "
           f"started at the same moment")
