@@ -19,6 +19,7 @@ from textual.message_pump import MessagePump
 from core.errors import MnistTuiError
 from tui.argparsing import say_error
 from tui.draw.screen import DrawingPredicted, DrawScreen, ModelStatus
+from tui.widgets import toasts
 
 
 class DrawArgumentError(MnistTuiError):
@@ -119,6 +120,7 @@ def load_model(checkpoint: Path):
 
 class DrawApp(App[None]):
     TITLE = "mnist-tui draw"
+    CSS = toasts.CSS
     # As in the dashboard and the runs table: it would offer nothing of this app's (its
     # keys are on screen), and random keys into it ended in a traceback (issue 25).
     ENABLE_COMMAND_PALETTE = False

@@ -32,6 +32,7 @@ from tui.runs.compare import CompareScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.fitfooter import FitFooterScreen
 from tui.widgets.footer import KeyFooter
+from tui.widgets import toasts
 from tui.widgets.runsfilter import RunsFilter
 
 LIVE_SECONDS = 1.0   # running rows are read again this often
@@ -437,6 +438,7 @@ class RunsApp(App[list[str] | None]):
     (``["watch", DIR]``); by default under App.suspend, coming back to the table."""
 
     TITLE = "mnist-tui runs"
+    CSS = toasts.CSS
     ENABLE_COMMAND_PALETTE = False  # it would offer nothing here; its footer room shows "q Quit" at 80 columns
 
     def __init__(self, root: str | os.PathLike,

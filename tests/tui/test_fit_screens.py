@@ -1,0 +1,38 @@
+"""Screens that fit every size from 60x20 up (issue 21): notifications that hide
+nothing, ..."""
+
+from __future__ import annotations
+
+import pytest
+from textual.geometry import Region
+
+
+SIZES = [(120, 40), (80, 24), (60, 20)]
+
+
+def lines_of(widget) -> list[str]:
+    """What ``widget`` shows, a line a row (its own region, as drawn)."""
+    r = widget.region
+    return [strip.text for strip in widget.render_lines(Region(0, 0, r.width, r.height))]
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_a_notification_hides_no_pane_and_wraps_at_spaces(replay, size):
+    app = replay()
+    path = "/a/rather/long/folder/name/for/a/run/checkpoint-last.pt"
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await pilot.pause()
+        log = app.screen.query_one("#log")
+        before = log.region
+        app.notify(f"Checkpoint saved: {path} and a few more words to wrap at a space")
+        await pilot.pause()
+        await pilot.pause()
+        toast = app.screen.query_one("Toast")
+        # At the top, in the layout: no pane under it; the log as tall as before.
+        assert toast.region.y == 0 and toast.region.right <= size[0]
+        for pane in app.screen.query("#log, #plots, StatusBar, ProgressRow"):
+            if pane.display and pane.region:
+                assert not pane.region.overlaps(toast.region), pane
+        assert log.region.height == before.height and log.region.bottom == before.bottom
+        shown = " ".join(line.strip(" ▌") for line in lines_of(toast))
+        assert path in shown.split()  # the path whole, on one line
