@@ -36,3 +36,31 @@ async def test_a_notification_hides_no_pane_and_wraps_at_spaces(replay, size):
         assert log.region.height == before.height and log.region.bottom == before.bottom
         shown = " ".join(line.strip(" ▌") for line in lines_of(toast))
         assert path in shown.split()  # the path whole, on one line
+
+
+def test_help_says_when_every_field_takes_effect_from_cores_rule():
+    from core.config import EFFECT_WORDS, FIELD_NAMES, effect_of
+    from tui.dashboard.help import FOOT, KEYS
+
+    said = {}
+    for clause in FOOT.removeprefix("Edits take effect: ").rstrip(".").split("; "):
+        when, names = clause.rstrip(")").split(" (")
+        said.update((name, when) for name in names.split(", "))
+    # Every field (the CNN's model and lr_step_gamma too), as core's rule says.
+    assert said == {name: EFFECT_WORDS[effect_of(name)] for name in FIELD_NAMES}
+    assert sorted(k for k, _ in KEYS) == sorted(set(k for k, _ in KEYS))  # each key once
+
+
+@pytest.mark.parametrize("key", ["c", "h", "w"])
+async def test_the_views_footers_say_q_back(replay, key):
+    app = replay()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press(key)
+        await pilot.pause()
+        shown = {(b.key_display or b.key, b.description) for _, b, _, _ in
+                 app.screen.active_bindings.values() if b.show}
+        assert ("q", "Back") in shown
+        await pilot.press("q")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "DashboardScreen"

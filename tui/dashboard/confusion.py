@@ -33,7 +33,7 @@ class ConfusionScreen(Screen):
     ConfusionScreen.-compact > #cm-pairs { margin-top: 0; }
     """
     BINDINGS = [
-        Binding("escape,c,q", "close", "Back"),
+        Binding("escape,c,q", "close", "Back", key_display="q"),
         Binding("h", "hardest", "Hardest"),
     ]
 

@@ -13,7 +13,7 @@ from tui.widgets.probcard import card_size, prob_card
 
 
 class HardestScreen(PagedCardsScreen):
-    BINDINGS = [Binding("escape,h,q", "close", "Back")]
+    BINDINGS = [Binding("escape,h,q", "close", "Back", key_display="q")]
     EMPTY = "The hardest examples appear after the first test."
 
     def _scale(self) -> int:

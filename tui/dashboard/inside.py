@@ -50,7 +50,7 @@ class InsideScreen(Screen):
     InsideScreen.-compact > LayerHealth, InsideScreen.-compact > DigitTraceView { margin-top: 0; }
     """
     BINDINGS = [
-        Binding("escape,w,q", "close", "Back"),
+        Binding("escape,w,q", "close", "Back", key_display="q"),
         Binding("right,pagedown", "page(1)", "Next tiles"),
         Binding("left,pageup", "page(-1)", "Prev tiles"),
         Binding("x", "scale", "Scale"),

@@ -25,7 +25,7 @@ class PagedCardsScreen(Screen):
     PagedCardsScreen > DigitGrid { padding: 0 1; }
     """
     BINDINGS = [
-        Binding("escape,q", "close", "Back"),
+        Binding("escape,q", "close", "Back", key_display="q"),
         Binding("n", "page(1)", "Next"),
         Binding("p", "page(-1)", "Previous"),
     ]
