@@ -64,3 +64,22 @@ async def test_the_views_footers_say_q_back(replay, key):
         await pilot.press("q")
         await pilot.pause()
         assert type(app.screen).__name__ == "DashboardScreen"
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_draw_screens_footer_keeps_help_quit_and_esc(replay, size):
+    from tui.widgets.footer import KeyFooter
+
+    app = replay()
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.pause()
+        assert type(app.screen).__name__ == "DrawScreen"
+        footer = app.screen.query_one(KeyFooter)
+        shown = [(display, what) for display, what, *_ in footer.shown_keys()]
+        actions = {k[2] for k in footer.shown_keys()}
+        assert {"help", "quit_app", "leave", "paint"} <= actions, shown
+        keys = [w for w in footer.query("FooterKey") if w.display]
+        assert sum(w.region.width for w in keys) <= size[0]
