@@ -322,9 +322,12 @@ def _spec(args: argparse.Namespace, hp: Hyperparameters, *, in_this_process: boo
     training process instead: the dashboard's own process never imports PyTorch, and
     shows that check's answer on screen (exit 2 on leaving)."""
     from core.config import Hyperparameters
+    from core.datafiles import check_data_dir, get_spec
     from core.edits import resume_edits
     from core.session import RunSpec, read_resume
 
+    if args.data_dir is not None:  # as headless says it, before a dashboard opens
+        check_data_dir(args.data_dir, get_spec(args.dataset))
     spec = RunSpec(hparams=hp, dataset=args.dataset, data_dir=args.data_dir, device=args.device,
                    limit_train=args.limit_train, limit_test=args.limit_test,
                    run_dir=args.run_dir, allow_download=not args.no_download,

@@ -122,3 +122,13 @@ def test_80x24_and_60x20_keep_what_matters(tmp_path, session):
     tmux("resize-window", "-t", session, "-x", "120", "-y", "40")
     wait(session, lambda s: "hyperparameters (e)" in s and "test digits:" in s and PLOT in s
          and "w Inside" in s and lines_of(s)[-1].rstrip().endswith("q Quit"))
+
+
+def test_a_missing_data_folder_is_one_line_and_exit_2_in_a_terminal(tmp_path, session):
+    """In a terminal (not headless) too: the message headless prints, before any screen."""
+    missing = tmp_path / "nonexistent"
+    tmux("new-session", "-d", "-s", session, "-x", "250", "-y", "24",  # the line unwrapped
+         f"{EXE} --data-dir {missing}; echo rc=$?; sleep 60")
+    screen = wait(session, lambda s: "rc=" in s)
+    rows = [r for r in lines_of(screen) if r.strip()]
+    assert rows == [f"mnist-tui: error: {missing}: no such folder (--data-dir)", "rc=2"], screen
