@@ -83,3 +83,31 @@ async def test_the_draw_screens_footer_keeps_help_quit_and_esc(replay, size):
         assert {"help", "quit_app", "leave", "paint"} <= actions, shown
         keys = [w for w in footer.query("FooterKey") if w.display]
         assert sum(w.region.width for w in keys) <= size[0]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+async def test_a_refusal_is_said_in_the_form_and_gone_after_a_good_apply(replay, size):
+    from textual.widgets import Input
+
+    from tui.dashboard.edit import EditScreen
+
+    app = replay()
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, EditScreen)
+        form.query_one("#f-lr", Input).value = "-1"
+        await pilot.press("enter")
+        await pilot.pause()
+        title = form.query_one("#edit-title")
+        assert app.screen is form and "1 value refused" in str(title.render())
+        form.query_one("#f-lr", Input).value = "0.1"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is not form
+        assert not [t for t in app.screen.query("Toast") if "refused" in str(t.render())]
+        await pilot.press("e")  # open again: no refusal left in it
+        await pilot.pause()
+        assert "refused" not in str(app.screen.query_one("#edit-title").render())
