@@ -3,6 +3,8 @@ nothing, ..."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from textual.geometry import Region
 
@@ -111,3 +113,27 @@ async def test_a_refusal_is_said_in_the_form_and_gone_after_a_good_apply(replay,
         await pilot.press("e")  # open again: no refusal left in it
         await pilot.pause()
         assert "refused" not in str(app.screen.query_one("#edit-title").render())
+
+
+async def test_watch_of_a_stopped_run_shows_no_eta(tui_data, tmp_path):
+    from core.events import RunFinished
+    from tui.engine.protocol import Tick
+    from tests.run_folders import real_run, rewrite_end
+    from tui.dashboard.app import MnistTuiApp
+    from tui.engine.bridge import RunSpec
+    from tui.widgets.progress import TrainingProgress
+
+    run_dir = tmp_path / "run"
+    real_run(run_dir, tui_data, epochs=2)
+    rewrite_end(run_dir, status="stopped")
+    app = MnistTuiApp(RunSpec(), watch=str(run_dir))  # show_eta: as a user sees it
+    ticked = app.next_event(Tick)
+    ended = app.next_event(RunFinished)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert (await asyncio.wait_for(ticked, 60)).samples_per_sec > 0
+        await asyncio.wait_for(ended, 60)
+        await pilot.pause()
+        rows = app.screen.query_one(TrainingProgress)
+        for name in ("epoch", "run"):
+            text = rows.row(name).plain
+            assert "ETA" not in text and text.endswith("stopped"), text
