@@ -137,3 +137,55 @@ async def test_watch_of_a_stopped_run_shows_no_eta(tui_data, tmp_path):
         for name in ("epoch", "run"):
             text = rows.row(name).plain
             assert "ETA" not in text and text.endswith("stopped"), text
+
+
+@pytest.mark.parametrize("width", [60, 70, 80, 120])
+async def test_the_epoch_and_run_bars_are_one_length(width):
+    from textual.app import App
+
+    from tui.widgets.progress import TrainingProgress
+
+    class Rows(App):
+        def compose(self):
+            yield TrainingProgress()
+
+    app = Rows()
+    async with app.run_test(size=(width, 6)) as pilot:
+        rows = app.query_one(TrainingProgress)
+        rows.row("epoch").set("Epoch 102/400", 3150, 8000,
+                              "3,150/8,000 · 24,862 samples/s · ETA 0:00")
+        rows.row("run").set("Run", 101.4, 400, "101/400 epochs · step 16,160 · ETA 1:44")
+        await pilot.pause()
+        bars = []
+        for name in ("epoch", "run"):
+            text = rows.row(name).plain
+            assert len(text) <= width - 2 and "ETA" in text, text
+            bars.append((text.index("━"), text.rindex("━")))
+        assert bars[0] == bars[1]
+
+
+@pytest.mark.parametrize("width", [60, 80])
+async def test_the_log_wraps_long_lines_at_its_width_and_again_after_a_resize(width):
+    from textual.app import App
+
+    from tui.widgets.logpane import LogPane
+
+    line = ("Edit at step 12,345: lr 0.2 → 0.05, momentum 0.9 → 0.5 (now); batch_size 50 → 64 "
+            "(next epoch); hidden 100,50 → 200,100 (on restart)")
+
+    class Log(App):
+        def compose(self):
+            yield LogPane(id="log", wrap=True, markup=False, auto_scroll=True)
+
+    app = Log()
+    async with app.run_test(size=(120, 10)) as pilot:
+        log = app.query_one(LogPane)
+        log.write(line)
+        await pilot.pause()
+        for size in ((width, 10), (width - 15, 10), (120, 10)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            await pilot.pause()
+            shown = lines_of(log)
+            assert max(len(s.rstrip()) for s in shown) <= size[0]
+            assert " ".join(" ".join(s.split()) for s in shown if s.strip()) == line, shown
