@@ -189,3 +189,80 @@ async def test_the_log_wraps_long_lines_at_its_width_and_again_after_a_resize(wi
             shown = lines_of(log)
             assert max(len(s.rstrip()) for s in shown) <= size[0]
             assert " ".join(" ".join(s.split()) for s in shown if s.strip()) == line, shown
+
+
+FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                 "Sneaker", "Bag", "Ankle boot")
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+@pytest.mark.parametrize("diagonal", [83, 1135])  # 1,000 or 10,000 test digits
+async def test_the_confusion_matrix_fits_with_every_column_whole(width, diagonal):
+    from textual.app import App
+
+    from tui.widgets.confusion import ConfusionMatrix
+
+    matrix = [[diagonal if t == p else (t * 7 + p * 3) % 23 for p in range(10)] for t in range(10)]
+
+    class One(App):
+        CSS = "Screen { padding: 0 1; }"  # as ConfusionScreen
+
+        def compose(self):
+            yield ConfusionMatrix()
+
+    app = One()
+    async with app.run_test(size=(width, 20)) as pilot:
+        cm = app.query_one(ConfusionMatrix)
+        cm.show(matrix, FASHION_NAMES)
+        await pilot.pause()
+        rows = [line.rstrip() for line in lines_of(cm)]
+        assert max(len(r) for r in rows) <= width - 2 and cm.region.right <= width - 1
+        for t in range(10):
+            cells = rows[1 + t].replace("[", " ").replace("]", " ").split()
+            start = next(i for i, tok in enumerate(cells) if tok == str(t)) + 1
+            if width >= 120:  # the names whole, never "T-shir."
+                assert rows[1 + t].split()[1:2] == [FASHION_NAMES[t].split()[0]]
+                start += len(FASHION_NAMES[t].split())
+            want = [str(c) if c else "·" for c in matrix[t]]
+            assert cells[start:start + 10] == want, rows[1 + t]
+            assert "." not in rows[1 + t].split("%")[0].rsplit(None, 1)[0].replace("/", "")
+
+
+def test_hardest_cards_name_every_class_whole():
+    from core.events import Prediction
+    from tui.widgets.probcard import prob_bars
+
+    pred = Prediction(index=3, label=6, pred=3, confidence=0.9, loss=2.3,
+                      probs=(0.01, 0, 0.02, 0.9, 0.01, 0, 0.06, 0, 0, 0))
+    for scale in (1, 2):
+        lines = prob_bars(pred, FASHION_NAMES, scale=scale, ascii=False).plain.splitlines()
+        width = max(len(n) for n in FASHION_NAMES)
+        assert [line[3:3 + width].strip() for line in lines] == list(FASHION_NAMES)
+
+
+@pytest.mark.parametrize("size", [(60, 20), (80, 24)])
+@pytest.mark.parametrize("key", ["c", "h", "w"])
+async def test_the_views_fit_small_terminals(replay, size, key):
+    """Nothing scrolls off or past the edge: titles, the matrix and its pairs, the
+    layer-health heading."""
+    app = replay()
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await pilot.press(key)
+        await pilot.pause()
+        await pilot.pause()
+        screen = app.screen
+        assert screen.max_scroll_y == 0 and screen.max_scroll_x == 0
+        for widget in screen.query("Static, ConfusionMatrix, LayerHealth"):
+            if widget.display and widget.region.height:
+                assert widget.region.right <= size[0]
+                for line in lines_of(widget):
+                    assert not line.rstrip().endswith("…"), (widget, line)
+        if key == "w":
+            import re
+
+            from tui.widgets.layerhealth import COLUMNS
+
+            heads = re.split(r"\s{2,}", lines_of(screen.query_one("LayerHealth"))[0].strip())
+            whole = [{h, short, short.split()[0]} for _, h, short, _, _ in COLUMNS]
+            assert len(heads) == len(COLUMNS) and all(h in w for h, w in zip(heads, whole)), heads

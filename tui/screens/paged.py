@@ -21,7 +21,7 @@ from tui.widgets.footer import KeyFooter
 
 class PagedCardsScreen(Screen):
     DEFAULT_CSS = """
-    PagedCardsScreen > #paged-title { height: 1; background: $primary-background; padding: 0 1; }
+    PagedCardsScreen > #paged-title { height: auto; background: $primary-background; padding: 0 1; }
     PagedCardsScreen > DigitGrid { padding: 0 1; }
     """
     BINDINGS = [
