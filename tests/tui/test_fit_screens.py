@@ -266,3 +266,44 @@ async def test_the_views_fit_small_terminals(replay, size, key):
             heads = re.split(r"\s{2,}", lines_of(screen.query_one("LayerHealth"))[0].strip())
             whole = [{h, short, short.split()[0]} for _, h, short, _, _ in COLUMNS]
             assert len(heads) == len(COLUMNS) and all(h in w for h, w in zip(heads, whole)), heads
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24), (60, 20)])
+async def test_the_overlay_has_one_x_range_and_a_legend_line_a_run_when_narrow(size):
+    from textual.app import App
+
+    from core.runs import Curves
+    from tui.runs.compare import CompareScreen
+    from tui.widgets.compareplot import CompareAccuracyPlot, CompareLossPlot
+
+    def run(epochs: int, stopped_at: float) -> Curves:
+        n = 1000
+        seen = [int(i * n / 10) for i in range(1, int(stopped_at * 10) + 1)]
+        return Curves(train_seen=seen, train_epoch=[s / n for s in seen],
+                      train_loss=[2.0 / (1 + s / 200) for s in seen],
+                      test_seen=[e * n for e in range(epochs + 1)], test_epoch=list(range(epochs + 1)),
+                      test_loss=[1.0 / (1 + e) for e in range(epochs + 1)],
+                      test_accuracy=[10.0 + 20 * e for e in range(epochs + 1)])
+
+    names = ["base: lr 0.2 epochs 3", "base-restart1: lr 0.05 epochs 2"]
+    runs = [(names[0], run(3, 3.5)), (names[1], run(2, 2.6))]  # both stopped mid-epoch
+
+    class Overlay(App):
+        def on_mount(self):
+            self.push_screen(CompareScreen(runs))
+
+    app = Overlay()
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        screen = app.screen
+        ticks = []
+        for plot in (screen.query_one(CompareLossPlot), screen.query_one(CompareAccuracyPlot)):
+            text = [line.rstrip() for line in lines_of(plot)]
+            axis = next(i for i, line in enumerate(text) if "└" in line)
+            ticks.append(text[axis + 1].split())  # the x labels
+        assert ticks[0] == ticks[1] and ticks[0][-1] == "3500"
+        legend = [line.strip() for line in lines_of(screen.query_one("#compare-legend")) if line.strip()]
+        assert all(len(line) <= size[0] - 2 for line in legend)
+        for name in names:  # each name whole, after its colour's mark, on one line
+            assert any(line.endswith(name) or f"━━ {name}  " in line for line in legend), legend

@@ -371,12 +371,11 @@ def detail_text(r: RunSummary | None) -> str:
 
 
 def compare_names(chosen: list[RunSummary]) -> list[str]:
-    """The runs' names on the overlay: what differs between them, else their names."""
+    """The runs' names on the overlay: each folder's name, with what differs between
+    them (``base: lr 0.1``); settings alone left two runs edited alike, or a run and
+    its restart, under one name."""
     _same, differ = compare_settings(chosen)
-    names = [label(r, differ) for r in chosen]
-    if len(set(names)) < len(names):  # the same settings: tell them apart by name
-        names = [f"{r.name}" + (f" ({n})" if differ else "") for r, n in zip(chosen, names)]
-    return names
+    return [f"{r.name}: {label(r, differ)}" if differ else r.name for r in chosen]
 
 
 def fill_table(table: DataTable, cols: list[Column], runs: list[RunSummary], selected: set[str],
