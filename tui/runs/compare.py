@@ -28,7 +28,7 @@ class CompareScreen(Screen[None]):
     """
     BINDINGS = [
         Binding("x", "toggle_x", "Examples seen / epochs"),
-        Binding("escape,q,c", "close", "Back"),
+        Binding("escape,q,c", "close", "Back", key_display="q"),
     ]
 
     def __init__(self, runs: Sequence[tuple[str, Curves]]) -> None:
