@@ -307,3 +307,24 @@ async def test_the_overlay_has_one_x_range_and_a_legend_line_a_run_when_narrow(s
         assert all(len(line) <= size[0] - 2 for line in legend)
         for name in names:  # each name whole, after its colour's mark, on one line
             assert any(line.endswith(name) or f"━━ {name}  " in line for line in legend), legend
+
+
+@pytest.mark.parametrize("width", [60, 80])
+async def test_watchs_header_keeps_lr_and_batch_size(width):
+    from textual.app import App
+
+    from tui.widgets.status import StatusBar
+
+    class Header(App):
+        def compose(self):
+            yield StatusBar()
+
+    app = Header()
+    async with app.run_test(size=(width, 3)) as pilot:
+        bar = app.query_one(StatusBar)
+        bar.state, bar.dataset, bar.network = "stopped", "MNIST", "784-100-50-10 sigmoid"
+        bar.optimizer, bar.short_optimizer = "SGD lr 0.2 momentum 0.9 · batch 50", "lr 0.2 · batch 50"
+        bar.mode = "watching /tmp/a/rather/long/folder/runs/run5 (read-only)"
+        await pilot.pause()
+        text = str(bar.render())
+        assert "lr 0.2 · batch 50" in text and "watching" in text and len(text) <= width - 2
