@@ -89,9 +89,13 @@ class ProgressRow(Widget):
 
     def widths(self, width: int) -> tuple[int, int]:
         """(title, bar) widths: those shared with the rows beside it, if any."""
+        own = row_widths(width, self.title, self.detail)
         if isinstance(self.parent, TrainingProgress):
-            return self.parent.widths(width)
-        return row_widths(width, self.title, self.detail)
+            title_w, bar_w = self.parent.widths(width)
+            count = essential(self.detail)
+            if title_w + bar_w + 6 + (len(count) + 1 if count else 0) <= width:
+                return title_w, bar_w
+        return own  # (a row narrower than the others: its own widths, its text whole)
 
     @property
     def fraction(self) -> float | None:
