@@ -111,10 +111,18 @@ async def whole_app(folder: Path) -> float:
     from core.session import RunSpec
     from tui.dashboard.app import MnistTuiApp
 
+    over = asyncio.Event()
+
+    class Timed(MnistTuiApp):
+        def set_state(self, state) -> None:
+            super().set_state(state)
+            if self.state in ("finished", "error"):
+                over.set()
+
     t0 = time.perf_counter()
-    app = MnistTuiApp(RunSpec(), watch=str(folder), show_eta=False)
+    app = Timed(RunSpec(), watch=str(folder), show_eta=False)
     async with app.run_test(size=(120, 40)):
-        await app.wait_for_state("finished", "error")
+        await over.wait()
         seconds = time.perf_counter() - t0
         app.shutdown()
     return seconds

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -33,47 +34,110 @@ def save(state: dict[str, Any], path: str | os.PathLike) -> Path:
 def check_file(path: str | os.PathLike) -> Path:
     """That ``path`` is a whole checkpoint file, without PyTorch: torch.save writes a zip
     archive, so a file cut short or overwritten fails the archive's own checks. (The
-    dashboard's process, which never imports PyTorch, asks this before a resume.)"""
-    import zipfile
-
+    draw command asks this before its screen starts.)"""
     path = Path(path)
+    with _open(path) as f:
+        _test_archive(f, path)
+    return path
+
+
+def _open(path: Path):
     try:
-        f = safeio.open_regular(path)
+        return safeio.open_regular(path)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: checkpoint not found") from None
     except OSError as exc:
         raise CheckpointError(f"{path}: cannot be read ({safeio.why(exc)})") from None
+
+
+def _test_archive(f, path: Path) -> str:
+    """The archive's checks (every member's CRC) on the open file; returns the name of
+    its pickle (``.../data.pkl``)."""
+    import zipfile
+
     try:
-        with f, zipfile.ZipFile(f) as archive:
+        with zipfile.ZipFile(f) as archive:
             names = archive.namelist()
             damaged = archive.testzip()
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError):
         damaged, names = "", []
-    if damaged is not None or not any(n.endswith("data.pkl") for n in names):
+    pickles = [n for n in names if n.endswith("data.pkl")]
+    if damaged is not None or not pickles:
         raise CheckpointError(f"{path}: not a readable checkpoint (the file is cut short or "
                               f"damaged, or is not a PyTorch checkpoint)")
-    return path
+    return pickles[0]
 
 
-def load(path: str | os.PathLike) -> dict[str, Any]:
-    """A checkpoint's dict, checked for format and version (``check`` checks the rest)."""
-    path = check_file(path)
-    try:
-        import torch
+def load(path: str | os.PathLike, *, archive_tested: bool = False) -> dict[str, Any]:
+    """A checkpoint's dict, checked for format and version (``check`` checks the rest).
+    The file is opened once: the archive's checks (skipped when ``archive_tested``: the
+    dashboard's process has made them, ``peek``), then PyTorch reads it."""
+    path = Path(path)
+    with _open(path) as f:
+        if not archive_tested:
+            _test_archive(f, path)
+        try:
+            import torch
 
-        with safeio.open_regular(path) as f:
+            f.seek(0)
             state = torch.load(f, map_location="cpu", weights_only=True)
-    except OSError as exc:
-        raise CheckpointError(f"{path}: cannot be read ({safeio.why(exc)})") from None
-    except Exception as exc:  # torch raises many kinds for a damaged file
-        why = ("it holds objects other than plain data" if "weights_only" in str(exc)
-               else f"{type(exc).__name__} while reading it")
-        raise CheckpointError(f"{path}: not a readable checkpoint ({why})") from None
+        except OSError as exc:
+            raise CheckpointError(f"{path}: cannot be read ({safeio.why(exc)})") from None
+        except Exception as exc:  # torch raises many kinds for a damaged file
+            why = ("it holds objects other than plain data" if "weights_only" in str(exc)
+                   else f"{type(exc).__name__} while reading it")
+            raise CheckpointError(f"{path}: not a readable checkpoint ({why})") from None
+    return _ours(state, path)
+
+
+def _ours(state: Any, path: Path) -> dict[str, Any]:
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an mnist-tui checkpoint")
     if state.get("version") != VERSION:
         raise CheckpointError(f"{path}: checkpoint version {state.get('version')!r} is not supported")
     return state
+
+
+class _Opaque:
+    """Whatever a checkpoint's pickle names (a tensor, a storage, an OrderedDict), in
+    ``peek``: nothing is imported and nothing is called."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __setstate__(self, state: Any) -> None:
+        pass
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> type:
+        return _Opaque
+
+    def persistent_load(self, pid: Any) -> _Opaque:
+        return _Opaque()
+
+
+def peek(path: str | os.PathLike) -> dict[str, Any]:
+    """A checkpoint's plain fields (hyperparameters, position), without PyTorch: for the
+    dashboard's process, which never imports it. The file is opened once: the archive's
+    checks (``load`` need not make them again), then its pickle read with every object
+    it names left opaque (no import, no call). The tensors are checked by ``load`` and
+    ``check`` in the training process."""
+    import zipfile
+
+    path = Path(path)
+    with _open(path) as f:
+        name = _test_archive(f, path)
+        try:
+            with zipfile.ZipFile(f) as archive, archive.open(name) as raw:
+                state = _PlainUnpickler(raw).load()
+        except Exception:  # a damaged pickle: as torch.load would say
+            raise CheckpointError(f"{path}: not a readable checkpoint (its data cannot be "
+                                  f"read)") from None
+    return _ours(state, path)
 
 
 # ---------------------------------------------------------------------------- checking
@@ -93,13 +157,36 @@ def _is_number(v: Any) -> bool:
 def check(state: dict[str, Any], path: str | os.PathLike, *, n_train: int | None = None):
     """Every field of a loaded checkpoint against the network its hyperparameters
     describe; returns those ``Hyperparameters``. ``n_train`` (the training set the run
-    resumes on) also bounds the position within the epoch. Raises ``CheckpointError``
-    naming the file and the field."""
-    from core.config import FIELD_NAMES, Hyperparameters, effect_of
+    resumes on) also bounds the position within the epoch (``check_position``). Raises
+    ``CheckpointError`` naming the file and the field."""
+    hp = check_plain(state, path)
+    if n_train is not None:
+        check_position(state, hp, path, n_train)
+    _check_tensors(state, hp, _bad(path))
+    return hp
 
+
+def _bad(path: str | os.PathLike):
     def bad(name: str, why: str) -> CheckpointError:
         return CheckpointError(f"{path}: {name}: {why}")
 
+    return bad
+
+
+def check_position(state: dict[str, Any], hp: Any, path: str | os.PathLike, n_train: int) -> None:
+    """The position within the epoch fits the training set the run resumes on."""
+    batches = math.ceil(n_train / hp.batch_size)
+    if state["batch_in_epoch"] >= batches:
+        raise _bad(path)("batch_in_epoch", f"{state['batch_in_epoch']} is not within an epoch "
+                                           f"of {batches} batches")
+
+
+def check_plain(state: dict[str, Any], path: str | os.PathLike):
+    """The fields ``check`` checks without PyTorch (all but the tensors): what ``peek``
+    gives can be checked so too. Returns the ``Hyperparameters``."""
+    from core.config import FIELD_NAMES, Hyperparameters, effect_of
+
+    bad = _bad(path)
     for key in ("hparams", "model", "optimizer", "epoch", "batch_in_epoch", "step", "seen",
                 "tested_initial", "history", "rng"):
         if key not in state:
@@ -118,11 +205,6 @@ def check(state: dict[str, Any], path: str | os.PathLike, *, n_train: int | None
             raise bad(key, f"must be a whole number 0 or more, found {state[key]!r}")
     if state["epoch"] > hp.epochs:
         raise bad("epoch", f"{state['epoch']} is past the run's {hp.epochs} epochs")
-    if n_train is not None:
-        batches = math.ceil(n_train / hp.batch_size)
-        if state["batch_in_epoch"] >= batches:
-            raise bad("batch_in_epoch", f"{state['batch_in_epoch']} is not within an epoch of "
-                                        f"{batches} batches")
     if state["batch_in_epoch"] and state["epoch"] >= hp.epochs:
         raise bad("batch_in_epoch", "a finished run has no epoch in progress")
     if not isinstance(state["tested_initial"], bool):
@@ -138,7 +220,6 @@ def check(state: dict[str, Any], path: str | os.PathLike, *, n_train: int | None
         raise bad("pending", "holds an edit that takes effect at once")
 
     _check_history(state["history"], bad)
-    _check_tensors(state, hp, bad)
     return hp
 
 

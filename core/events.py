@@ -127,7 +127,6 @@ class TestEnd:
     per_class_correct: tuple[int, ...]
     per_class_total: tuple[int, ...]
     confusion: tuple[tuple[int, ...], ...]  # [true][predicted]
-    samples: tuple[Prediction, ...] = ()
     hardest: tuple[Prediction, ...] = ()
     #: the predicted class and its softmax confidence for every test example, in order
     predictions: tuple[int, ...] = ()

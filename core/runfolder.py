@@ -280,14 +280,17 @@ class RunFolder:
             if not safewrite.copy_file(Path(source) / name, self.path / name):
                 safewrite.remove(self.path / name)
 
-    def resume(self, step: int, best_accuracy: float | None = None) -> list[dict[str, Any]]:
+    def resume(self, step: int, best_accuracy: float | None = None, *,
+               rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         """Continue a run: drop metrics logged after the checkpoint (they come again).
-        Returns the rows kept: the run's past."""
+        ``rows``: the folder's metrics rows, when the caller has read them already
+        (``core.session.read_resume``). Returns the rows kept: the run's past."""
         self.step = step
         self.best_accuracy = best_accuracy
         self._write_pid()
         remove_stale_temporaries(self.path)
-        rows, _ = read_rows(self.path)
+        if rows is None:
+            rows, _ = read_rows(self.path)
         rows = [r for r in rows if r.get("step", 0) <= step]
         _atomic_text(self.path / METRICS_JSONL, "".join(json.dumps(r) + "\n" for r in rows))
         out = io.StringIO()

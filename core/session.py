@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,56 @@ from core.runfolder import LAST, LOCK, RunFolder, check_folder, default_run_dir,
 from core.safewrite import write_error
 
 HARDEST = 16  # hardest test examples kept with each test (for the views and test-last.json)
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """What reading a run folder to resume it learned, read and checked once and passed
+    along (``RunSpec.resumed``), so that no later step reads it again.
+
+    ``read_resume(folder)`` loads everything (headless: one process); ``read_resume(folder,
+    load=False)`` reads config.json and only the plain fields of the checkpoint, without
+    PyTorch (the dashboard's process, which shows ``hparams`` from its first frame); the
+    training process then loads the checkpoint and the metrics (``loaded``)."""
+
+    folder: str
+    config: dict[str, Any]
+    hparams: Hyperparameters       # the checkpoint's: the run's edits included
+    epoch: int                     # epochs done, and a batch in the next one (0: none)
+    batch_in_epoch: int
+    state: dict[str, Any] | None = None      # the checkpoint, loaded and checked
+    rows: list[dict[str, Any]] | None = None  # metrics.jsonl's rows
+
+    @property
+    def checkpoint(self) -> Path:
+        return Path(self.folder) / LAST
+
+    def loaded(self) -> "Resumed":
+        """With the checkpoint (its archive already tested) and the metrics read."""
+        if self.state is not None:
+            return self
+        state = checkpoint.load(self.checkpoint, archive_tested=True)
+        return _resumed(self.folder, self.config, state, checkpoint.check(state, self.checkpoint))
+
+
+def read_resume(run_dir: str, *, load: bool = True) -> Resumed:
+    """A run folder to resume, every field checked (``CheckpointError`` naming the file
+    and the field): config.json, the checkpoint and the metrics, each read once;
+    ``load=False``: the checkpoint's plain fields only, without PyTorch, and no metrics."""
+    config = read_config(run_dir)
+    last = Path(run_dir) / LAST
+    if not load:
+        state = checkpoint.peek(last)
+        hp = checkpoint.check_plain(state, last)
+        return Resumed(str(run_dir), config, hp, state["epoch"], state["batch_in_epoch"])
+    state = checkpoint.load(last)
+    return _resumed(str(run_dir), config, state, checkpoint.check(state, last))
+
+
+def _resumed(folder: str, config: dict[str, Any], state: dict[str, Any],
+             hp: Hyperparameters) -> Resumed:
+    rows, _ = read_rows(folder)  # a metrics file that cannot be read at all is one line too
+    return Resumed(folder, config, hp, state["epoch"], state["batch_in_epoch"], state, rows)
 
 
 @dataclass(frozen=True)
@@ -40,16 +90,15 @@ class RunSpec:
     resume: str | None = None      # a run folder to continue (its checkpoint-last.pt)
     resume_changes: dict[str, Any] = field(default_factory=dict)  # edits made on resuming
     overwrite: bool = False        # replace a run already in run_dir
+    # ``resume`` as read already (``read_resume``); None: open_session reads it
+    resumed: Resumed | None = field(default=None, compare=False, repr=False)
 
-
-def read_resume(run_dir: str) -> tuple[dict[str, Any], dict[str, Any], Hyperparameters]:
-    """(config, checkpoint state, its hyperparameters) of a run folder, every field
-    checked: ``CheckpointError`` naming the file and the field."""
-    config = read_config(run_dir)
-    state = checkpoint.load(Path(run_dir) / LAST)
-    hp = checkpoint.check(state, Path(run_dir) / LAST)
-    read_rows(run_dir)  # a metrics file that cannot be read at all is one line too
-    return config, state, hp
+    def placed(self) -> "RunSpec":
+        """With its run folder decided: ``run_dir``, else the folder resumed, else a new
+        ``runs/<time>`` (decided once: a second call would name another second)."""
+        if self.run_dir:
+            return self
+        return replace(self, run_dir=str(self.resume or default_run_dir()))
 
 
 def check_writable(folder: Path) -> None:
@@ -137,6 +186,29 @@ def _check_resume_target(spec: RunSpec, target: Path, forked: bool) -> None:
                 f"continues that run in a new folder DIR")
 
 
+def _restore(spec: RunSpec, resumed: Resumed, run: Any, folder: RunFolder,
+             forked: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The checkpoint into ``run`` (its position checked against the training set now
+    loaded), the folder continued from it: (the edits given on resuming, the rows kept)."""
+    state, last = resumed.state, resumed.checkpoint
+    checkpoint.check_position(state, resumed.hparams, last, len(run.train_data))
+    try:
+        run.load_state_dict(state)
+    except (KeyError, ValueError, TypeError, RuntimeError, IndexError) as exc:
+        raise checkpoint.CheckpointError(
+            f"{last}: cannot be restored ({str(exc).splitlines()[0][:120]})") from None
+    edits = resume_edits(resumed.hparams, resumed.epoch, bool(resumed.batch_in_epoch),
+                         spec.resume_changes)
+    if forked:  # the run continues in target; spec.resume stays as it was
+        folder.fork(spec.resume)
+    past = folder.resume(run.step, rows=resumed.rows)
+    h = run.history
+    best = best_test([*((r["accuracy"], r["epoch"]) for r in past if r["kind"] == "test"),
+                      *zip(h.test_accuracy, h.test_epoch)])
+    folder.best_accuracy = best[0] if best else None
+    return edits, past
+
+
 def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None,
                  on_stage: Callable[[str, str], None] | None = None) -> Session:
     """Take the run folder, load the data and build (or restore) the run.
@@ -151,19 +223,21 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
 
     # Everything that is read, and every file that will be written, is checked before
     # the first write: a refused resume leaves its folder byte for byte as it was.
-    config = state = None
+    resumed = None
     hparams = spec.hparams
     device = resolve_device(spec.device)
     if spec.resume:
-        config, state, hparams = read_resume(spec.resume)
-    target = Path(spec.run_dir or spec.resume or default_run_dir())
+        resumed = spec.resumed.loaded() if spec.resumed else read_resume(spec.resume)
+        hparams = resumed.hparams
+    target = Path(spec.placed().run_dir)
     forked = bool(spec.resume) and target.resolve() != Path(spec.resume).resolve()
-    if state is not None:
+    if resumed is not None:
         _check_resume_target(spec, target, forked)
     created = not os.path.lexists(target)
     had_lock = os.path.lexists(target / LOCK)
     folder = RunFolder(target)
     try:
+        config = resumed.config if resumed else None
         dataset = config["dataset"] if config else spec.dataset
         if on_stage:
             on_stage("folder", dataset)
@@ -177,23 +251,8 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
             on_stage("data", dataset)
         run = Run(hparams, train, test, device=device,
                   hardest=spec.hardest, classes=data.spec.classes)
-        if state is not None:
-            last = Path(spec.resume) / LAST
-            checkpoint.check(state, last, n_train=len(train))
-            try:
-                run.load_state_dict(state)
-            except (KeyError, ValueError, TypeError, RuntimeError, IndexError) as exc:
-                raise checkpoint.CheckpointError(
-                    f"{last}: cannot be restored ({str(exc).splitlines()[0][:120]})") from None
-            edits = resume_edits(hparams, state["epoch"], bool(state["batch_in_epoch"]),
-                                 spec.resume_changes)
-            if forked:  # the run continues in target; spec.resume stays as it was
-                folder.fork(spec.resume)
-            past = folder.resume(run.step)
-            h = run.history
-            best = best_test([*((r["accuracy"], r["epoch"]) for r in past if r["kind"] == "test"),
-                              *zip(h.test_accuracy, h.test_epoch)])
-            folder.best_accuracy = best[0] if best else None
+        if resumed is not None:
+            edits, past = _restore(spec, resumed, run, folder, forked)
         else:
             edits, past = {}, []
             folder.start({"dataset": dataset,  # absolute: a resume from another folder finds it
@@ -201,7 +260,7 @@ def open_session(spec: RunSpec, *, progress: Callable[[Any], None] | None = None
                           "device": spec.device, "limit_train": limit_train,
                           "limit_test": limit_test, "hparams": hparams.to_dict()},
                          overwrite=spec.overwrite)
-        session = Session(spec, run, folder, data, resumed=state is not None)
+        session = Session(spec, run, folder, data, resumed=resumed is not None)
         session.pending_edits = edits
         session.past = past
         return session

@@ -148,13 +148,12 @@ def evaluate(
     batch_size: int = 1000,
     epoch: int = 0,
     seen: int = 0,
-    sample_indices: Sequence[int] = (),
     hardest: int = 0,
     num_classes: int = 10,
 ) -> Generator[EvalProgress | TestEnd, None, TestEnd]:
     """Test ``model`` on ``data``: yields ``EvalProgress`` per batch, then the ``TestEnd``
     (also the generator's return value) with average loss, accuracy, per-class counts,
-    the confusion matrix, predictions for ``sample_indices`` and the ``hardest`` examples
+    the confusion matrix, every example's prediction and the ``hardest`` examples
     (highest loss)."""
     was_training = model.training
     model.eval()
@@ -192,7 +191,6 @@ def evaluate(
         per_class_correct=tuple(diag.tolist()),
         per_class_total=tuple(cm.sum(1).tolist()),
         confusion=tuple(tuple(r) for r in cm.tolist()),
-        samples=predict(model, data, sample_indices),
         hardest=hard,
         predictions=tuple(torch.cat(preds).tolist()) if preds else (),
         confidences=tuple(torch.cat(confs).tolist()) if confs else (),
@@ -251,7 +249,6 @@ class Run:
         test: MNISTDataset,
         *,
         device: torch.device | str = "cpu",
-        sample_indices: Sequence[int] = (),
         hardest: int = 0,
         classes: Sequence[str] = tuple(str(i) for i in range(10)),
     ):
@@ -260,7 +257,6 @@ class Run:
         self.train_data = train.to(self.device)
         self.test_data = test.to(self.device)
         self.classes = tuple(classes)
-        self.sample_indices: list[int] = list(sample_indices)
         self.hardest = hardest
         torch.manual_seed(self.hp.seed)
         self.model = build_model(self.hp).to(self.device)
@@ -345,8 +341,7 @@ class Run:
 
     def _test(self) -> Generator[Event, None, None]:
         for ev in evaluate(self.model, self.test_data, batch_size=self.hp.test_batch_size,
-                           epoch=self.epoch, seen=self.seen,
-                           sample_indices=self.sample_indices, hardest=self.hardest):
+                           epoch=self.epoch, seen=self.seen, hardest=self.hardest):
             if isinstance(ev, TestEnd):
                 # Recorded before it is yielded: a checkpoint taken on this event holds it.
                 h = self.history

@@ -160,11 +160,12 @@ def watch_main(argv: list[str]) -> int:
             return 2
         args.run_dir = str(runs[-1].parent)
     from core.runfolder import read_config
-    from tui.engine.watch import waits_for_run
+    from tui.engine.watch import FolderTransport, waits_for_run
 
+    config = None
     try:
         if not waits_for_run(args.run_dir):  # a folder yet to appear is waited for
-            read_config(args.run_dir)
+            config = read_config(args.run_dir)  # read once: the follower starts from it
     except MnistTuiError as exc:
         return _error(exc)
     if not sys.stdout.isatty():
@@ -174,8 +175,13 @@ def watch_main(argv: list[str]) -> int:
     from tui.dashboard.app import MnistTuiApp
     from tui.engine.bridge import RunSpec
 
-    app = MnistTuiApp(RunSpec(), ascii=args.ascii, watch=args.run_dir)
-    app.run()
+    transport = FolderTransport(args.run_dir, config)
+    transport.start()
+    app = MnistTuiApp(RunSpec(), ascii=args.ascii, watch=args.run_dir, transport=transport)
+    try:
+        app.run()
+    finally:
+        transport.close()  # (a no-op once the app has closed it)
     from tui.dashboard.receipt import print_receipt
 
     print_receipt(app)  # never raises (a terminal gone after a hang-up)
@@ -268,7 +274,7 @@ def _main(argv: list[str]) -> int:
                 raise ConfigError({"--" + flag.replace("_", "-"): "must be 1 or more"})
         check_device(args.device)
         headless = args.headless or sys.stdout is None or not sys.stdout.isatty()
-        spec = _spec(args, hp, in_this_process=headless)
+        spec = spec_from_args(args, hp, in_this_process=headless)
     except MnistTuiError as exc:
         return _error(exc)
 
@@ -284,12 +290,10 @@ def _dashboard(spec, args: argparse.Namespace) -> int:
     """The training process starts first, and imports PyTorch and loads the data while
     this process imports Textual and paints the first frame."""
     import multiprocessing.resource_tracker
-    from dataclasses import replace
 
-    from core.runfolder import check_folder, default_run_dir
+    from core.runfolder import check_folder
     from tui.engine.bridge import ProcessTransport
 
-    spec = replace(spec, run_dir=spec.run_dir or spec.resume or str(default_run_dir()))
     try:
         check_folder(spec.run_dir)  # a link planted in it: one line, before the screen
     except MnistTuiError as exc:
@@ -314,14 +318,18 @@ def _dashboard(spec, args: argparse.Namespace) -> int:
     return 0
 
 
-def _spec(args: argparse.Namespace, hp: Hyperparameters, *, in_this_process: bool):
-    """What to run, checked: a damaged run folder or checkpoint to resume, or edits it
-    cannot take, are one line here, before any training or screen starts.
+def spec_from_args(args: argparse.Namespace, hp: Hyperparameters, *, in_this_process: bool):
+    """What to run, checked, with its run folder decided: a damaged run folder or
+    checkpoint to resume, or edits it cannot take, are one line here, before any
+    training or screen starts. What the resume read is passed along in the spec
+    (``RunSpec.resumed``): nothing is read twice.
 
-    For the dashboard (not ``in_this_process``) the checkpoint is checked by the
-    training process instead: the dashboard's own process never imports PyTorch, and
-    shows that check's answer on screen (exit 2 on leaving)."""
-    from core.config import Hyperparameters
+    For the dashboard (not ``in_this_process``) only the checkpoint's plain fields are
+    read here (its hyperparameters, shown from the first frame): the dashboard's own
+    process never imports PyTorch. The training process checks the rest and the edits,
+    and the dashboard shows that check's answer (exit 2 on leaving)."""
+    from dataclasses import replace
+
     from core.datafiles import check_data_dir, get_spec
     from core.edits import resume_edits
     from core.session import RunSpec, read_resume
@@ -333,24 +341,17 @@ def _spec(args: argparse.Namespace, hp: Hyperparameters, *, in_this_process: boo
                    run_dir=args.run_dir, allow_download=not args.no_download,
                    overwrite=args.overwrite)
     if not args.resume:
-        return spec
-    from dataclasses import replace
-
-    if not in_this_process:
-        from core.checkpoint import check_file
-        from core.runfolder import LAST, read_config
-
-        config = read_config(args.resume)  # no PyTorch needed for these two
-        check_file(Path(args.resume) / LAST)
-        return replace(spec, hparams=Hyperparameters.from_dict(config["hparams"]),
-                       resume=args.resume, resume_changes=given_hparams(args, hp))
-    _config, state, saved = read_resume(args.resume)
-    try:
-        changes = resume_edits(saved, state["epoch"], bool(state["batch_in_epoch"]),
-                               given_hparams(args, hp))
-    except ConfigError as exc:
-        raise flagged(exc) from None
-    return replace(spec, hparams=saved, resume=args.resume, resume_changes=changes)
+        return spec.placed()
+    resumed = read_resume(args.resume, load=in_this_process)
+    changes = given_hparams(args, hp)
+    if in_this_process:
+        try:
+            changes = resume_edits(resumed.hparams, resumed.epoch, bool(resumed.batch_in_epoch),
+                                   changes)
+        except ConfigError as exc:
+            raise flagged(exc) from None
+    return replace(spec, hparams=resumed.hparams, resume=args.resume, resume_changes=changes,
+                   resumed=resumed).placed()
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import pytest
 
 from core.config import Hyperparameters
 from tests.helpers import write_split
-from tui.dashboard.app import MnistTuiApp
+from tests.tui.waiting import WatchedApp
 from tui.engine.bridge import ReplayTransport, RunSpec
 
 # A fixed place, so that paths shown on screen are the same in every snapshot.
@@ -28,12 +28,12 @@ def make(tui_data, tmp_path):
 
     built = []
 
-    def build(**hp) -> MnistTuiApp:
+    def build(**hp) -> WatchedApp:
         spec = RunSpec(hparams=Hyperparameters(**{"epochs": 2, **hp}), data_dir=str(tui_data),
                        allow_download=False, hardest=4)
         built.append(spec)  # each app its own run folder: a run never overwrites another
         run_dir = tmp_path / ("run" if len(built) == 1 else f"run{len(built)}")
-        return MnistTuiApp(spec, engine="thread", show_eta=False, run_dir=str(run_dir))
+        return WatchedApp(spec, engine="thread", show_eta=False, run_dir=str(run_dir))
 
     return build
 
@@ -47,14 +47,14 @@ def replay(tui_data, tmp_path_factory, tmp_path):
     events are recorded once per session (a real run, as ``make`` trains) and played
     back to each app (``ReplayTransport``), instead of training again per test."""
 
-    def build(**hp) -> MnistTuiApp:
+    def build(**hp) -> WatchedApp:
         hparams = Hyperparameters(**{"epochs": 2, **hp})
         spec = RunSpec(hparams=hparams, data_dir=str(tui_data), allow_download=False, hardest=4)
         key = tuple(sorted(hp.items()))
         if key not in _RECORDED:
             where = tmp_path_factory.mktemp("recorded") / "run"
             _RECORDED[key] = ReplayTransport.record(replace(spec, run_dir=str(where)))
-        return MnistTuiApp(spec, engine="thread", show_eta=False, run_dir=str(tmp_path / "run"),
+        return WatchedApp(spec, engine="thread", show_eta=False, run_dir=str(tmp_path / "run"),
                            transport=ReplayTransport(_RECORDED[key]))
 
     return build

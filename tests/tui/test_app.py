@@ -10,6 +10,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Input, RichLog, Static
 
 from core import checkpoint
+from tests.tui.waiting import FooterLooks
 from tui.engine.protocol import EditResult, PauseChanged, Saved, Tick
 from tui.widgets.plots import AccuracyPlot, LossPlot
 from tui.widgets.progress import BAR_WIDTH, ProgressRow
@@ -163,10 +164,10 @@ async def test_invalid_edit_is_refused_at_its_field(make):
         assert app.engine.run.history.edits == []
 
 
-async def test_the_form_opens_afresh_each_time(make):
+async def test_the_form_opens_afresh_each_time(replay):
     """The app keeps one form (building it is slow): each opening shows the current
     values and rules, and nothing typed into a cancelled form."""
-    app = make(epochs=1)
+    app = replay(epochs=1)
     async with app.run_test(size=SIZE) as pilot:
         await finished(app)
         screen = await edit(pilot, app, lr="-1", hidden="7")
@@ -228,8 +229,8 @@ async def test_batch_size_waits_for_the_next_epoch_and_network_for_restart(make)
         assert "Restarting: 784-32-10 sigmoid" in log_text(app)
 
 
-async def test_digit_pages_and_misclassified_only(make):
-    app = make(epochs=1)
+async def test_digit_pages_and_misclassified_only(replay):
+    app = replay(epochs=1)
     async with app.run_test(size=SIZE) as pilot:
         await finished(app)
         await pilot.pause()
@@ -325,8 +326,8 @@ async def test_bad_data_is_a_message_not_a_crash(make, tmp_path, tui_data):
 
 
 @pytest.mark.parametrize("size", [(80, 24), (40, 12), (20, 6)])
-async def test_small_terminals_degrade_without_crashing(make, size):
-    app = make(epochs=1)
+async def test_small_terminals_degrade_without_crashing(replay, size):
+    app = replay(epochs=1)
     async with app.run_test(size=size) as pilot:
         await finished(app)
         await pilot.press("n", "m")
@@ -334,10 +335,10 @@ async def test_small_terminals_degrade_without_crashing(make, size):
         assert app.screen.has_class("-compact")
 
 
-async def test_plots_are_redrawn_one_per_timer_tick_after_a_test(make):
+async def test_plots_are_redrawn_one_per_timer_tick_after_a_test(replay):
     """A test dirties both plots and the digits: the timer draws one plot per tick, so
     no single frame carries all of it (a key press waits behind the longest frame)."""
-    app = make(epochs=1)
+    app = replay(epochs=1)
     async with app.run_test(size=SIZE):
         await finished(app)
         drawn: list[str] = []
@@ -353,42 +354,42 @@ async def test_plots_are_redrawn_one_per_timer_tick_after_a_test(make):
         assert len(drawn) == 4 and not app.dashboard.plots.dirty
 
 
-async def footer_caught_up(pilot, footer, checks: int = 0):
-    """Yield to the app until ``footer`` has compared its keys more than ``checks``
-    times and shows what the screen's bindings say. Its rebuild comes a few callbacks
-    after a change (on idle, then after a refresh): one pause is not always enough on
-    a busy machine (these tests failed now and then, reading the keys too early)."""
+async def footer_caught_up(pilot, footer, looks: FooterLooks | None = None, since: int = 0):
+    """Yield to the app until ``footer`` shows what the screen's bindings say (and, given
+    ``looks``, has looked at the keys more than ``since`` times, whatever it decided
+    carried out). Its rebuild comes a few callbacks after a change (on idle, then after
+    a refresh): one pause is not always enough on a busy machine."""
     from textual.widgets._footer import FooterKey
 
     for _ in range(500):
         await pilot.pause()
         shown = [k.action for k in footer.query(FooterKey)]
-        if footer.checks > checks and shown == [key[2] for key in footer.shown_keys()]:
+        if (looks is None or looks.count > since) and shown == [key[2] for key in footer.shown_keys()]:
             return list(footer.query(FooterKey))
     raise AssertionError(f"the footer shows {shown}, not {footer.shown_keys()}")
 
 
-async def test_footer_rebuilds_only_when_its_keys_change(make):
+async def test_footer_rebuilds_only_when_its_keys_change(replay):
     """Opening and closing a view leaves the dashboard's keys as they were: the footer
     keeps its key widgets (rebuilding them held up the next key press)."""
     from tui.widgets.footer import KeyFooter
 
-    app = make(epochs=1)
+    app = replay(epochs=1)
     async with app.run_test(size=SIZE) as pilot:
         await finished(app)
         footer = app.dashboard.query_one(KeyFooter)
+        looks = FooterLooks(footer)
         keys = await footer_caught_up(pilot, footer)
         by_action = {k.action: k for k in keys}
-        assert "toggle_pause" not in by_action and "help" in by_action  # the run is over
+        assert "app.toggle_pause" not in by_action and "app.help" in by_action  # the run is over
         for view in ("question_mark", "c", "h"):
             await pilot.press(view)
             assert app.screen is not app.dashboard
-            checks, rebuilds = footer.checks, footer.rebuilds
+            since = looks.count
             await pilot.press("escape")
-            now = await footer_caught_up(pilot, footer, checks)  # it has looked again ...
+            now = await footer_caught_up(pilot, footer, looks, since)  # it has looked again ...
             assert app.screen is app.dashboard
-            assert footer.rebuilds == rebuilds  # ... and kept its keys
-            assert len(now) == len(keys) and all(a is b for a, b in zip(now, keys))
+            assert len(now) == len(keys) and all(a is b for a, b in zip(now, keys))  # ... and kept its keys
 
 
 async def test_footer_catches_up_with_keys_that_changed_under_a_view(make):
@@ -401,10 +402,10 @@ async def test_footer_catches_up_with_keys_that_changed_under_a_view(make):
         await asyncio.wait_for(app.wait_for_state("training"), 60)
         await asyncio.wait_for(app.next_event(Tick), 30)
         footer = app.dashboard.query_one(KeyFooter)
-        checks = footer.checks
+        looks = FooterLooks(footer)
         await pilot.press("escape")
-        actions = {k.action for k in await footer_caught_up(pilot, footer, checks)}
-        assert {"toggle_pause", "next_digits", "misclassified", "confusion"} <= actions
+        actions = {k.action for k in await footer_caught_up(pilot, footer, looks)}
+        assert {"app.toggle_pause", "next_digits", "misclassified", "confusion"} <= actions
 
 
 async def test_a_training_process_that_cannot_start_is_an_error_on_screen(make, monkeypatch):
@@ -518,10 +519,10 @@ async def settled(pilot) -> None:
 SIZES = [(120, 40), (80, 24), (40, 12), (120, 40)]
 
 
-async def test_any_resize_sequence_ends_in_the_fresh_start_layout(make):
+async def test_any_resize_sequence_ends_in_the_fresh_start_layout(replay):
     fresh = {}
     for size in set(SIZES):
-        app = make(epochs=1)
+        app = replay(epochs=1)
         async with app.run_test(size=size) as pilot:
             await finished(app)
             await settled(pilot)
@@ -529,7 +530,7 @@ async def test_any_resize_sequence_ends_in_the_fresh_start_layout(make):
     assert fresh[(120, 40)]["classes"] == [] and fresh[(40, 12)]["classes"] == ["-compact", "-tiny"]
     assert "Quit" in fresh[(80, 24)]["keys"] and "Help" in fresh[(80, 24)]["keys"]
     assert fresh[(120, 40)]["cards"] >= 5
-    app = make(epochs=1)
+    app = replay(epochs=1)
     async with app.run_test(size=SIZES[0]) as pilot:
         await finished(app)
         await settled(pilot)
@@ -568,11 +569,11 @@ async def test_an_edit_while_training_is_announced_once_and_marked_once(make):
         assert plot.whole and plot.render().plain.count("lr 0.05") == 1
 
 
-async def test_plots_zoom_on_the_recent_tests_and_switch_to_the_whole_run(make):
+async def test_plots_zoom_on_the_recent_tests_and_switch_to_the_whole_run(replay):
     """A run from 10 % to 95 %: the accuracy axis covers the recent tests (the first
     test's 10 % would flatten them), z shows the whole run; the loss likewise; o smooths
     the train loss, l puts the loss on a log axis; the title keeps the best and its epoch."""
-    app = make(epochs=1)
+    app = replay(epochs=1)
     async with app.run_test(size=SIZE) as pilot:
         await finished(app)
         accs = [10.0, 83.0, 86.0, 87.5, 88.0, 88.6, 89.0, 94.0, 95.0, 94.5, 94.8, 94.9, 94.7]
@@ -630,20 +631,20 @@ async def test_paused_the_footer_offers_resume_and_the_rows_say_paused(make):
     async with app.run_test(size=SIZE) as pilot:
         await asyncio.wait_for(app.wait_for_state("training"), 60)
         footer = app.dashboard.query_one(KeyFooter)
-        rows, handled = [], app.event_handled
+        rows = []
         # The epoch row as each Tick leaves it (an EpochStarted may come in before a
         # check after an await: its row has no rate yet).
-        app.event_handled = lambda ev: (isinstance(ev, Tick) and rows.append(
-            app.dashboard.query_one("#epoch", ProgressRow).plain), handled(ev))
+        app.on_handled.append(lambda ev: isinstance(ev, Tick) and rows.append(
+            app.dashboard.query_one("#epoch", ProgressRow).plain))
         await asyncio.wait_for(app.next_event(Tick), 30)
         assert "samples/s" in rows[-1]
         keys = {k.action: k.description for k in await footer_caught_up(pilot, footer)}
-        assert keys.get("toggle_pause") == "Pause" and "resume" not in keys
+        assert keys.get("app.toggle_pause") == "Pause" and "app.resume" not in keys
         paused = app.next_event(PauseChanged)
         await pilot.press("space")
         await asyncio.wait_for(paused, 30)
         keys = {k.action: k.description for k in await footer_caught_up(pilot, footer)}
-        assert keys.get("resume") == "Resume" and "toggle_pause" not in keys
+        assert keys.get("app.resume") == "Resume" and "app.toggle_pause" not in keys
         epoch, run = (app.query_one(f"#{n}", ProgressRow).plain for n in ("epoch", "run"))
         assert epoch.endswith("· paused") and "samples/s" not in epoch and "ETA" not in epoch
         assert run.endswith("· paused") and "ETA" not in run
@@ -786,12 +787,12 @@ async def test_narrow_rows_header_and_captions_keep_what_matters_and_end_in_an_e
     assert caption.endswith("…") and len(caption) == 28 and caption.startswith("✓ Ankle boot → Ankle")
 
 
-async def test_keys_typed_in_a_burst_into_the_form_after_a_refused_apply_all_count(make):
+async def test_keys_typed_in_a_burst_into_the_form_after_a_refused_apply_all_count(replay):
     """As a terminal delivers them (tmux send-keys C-a C-k 0.4 Enter): all the keys
     queued at once, not one per frame as Pilot presses them."""
     from textual import events
 
-    app = make(epochs=1)
+    app = replay(epochs=1)
     async with app.run_test(size=SIZE) as pilot:
         await finished(app)
         screen = await edit(pilot, app, lr="-1")
@@ -808,13 +809,13 @@ async def test_keys_typed_in_a_burst_into_the_form_after_a_refused_apply_all_cou
         assert app.screen is not screen and app.view.pending == {"lr": 0.4}
 
 
-async def test_tab_and_a_value_typed_in_one_burst_land_in_the_next_field(make):
+async def test_tab_and_a_value_typed_in_one_burst_land_in_the_next_field(replay):
     """tmux send-keys Tab 4 (fast typing over SSH): the 4 belongs to momentum, not lr."""
     from textual import events
 
     from tui.dashboard.edit import EditScreen
 
-    app = make(epochs=1)
+    app = replay(epochs=1)
     async with app.run_test(size=SIZE) as pilot:
         await finished(app)
         await pilot.press("e")
@@ -879,12 +880,12 @@ async def test_the_edit_form_mounting_needs_none_of_its_widgets(make):
         await pilot.press("escape")
 
 
-async def test_edits_made_after_the_run_ended_say_they_wait_for_a_restart(make):
+async def test_edits_made_after_the_run_ended_say_they_wait_for_a_restart(replay):
     """With no run in progress every edit waits for r: the pane says "on restart", as
     the log does, not "now" (lr's effect during a run)."""
     from tui.widgets.hparams import HparamsPane
 
-    app = make(epochs=1)
+    app = replay(epochs=1)
     async with app.run_test(size=SIZE) as pilot:
         await finished(app)
         await edit(pilot, app, lr="0.05")
@@ -897,7 +898,7 @@ async def test_edits_made_after_the_run_ended_say_they_wait_for_a_restart(make):
         assert "Waiting (on restart): lr → 0.05" in log_text(app)
 
 
-async def test_a_form_field_given_the_focus_after_the_app_closed_does_not_raise(make):
+async def test_a_form_field_given_the_focus_after_the_app_closed_does_not_raise(replay):
     """The edit form is built off-screen while the data loads: an app closed meanwhile
     can still focus one of its fields once its last screen has gone (seen in CI as
     ScreenStackError from Input's focus handler)."""
@@ -905,7 +906,7 @@ async def test_a_form_field_given_the_focus_after_the_app_closed_does_not_raise(
 
     from tui.dashboard.edit import FieldInput
 
-    app = make(epochs=1)
+    app = replay(epochs=1)
     async with app.run_test(size=SIZE) as pilot:
         await finished(app)
         await pilot.press("e")  # the form exists, with its fields

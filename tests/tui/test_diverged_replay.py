@@ -4,6 +4,7 @@ in them NaN, +-inf or huge (1e308), to the dashboard and with each of its views 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import math
 
@@ -50,17 +51,10 @@ def poison(value, bad: float):
 async def test_a_run_whose_every_number_is_nan_inf_or_huge_shows_on_every_view(make, key, ascii):
     app = make(epochs=1)
     app.ascii = ascii  # (--ascii: the weight tiles drawn in characters)
-    seen: dict[str, object] = {}  # the last event of each kind
-    handled = app.event_handled
-
-    def record(event):
-        seen[type(event).__name__] = event
-        handled(event)
-
-    app.event_handled = record
     async with app.run_test(size=(120, 40)) as pilot:
         await app.next_event(RunFinished)
         await pilot.pause()
+        seen = {type(ev).__name__: ev for ev in app.handled}  # the last event of each kind
         # a run's every kind of event is replayed (the test is no test without them)
         assert {"RunStarted", "EpochStarted", "Tick", "TestEnd", "EpochEnd",
                 "LayerStats"} <= set(seen), sorted(seen)
@@ -89,5 +83,5 @@ async def test_a_run_whose_every_number_is_nan_inf_or_huge_shows_on_every_view(m
         await pilot.pause()
         if isinstance(app.screen, ConfirmScreen):  # the replayed RunStarted: "running" again
             await pilot.press("y")
-            await pilot.pause()
+            await asyncio.wait_for(app.exited.wait(), 30)  # once the checkpoint is written
     assert app.return_code == 0

@@ -48,8 +48,7 @@ async def test_d_asks_the_live_network_and_again_after_each_epoch(make):
         assert (first.epoch, first.step) == (run.epoch, run.step)  # the paused network
 
         asked, tests = screen.predictor.latest, []
-        original = app.event_handled
-        app.event_handled = lambda ev: (isinstance(ev, TestEnd) and tests.append(ev), original(ev))
+        app.on_handled.append(lambda ev: isinstance(ev, TestEnd) and tests.append(ev))
         app.action_toggle_pause()  # (space on this screen paints)
         await _until(app, TestEnd, lambda: len(tests) >= 2)
         paused = app.next_event(PauseChanged)

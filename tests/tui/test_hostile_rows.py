@@ -14,7 +14,7 @@ from core.events import RunFinished
 from core.runfolder import METRICS_JSONL, parse_row
 from tests.hostile_rows import GARBAGE_LINES, dumps, hostile_rows, templates
 from tests.run_folders import real_run
-from tui.dashboard.app import MnistTuiApp
+from tests.tui.waiting import WatchedApp
 from tui.engine.bridge import RunSpec
 
 KINDS = [*templates(), "garbage"]
@@ -35,16 +35,8 @@ def lines_of(kind: str) -> list[bytes]:
 
 
 async def shown_to_the_end(app) -> None:
-    done = asyncio.Event()
-    handled = app.event_handled
-
-    def hook(ev):
-        handled(ev)
-        if isinstance(ev, RunFinished) and ev.epochs_done == LAST_EPOCH:
-            done.set()
-
-    app.event_handled = hook
-    await asyncio.wait_for(done.wait(), 120)
+    await asyncio.wait_for(app.handled_one(
+        lambda ev: isinstance(ev, RunFinished) and ev.epochs_done == LAST_EPOCH), 120)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -57,7 +49,7 @@ async def test_watch_shows_what_it_can_counts_what_it_skips_and_q_exits(kind, ru
     (folder / METRICS_JSONL).write_bytes(b"".join(
         [*real, *hostile, dumps({**templates()["end"], "epoch": LAST_EPOCH})]))
     refused = sum(parse_row(line) is None for line in hostile)
-    app = MnistTuiApp(RunSpec(), watch=str(folder))
+    app = WatchedApp(RunSpec(), watch=str(folder))
     async with app.run_test(size=(120, 40)) as pilot:
         await shown_to_the_end(app)
         await pilot.pause()

@@ -35,6 +35,12 @@ def real(tui_data):
     return _collect(tui_data)
 
 
+@pytest.fixture(scope="module")
+def cnn(tui_data):
+    """A CNN's statistics and trace, collected once for the sizes that show them."""
+    return _collect(tui_data, model="cnn", optimizer="adadelta", lr=1.0, epochs=1, batch_size=64)
+
+
 class InsideApp(App):
     """The screen alone, fed the way the dashboard feeds it."""
 
@@ -292,11 +298,10 @@ def test_watch_gets_the_first_layer_weights_from_the_run_folder(tui_data, tmp_pa
 
 
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)])
-async def test_the_cnn_filters_feature_maps_and_conv_rows(tui_data, size):
+async def test_the_cnn_filters_feature_maps_and_conv_rows(cnn, size):
     """--model cnn: the first convolution's 32 filters as tiles, the feature maps of the
     digit after each convolution, a health row for each conv and Linear layer."""
-    data = _collect(tui_data, model="cnn", optimizer="adadelta", lr=1.0, epochs=1,
-                    batch_size=64)
+    data = cnn
     stats, trace, _, arch = data
     async with InsideApp(*data).run_test(size=size) as pilot:
         await pilot.pause()

@@ -19,7 +19,7 @@ from tests.helpers import FASHION, write_split
 from tests.run_folders import real_run
 from tests.tui.test_app import SIZE, edit, finished, log_text, shown
 from tests.unit.test_datasets import Server
-from tui.dashboard.app import MnistTuiApp
+from tests.tui.waiting import WatchedApp
 from tui.engine.bridge import RunSpec, engine_loop
 from tui.engine.protocol import DataReady, Loading, Quit
 from tui.widgets.hparams import HparamsPane
@@ -66,7 +66,7 @@ async def test_a_restart_shows_its_new_network_at_once(make):
 
 async def test_watch_before_its_run_exists_shows_no_values_nobody_set(tui_data, tmp_path):
     run_dir = tmp_path / "later"
-    app = MnistTuiApp(RunSpec(), watch=str(run_dir))
+    app = WatchedApp(RunSpec(), watch=str(run_dir))
     async with app.run_test(size=SIZE) as pilot:
         said = await asyncio.wait_for(app.next_event(Loading), 30)
         assert "waiting for the run folder" in said.text
@@ -98,16 +98,16 @@ async def test_a_download_is_shown_with_its_mirror_from_the_first_moment(tmp_pat
             checksums={r: "md5:" + hashlib.md5(b).hexdigest() for r, b in files.items()})
         monkeypatch.setitem(datafiles.REGISTRY, "mnist", spec)
         monkeypatch.setenv(datafiles.CACHE_ENV, str(tmp_path / "cache"))
-        app = MnistTuiApp(RunSpec(hparams=Hyperparameters(epochs=1), hardest=4), engine="thread",
-                          show_eta=False, run_dir=str(tmp_path / "run"))
-        rows, handled = [], app.event_handled
+        app = WatchedApp(RunSpec(hparams=Hyperparameters(epochs=1), hardest=4), engine="thread",
+                         show_eta=False, run_dir=str(tmp_path / "run"))
+        rows = []
 
         def row_text() -> str:
             bar = app.dashboard.query_one("#download", ProgressRow)
             return f"{bar.title} {bar.fraction} {bar.detail}"
 
-        app.event_handled = lambda ev: (isinstance(ev, DownloadProgress) and rows.append(
-            (ev, row_text(), app.state)), handled(ev))
+        app.on_handled.append(lambda ev: isinstance(ev, DownloadProgress) and rows.append(
+            (ev, row_text(), app.state)))
         async with app.run_test(size=SIZE) as pilot:
             assert await finished(app) == "finished"
             await pilot.pause()
@@ -156,11 +156,11 @@ async def test_a_failed_download_leaves_no_bar_at_zero(tmp_path, monkeypatch):
         spec = dataclasses.replace(datafiles.REGISTRY["mnist"], mirrors=(server.url + "/gone/",))
         monkeypatch.setitem(datafiles.REGISTRY, "mnist", spec)
         monkeypatch.setenv(datafiles.CACHE_ENV, str(tmp_path / "cache"))
-        app = MnistTuiApp(RunSpec(hparams=Hyperparameters(epochs=1)), engine="thread",
-                          show_eta=False, run_dir=str(tmp_path / "run"))
-        bars, handled = [], app.event_handled
-        app.event_handled = lambda ev: (isinstance(ev, DownloadProgress) and bars.append(
-            app.query_one(TrainingProgress).has_class("-downloading")), handled(ev))
+        app = WatchedApp(RunSpec(hparams=Hyperparameters(epochs=1)), engine="thread",
+                         show_eta=False, run_dir=str(tmp_path / "run"))
+        bars = []
+        app.on_handled.append(lambda ev: isinstance(ev, DownloadProgress) and bars.append(
+            app.query_one(TrainingProgress).has_class("-downloading")))
         async with app.run_test(size=SIZE) as pilot:
             assert await asyncio.wait_for(app.wait_for_state("error"), 60) == "error"
             await pilot.pause()

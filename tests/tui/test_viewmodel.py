@@ -119,6 +119,24 @@ def test_the_state_follows_the_engine_events():
     assert state_after(S.LOADING, protocol.EngineStopped(), error=True) == S.ERROR
     assert state_after(S.TRAINING, protocol.EngineStopped()) == S.STOPPED
     assert state_after(S.LOADING, run.DownloadProgress("f", "u", 1, 2, 1, 4)) == S.DOWNLOADING
+    from tui.dashboard.viewmodel import EngineStarted
+
+    assert state_after(S.FINISHED, EngineStarted()) == S.LOADING  # a restart
+
+
+def test_the_error_follows_the_engine_events():
+    """What the app reports as its error (and exit 1 or 2), a pure function too: the
+    dashboard's handlers set no state of the app."""
+    from core import events as run
+    from tui.engine import protocol
+    from tui.dashboard.viewmodel import error_after
+
+    assert error_after("", False, protocol.Loading("x")) == ("", False)
+    assert error_after("", False, protocol.EngineFailed("no data")) == ("no data", False)
+    assert error_after("", False, protocol.EngineFailed("bug", "/tmp/tb.txt")) == ("bug", True)
+    text, internal = error_after("", False, run.NonFiniteLoss(2, 5, 25, 1250, float("nan")))
+    assert text.startswith("The loss became nan at epoch 2, step 25: ") and not internal
+    assert error_after("earlier", True, protocol.EngineStopped()) == ("earlier", True)
 
 
 def test_which_keys_apply():

@@ -17,7 +17,7 @@ import pytest
 from core import checkpoint
 from core.events import RunFinished, RunStarted, TestEnd
 from tests.tui.test_app import finished, log_text
-from tui.dashboard.app import MnistTuiApp
+from tests.tui.waiting import WatchedApp
 from tui.engine.bridge import RunSpec
 from tui.engine.protocol import PauseChanged, Saved, Tick
 from tui.screens.confirm import ConfirmScreen
@@ -62,12 +62,24 @@ class Headless:
         self.proc.wait(30)
 
 
+def headless_here(*args: str) -> None:
+    """``mnist-tui --headless --no-plot ARGS`` run to its end in this process (no
+    interpreter and PyTorch to start: for a run folder that is only read afterwards)."""
+    import contextlib
+    import io
+
+    from tui.cli import main
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["--headless", "--no-plot", *args]) == 0
+
+
 async def test_watch_follows_a_headless_run_that_is_still_writing(tui_data, tmp_path):
     run_dir = tmp_path / "run"
     writer = Headless("--data-dir", str(tui_data), "--epochs", "500", "--run-dir", str(run_dir))
     try:
         await writer.await_line("Run folder:")  # its config is written
-        app = MnistTuiApp(RunSpec(), watch=str(run_dir))
+        app = WatchedApp(RunSpec(), watch=str(run_dir))
         async with app.run_test(size=SIZE) as pilot:
             first_test = await asyncio.wait_for(app.next_event(TestEnd), 120)
             first = await asyncio.wait_for(app.next_event(Tick), 60)
@@ -97,9 +109,8 @@ async def test_watch_follows_a_headless_run_that_is_still_writing(tui_data, tmp_
 
 async def test_watch_of_a_finished_run_has_its_digits_and_analysis(tui_data, tmp_path):
     run_dir = tmp_path / "run"
-    writer = Headless("--data-dir", str(tui_data), "--epochs", "2", "--run-dir", str(run_dir))
-    assert writer.proc.wait(300) == 0
-    app = MnistTuiApp(RunSpec(), watch=str(run_dir))
+    headless_here("--data-dir", str(tui_data), "--epochs", "2", "--run-dir", str(run_dir))
+    app = WatchedApp(RunSpec(), watch=str(run_dir))
     async with app.run_test(size=SIZE) as pilot:
         assert await finished(app) == "finished"
         await pilot.pause()
@@ -134,20 +145,18 @@ def test_watch_refuses_a_folder_that_is_not_a_run(tmp_path, args, problem):
 
 
 async def test_resume_in_the_dashboard_equals_an_uninterrupted_run(tui_data, tmp_path):
-    whole = Headless("--data-dir", str(tui_data), "--epochs", "30", "--run-dir", str(tmp_path / "a"))
-    assert whole.proc.wait(300) == 0
+    headless_here("--data-dir", str(tui_data), "--epochs", "30", "--run-dir", str(tmp_path / "a"))
     cut = Headless("--data-dir", str(tui_data), "--epochs", "30", "--run-dir", str(tmp_path / "b"))
-    try:
+    try:  # stopped by a real SIGTERM, in a process of its own
         await cut.await_line("Train Epoch: 2 ")
         cut.proc.send_signal(signal.SIGTERM)
         assert cut.proc.wait(60) == 143
     finally:
-        whole.stop()
         cut.stop()
     stopped_at = checkpoint.load(tmp_path / "b" / "checkpoint-last.pt")["step"]
     spec = RunSpec(data_dir=str(tui_data), allow_download=False, run_dir=str(tmp_path / "b"),
                    resume=str(tmp_path / "b"))
-    app = MnistTuiApp(spec, engine="thread", show_eta=False)
+    app = WatchedApp(spec, engine="thread", show_eta=False)
     async with app.run_test(size=SIZE) as pilot:
         assert await finished(app) == "finished"
         await pilot.pause()
@@ -240,7 +249,7 @@ async def test_resume_in_the_dashboard_with_more_epochs(tui_data, tmp_path):
     assert first.proc.wait(300) == 0
     spec = RunSpec(data_dir=str(tui_data), allow_download=False, run_dir=str(tmp_path / "r"),
                    resume=str(tmp_path / "r"), resume_changes={"epochs": 2})
-    app = MnistTuiApp(spec, engine="thread", show_eta=False)
+    app = WatchedApp(spec, engine="thread", show_eta=False)
     async with app.run_test(size=SIZE) as pilot:
         assert await finished(app) == "finished"
         await pilot.pause()
@@ -360,7 +369,7 @@ async def test_a_resume_the_checkpoint_check_refuses_is_one_line_and_exit_2(
     torch.save(state, tmp_path / "a" / "checkpoint-last.pt")
     spec = RunSpec(data_dir=str(tui_data), allow_download=False, run_dir=str(tmp_path / "a"),
                    resume=str(tmp_path / "a"))
-    app = MnistTuiApp(spec, engine="thread", show_eta=False)
+    app = WatchedApp(spec, engine="thread", show_eta=False)
     async with app.run_test(size=SIZE) as pilot:
         await asyncio.wait_for(app.wait_for_state("error"), 120)
         await pilot.pause()

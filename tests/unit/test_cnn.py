@@ -4,9 +4,6 @@ checkpoints, the statistics and a digit traced."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -23,7 +20,6 @@ from core.network import ConvNet, build_model, current_lr, parameter_count
 from core.training import Run
 from tests.helpers import write_split
 
-ROOT = Path(__file__).resolve().parents[2]
 CNN = Hyperparameters.defaults("cnn")
 
 
@@ -35,6 +31,16 @@ def folder(tmp_path_factory):
 @pytest.fixture(scope="module")
 def data(folder):
     return load("mnist", folder, allow_download=False)
+
+
+def cli(capsys, *args) -> tuple[int, str, str]:
+    """``mnist-tui --headless --no-plot ARGS`` in this process: (exit code, out, err)."""
+    from tui.cli import main
+
+    capsys.readouterr()
+    code = main(["--headless", "--no-plot", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def cnn_run(data, **changes) -> Run:
@@ -73,16 +79,14 @@ def test_the_network_is_the_examples(data):
     assert torch.allclose(F.log_softmax(ours(x), dim=1), theirs(examples_input), atol=1e-5)
 
 
-def test_cnn_settings_are_the_examples_unless_flags_say_otherwise(folder, tmp_path):
-    out = subprocess.run([sys.executable, "-m", "tui.cli", "--headless", "--no-plot", "--model",
-                          "cnn", "--lr", "0.5", "--epochs", "1", "--data-dir", str(folder),
-                          "--limit-train", "64", "--run-dir", str(tmp_path / "r")],
-                         capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert out.returncode == 0, out.stderr
+def test_cnn_settings_are_the_examples_unless_flags_say_otherwise(folder, tmp_path, capsys):
+    code, out, err = cli(capsys, "--model", "cnn", "--lr", "0.5", "--epochs", "1", "--data-dir", folder,
+                         "--limit-train", "64", "--run-dir", tmp_path / "r")
+    assert code == 0, err
     hp = json.loads((tmp_path / "r" / "config.json").read_text())["hparams"]
     assert (hp["model"], hp["optimizer"], hp["lr"], hp["lr_step_gamma"], hp["batch_size"]) == \
         ("cnn", "adadelta", 0.5, 0.7, 64)
-    assert "Test set: Avg. loss:" in out.stdout and "Max Accuracy is:" in out.stdout
+    assert "Test set: Avg. loss:" in out and "Max Accuracy is:" in out
 
 
 def test_the_learning_rate_steps_down_after_each_epoch(data):
@@ -140,17 +144,13 @@ def test_a_checkpoint_of_one_model_is_refused_for_the_other(data, tmp_path):
         checkpoint.check(state, tmp_path / "c.pt")
 
 
-def test_resume_refuses_the_other_model_in_one_line(folder, tmp_path):
-    def cli(*args):
-        return subprocess.run([sys.executable, "-m", "tui.cli", "--headless", "--no-plot", *args],
-                              capture_output=True, text=True, cwd=ROOT, timeout=300)
-
-    first = cli("--model", "cnn", "--epochs", "1", "--data-dir", str(folder), "--limit-train",
-                "64", "--run-dir", str(tmp_path / "r"))
-    assert first.returncode == 0, first.stderr
-    out = cli("--resume", str(tmp_path / "r"), "--model", "mlp")
-    assert out.returncode == 2 and out.stderr.count("\n") == 1
-    assert "--model: a resumed run keeps it" in out.stderr
+def test_resume_refuses_the_other_model_in_one_line(folder, tmp_path, capsys):
+    code, _, err = cli(capsys, "--model", "cnn", "--epochs", "1", "--data-dir", folder, "--limit-train",
+                       "64", "--run-dir", tmp_path / "r")
+    assert code == 0, err
+    code, _, err = cli(capsys, "--resume", tmp_path / "r", "--model", "mlp")
+    assert code == 2 and err.count("\n") == 1
+    assert "--model: a resumed run keeps it" in err
 
 
 def test_statistics_for_conv_and_linear_layers_and_training_unchanged_by_them(data):
@@ -184,7 +184,7 @@ def test_first_filters_and_feature_maps_of_one_digit(data):
     assert tr.label == int(data.test.labels[3])
 
 
-def test_draw_and_watch_read_a_cnn_run(folder, tmp_path):
+def test_draw_and_watch_read_a_cnn_run(folder, tmp_path, capsys):
     """`mnist-tui draw --checkpoint` rebuilds the CNN from its checkpoint and answers a
     drawing; `watch` reads its layers rows as relu layers."""
     from core.config import hidden_activation
@@ -193,10 +193,8 @@ def test_draw_and_watch_read_a_cnn_run(folder, tmp_path):
     from tui.engine.watch import _Translator
 
     run_dir = tmp_path / "r"
-    out = subprocess.run([sys.executable, "-m", "tui.cli", "--headless", "--no-plot", "--model",
-                          "cnn", "--epochs", "1", "--data-dir", str(folder), "--run-dir",
-                          str(run_dir)], capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert out.returncode == 0, out.stderr
+    code, _, err = cli(capsys, "--model", "cnn", "--epochs", "1", "--data-dir", folder, "--run-dir", run_dir)
+    assert code == 0, err
     model, epoch, _ = load_model(run_dir / "checkpoint-last.pt")
     assert isinstance(model, ConvNet) and epoch == 1
     image = load("mnist", folder, allow_download=False).test.images[0].numpy().tobytes()

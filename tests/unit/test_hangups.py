@@ -178,15 +178,19 @@ def test_a_really_full_disk(data, small_disk):
     assert not [p for p in r.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_a_read_only_run_folder(data, tmp_path, small_disk):
+def test_a_read_only_run_folder(data, tmp_path, small_disk, capsys):
+    """In this process (the exit status of a full disk is test_a_really_full_disk's)."""
+    from tui.cli import main
+
     r = small_disk / "r"
     src = tmp_path / "src"
-    assert subprocess.run([*EXE, "--headless", "--no-plot", "--data-dir", str(data), "--epochs",
-                           "1", "--run-dir", str(src)], cwd=ROOT, capture_output=True).returncode == 0
+    assert main(["--headless", "--no-plot", "--data-dir", str(data), "--epochs", "1",
+                 "--run-dir", str(src)]) == 0
     shutil.copytree(src, r)
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
-    out = subprocess.run([*EXE, "--headless", "--no-plot", "--resume", str(r), "--epochs", "2"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 74 and out.stderr.count("\n") == 1, out.stderr
-    assert "read-only file system" in out.stderr and "Traceback" not in out.stderr
+    capsys.readouterr()
+    code = main(["--headless", "--no-plot", "--resume", str(r), "--epochs", "2"])
+    err = capsys.readouterr().err
+    assert code == 74 and err.count("\n") == 1, err
+    assert "read-only file system" in err and "Traceback" not in err
     assert (r / METRICS_JSONL).read_bytes() == (src / METRICS_JSONL).read_bytes()

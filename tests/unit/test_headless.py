@@ -24,7 +24,37 @@ def data(tmp_path_factory):
 
 
 def run(*args, **kw):
+    """``mnist-tui ARGS`` as a process of its own: for what only a process shows (its exit
+    status, its signals, what reaches a pipe)."""
     return subprocess.run([*EXE, *args], capture_output=True, text=True, cwd=ROOT, timeout=300, **kw)
+
+
+def cli(capsys, *args) -> tuple[int, str, str]:
+    """``mnist-tui ARGS`` in this process (the command's ``main``, whose return value
+    the process exits with): (exit code, stdout, stderr)."""
+    from tui.cli import main
+
+    capsys.readouterr()
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def one_epoch(data, tmp_path_factory):
+    """A finished one-epoch run (lr 0.2, 20 steps), made once; tests resume copies of it."""
+    from tui.cli import main
+
+    folder = tmp_path_factory.mktemp("hl-run") / "r"
+    assert main(["--data-dir", str(data), "--epochs", "1", "--no-plot", "--run-dir", str(folder)]) == 0
+    return folder
+
+
+@pytest.fixture
+def finished(one_epoch, tmp_path):
+    import shutil
+
+    return Path(shutil.copytree(one_epoch, tmp_path / "r"))
 
 
 def test_headless_lines_folder_and_exit_code(data, tmp_path):
@@ -60,31 +90,31 @@ def test_no_plot_and_bad_flags(data, tmp_path):
     assert bad.returncode == 2 and "--hidden" in bad.stderr
 
 
-def test_bad_data_exits_2_with_one_line(tmp_path):
+def test_bad_data_exits_2_with_one_line(tmp_path, capsys):
     d = tmp_path / "d"
     d.mkdir()
     for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                  "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
         (d / name).write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x05abc")
-    out = run("--data-dir", str(d), "--headless", "--run-dir", str(tmp_path / "r"))
-    assert out.returncode == 2
-    assert out.stderr.startswith("mnist-tui: error: ") and out.stderr.count("\n") == 1
-    assert "train-images-idx3-ubyte.gz" in out.stderr and "truncated" in out.stderr
+    code, _, err = cli(capsys, "--data-dir", d, "--headless", "--run-dir", tmp_path / "r")
+    assert code == 2
+    assert err.startswith("mnist-tui: error: ") and err.count("\n") == 1
+    assert "train-images-idx3-ubyte.gz" in err and "truncated" in err
 
 
-def test_damaged_run_folder_is_one_line(tmp_path):
+def test_damaged_run_folder_is_one_line(tmp_path, capsys):
     (tmp_path / "r").mkdir()
-    out = run("--headless", "--resume", str(tmp_path / "r"))
-    assert out.returncode == 2 and "config.json: missing" in out.stderr
+    code, _, err = cli(capsys, "--headless", "--resume", tmp_path / "r")
+    assert code == 2 and "config.json: missing" in err
     (tmp_path / "r" / "config.json").write_text('{"format": "mnist-tui-run"}')
-    out = run("--headless", "--resume", str(tmp_path / "r"))
-    assert out.returncode == 2 and "config.json: dataset: must be one of" in out.stderr
+    code, _, err = cli(capsys, "--headless", "--resume", tmp_path / "r")
+    assert code == 2 and "config.json: dataset: must be one of" in err
     (tmp_path / "r" / "config.json").write_text(
         '{"format": "mnist-tui-run", "dataset": "mnist", "hparams": {}}')
     (tmp_path / "r" / "checkpoint-last.pt").write_bytes(b"garbage")
-    out = run("--headless", "--resume", str(tmp_path / "r"))
-    assert out.returncode == 2 and "not a readable checkpoint" in out.stderr
-    assert out.stderr.count("\n") == 1
+    code, _, err = cli(capsys, "--headless", "--resume", tmp_path / "r")
+    assert code == 2 and "not a readable checkpoint" in err
+    assert err.count("\n") == 1
 
 
 def _start(data, run_dir, epochs=6):
@@ -124,16 +154,17 @@ def test_kill_9_leaves_a_loadable_checkpoint(data, tmp_path):
     assert leftovers == [] or all(p.startswith(".") for p in leftovers)
 
 
-def test_resume_gives_the_same_losses_as_an_uninterrupted_run(data, tmp_path):
-    whole = run("--data-dir", str(data), "--epochs", "4", "--no-plot", "--run-dir", str(tmp_path / "a"))
-    assert whole.returncode == 0
+def test_resume_gives_the_same_losses_as_an_uninterrupted_run(data, tmp_path, capsys):
+    """Interrupted by a real SIGTERM (a process of its own), resumed in this process."""
+    code, _, _ = cli(capsys, "--data-dir", data, "--epochs", "4", "--no-plot", "--run-dir", tmp_path / "a")
+    assert code == 0
     proc = _start(data, tmp_path / "b", epochs=4)
     _wait_for_line(proc, "Train Epoch: 3 ")
     proc.send_signal(signal.SIGTERM)
     proc.wait(60)
     assert proc.returncode == 143
-    resumed = run("--headless", "--no-plot", "--resume", str(tmp_path / "b"))
-    assert resumed.returncode == 0, resumed.stderr
+    code, _, err = cli(capsys, "--headless", "--no-plot", "--resume", tmp_path / "b")
+    assert code == 0, err
     a = checkpoint.load(tmp_path / "a" / "checkpoint-last.pt")["history"]
     b = checkpoint.load(tmp_path / "b" / "checkpoint-last.pt")["history"]
     assert a["train_loss"] == b["train_loss"]
@@ -158,18 +189,17 @@ def test_a_download_is_a_few_plain_lines():
     assert "\r" not in text
 
 
-def test_resume_with_more_epochs_extends_a_finished_run(data, tmp_path):
-    first = run("--data-dir", str(data), "--epochs", "1", "--no-plot", "--run-dir", str(tmp_path / "r"))
-    assert first.returncode == 0
-    more = run("--headless", "--no-plot", "--resume", str(tmp_path / "r"), "--epochs", "2", "--lr", "0.1")
-    assert more.returncode == 0, more.stderr
-    assert "Applied at step 20 (epoch 1): lr 0.2 → 0.1, epochs 1 → 2" in more.stdout
-    tests = [ln for ln in more.stdout.splitlines() if ln.startswith("Test set:")]
-    assert len(tests) == 1 and "Total epochs: 2" in more.stdout  # only the new epoch ran
-    state = checkpoint.load(tmp_path / "r" / "checkpoint-last.pt")
+def test_resume_with_more_epochs_extends_a_finished_run(finished, capsys):
+    code, out, err = cli(capsys, "--headless", "--no-plot", "--resume", finished, "--epochs", "2",
+                         "--lr", "0.1")
+    assert code == 0, err
+    assert "Applied at step 20 (epoch 1): lr 0.2 → 0.1, epochs 1 → 2" in out
+    tests = [ln for ln in out.splitlines() if ln.startswith("Test set:")]
+    assert len(tests) == 1 and "Total epochs: 2" in out  # only the new epoch ran
+    state = checkpoint.load(finished / "checkpoint-last.pt")
     assert state["epoch"] == 2 and state["hparams"]["lr"] == 0.1
     assert state["history"]["edits"][-1]["step"] == 20
-    rows = [json.loads(x) for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(x) for x in (finished / "metrics.jsonl").read_text().splitlines()]
     assert [r["changes"] for r in rows if r["kind"] == "edit"] == [{"lr": [0.2, 0.1], "epochs": [1, 2]}]
 
 
@@ -178,22 +208,20 @@ def test_resume_with_more_epochs_extends_a_finished_run(data, tmp_path):
     (["--epochs", "0"], "--epochs: "),
     (["--seed", "3"], "--seed: a resumed run keeps it"),
 ])
-def test_resume_refuses_what_a_run_cannot_change(data, tmp_path, flags, problem):
-    first = run("--data-dir", str(data), "--epochs", "1", "--no-plot", "--run-dir", str(tmp_path / "r"))
-    assert first.returncode == 0
-    out = run("--headless", "--resume", str(tmp_path / "r"), *flags)
-    assert out.returncode == 2 and problem in out.stderr and out.stderr.count("\n") == 1
+def test_resume_refuses_what_a_run_cannot_change(finished, capsys, flags, problem):
+    code, _, err = cli(capsys, "--headless", "--resume", finished, *flags)
+    assert code == 2 and problem in err and err.count("\n") == 1
 
 
-def test_the_text_plot_tells_train_from_test_without_colour(data, tmp_path):
+def test_the_text_plot_tells_train_from_test_without_colour(data, tmp_path, capsys):
     """A braille line and x marks, named in the title (no legend over the data); each
     point on the row nearest its value."""
     from core.runs import load_curves
     from tests.plotcheck import assert_points_on_nearest_rows
 
-    out = run("--data-dir", str(data), "--epochs", "2", "--run-dir", str(tmp_path / "r"))
-    assert "Loss (⣀ train, x test)" in out.stdout, out.stdout
-    plot = out.stdout[out.stdout.index("Loss (⣀"):]
+    code, out, _ = cli(capsys, "--data-dir", data, "--epochs", "2", "--run-dir", tmp_path / "r")
+    assert code == 0 and "Loss (⣀ train, x test)" in out, out
+    plot = out[out.index("Loss (⣀"):]
     c = load_curves(tmp_path / "r")
     lines = plot.splitlines()
     cut = next(line for line in lines if "┐" in line).index("┐") + 1  # where the second plot starts

@@ -127,7 +127,7 @@ def test_layers_are_found_for_any_shape():
 # --------------------------------------------------------------------------- in a run
 
 def _run(data, **hp) -> Run:
-    return Run(Hyperparameters(**{"epochs": 2, **hp}), data.train, data.test, sample_indices=[0, 1])
+    return Run(Hyperparameters(**{"epochs": 2, **hp}), data.train, data.test)
 
 
 def test_stats_come_at_the_log_interval_and_after_each_test(data):

@@ -16,13 +16,52 @@ CORE_MODULES = sorted(f"core.{m.name}" for m in pkgutil.iter_modules(core.__path
 UI = ("textual", "rich", "plotext", "textual_plotext", "tui")
 
 
+# One process imports the heavy dependencies that are not UI (numpy, PyTorch) once, then
+# forks a child per core module: each child starts from that clean state, as a fresh
+# interpreter would, imports its module and says which UI packages came with it (a
+# process per module spent ~2 s each importing PyTorch again).
+PROBE = """
+import json, os, sys
+UI = {ui!r}
+def ui_loaded():
+    return sorted(m for m in sys.modules if m.split('.')[0] in UI)
+import numpy, torch
+found = {{"": ui_loaded()}}
+for module in sys.argv[1:]:
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            __import__(module)
+            bad = ui_loaded()
+        except BaseException as exc:
+            bad = ["cannot import: " + repr(exc)]
+        os.write(w, json.dumps(bad).encode())
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as answer:
+        found[module] = json.loads(answer.read() or b'["the child said nothing"]')
+    os.waitpid(pid, 0)
+print(json.dumps(found))
+"""
+
+
+@pytest.fixture(scope="module")
+def ui_imported_by() -> dict[str, list[str]]:
+    """For each core module, the UI modules loaded once it is imported ("": by numpy and
+    PyTorch alone)."""
+    import json
+
+    out = subprocess.run([sys.executable, "-c", PROBE.format(ui=UI), *CORE_MODULES],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
 @pytest.mark.parametrize("module", CORE_MODULES)
-def test_core_module_imports_no_ui(module):
-    code = (f"import sys, {module}\n"
-            f"bad = [m for m in sys.modules if m.split('.')[0] in {UI!r}]\n"
-            "print(','.join(bad))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+def test_core_module_imports_no_ui(module, ui_imported_by):
+    assert ui_imported_by[""] == []
+    assert ui_imported_by[module] == []
 
 
 def test_there_are_core_modules():

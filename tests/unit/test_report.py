@@ -4,9 +4,6 @@ on the real MNIST test set, and the report's text read back."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +16,6 @@ from core.report import bar, class_accuracy, confusion_text, most_confused, repo
 from core.training import Run
 from tests.helpers import need_full_t10k, write_split
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def read_grid(text: str) -> tuple[list[list[int]], list[int], list[int]]:
@@ -120,15 +116,17 @@ def test_the_grid_names_fashion_classes_and_keeps_columns_aligned():
     assert grid == cm and totals == [sum(r) for r in cm]
 
 
-def test_headless_report_is_printed_and_written_to_the_run_folder(tmp_path):
+def test_headless_report_is_printed_and_written_to_the_run_folder(tmp_path, capsys):
+    from tui.cli import main
+
     data = write_split(tmp_path / "d", 1000, 400)
     run_dir = tmp_path / "run"
-    out = subprocess.run([sys.executable, "-m", "tui.cli", "--headless", "--data-dir", str(data),
-                          "--epochs", "1", "--no-plot", "--report", "--run-dir", str(run_dir)],
-                         capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert out.returncode == 0, out.stderr
+    code = main(["--headless", "--data-dir", str(data), "--epochs", "1", "--no-plot", "--report",
+                 "--run-dir", str(run_dir)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
     written = (run_dir / "report.txt").read_text()
-    assert written.strip() in out.stdout
+    assert written.strip() in out
     assert written.startswith("Confusion matrix (test after epoch 1; rows: true class, "
                               "columns: predicted class)")
     report = json.loads((run_dir / "report.json").read_text())

@@ -16,7 +16,7 @@ from core.events import (
     RunFinished, RunStarted, TestEnd,
 )
 from core.network import NeuralNet, parameter_count
-from core.training import Run, evaluate, format_test, format_train
+from core.training import Run, evaluate, format_test, format_train, predict
 from tests.helpers import FASHION
 
 
@@ -29,8 +29,7 @@ def data(tmp_path_factory):
 
 
 def run_for(data, **hp) -> Run:
-    return Run(Hyperparameters(**{"epochs": 2, **hp}), data.train, data.test,
-               sample_indices=[0, 1, 2], hardest=5)
+    return Run(Hyperparameters(**{"epochs": 2, **hp}), data.train, data.test, hardest=5)
 
 
 def kinds(events):
@@ -53,7 +52,8 @@ def test_network_is_the_tutorials():
 
 
 def test_event_sequence_of_a_short_run(data):
-    events = list(run_for(data).events())
+    run = run_for(data)
+    events = list(run.events())
     assert kinds(events) == [
         "RunStarted", "EvalProgress", "TestEnd", "LayerStats",
         "EpochStarted", "BatchEnd", "LayerStats", "BatchEnd", "EpochEnd", "EvalProgress",
@@ -73,9 +73,10 @@ def test_event_sequence_of_a_short_run(data):
     t = tests[-1]
     assert t.total == 300 and sum(t.per_class_total) == 300
     assert sum(map(sum, t.confusion)) == 300 and t.correct == sum(t.per_class_correct)
-    assert [p.index for p in t.samples] == [0, 1, 2]
+    samples = predict(run.model, data.test, [0, 1, 2])
+    assert [p.index for p in samples] == [0, 1, 2]
     assert len(t.hardest) == 5 and t.hardest[0].loss >= t.hardest[-1].loss
-    assert all(abs(sum(p.probs) - 1) < 1e-4 for p in t.samples)
+    assert all(abs(sum(p.probs) - 1) < 1e-4 for p in samples + t.hardest)
     fin = events[-1]
     assert isinstance(fin, RunFinished) and fin.status == "finished" and fin.epochs_done == 2
     best = max(t.accuracy for t in tests)
@@ -299,11 +300,11 @@ def test_real_learning_on_fashion_mnist():
 def test_test_end_carries_every_prediction(data):
     torch.manual_seed(0)
     net = NeuralNet()
-    *_, result = evaluate(net, data.test, batch_size=64, sample_indices=[4, 7])
+    *_, result = evaluate(net, data.test, batch_size=64)
     assert len(result.predictions) == len(result.confidences) == 300
     wrong = sum(p != int(y) for p, y in zip(result.predictions, data.test.labels))
     assert wrong == result.total - result.correct
-    for s in result.samples:
+    for s in predict(net, data.test, [4, 7]):
         assert s.pred == result.predictions[s.index]
         assert s.confidence == pytest.approx(result.confidences[s.index], abs=1e-6)
 

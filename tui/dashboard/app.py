@@ -4,12 +4,12 @@ It starts the run (a ``Transport``: the training process, a thread, or a followe
 folder) and holds the one worker that turns the transport's events into messages
 (``tui.dashboard.messages``) for the dashboard screen (``tui.dashboard.screen``), which shows
 them; it holds the run's state, the model the screens draw from (``tui.dashboard.viewmodel``),
-the keys that work on every screen, and quitting (``tui.dashboard.signals``).
+and quitting (``tui.dashboard.signals``). The keys that work on every screen are its base's
+(``tui.dashboard.runkeys``); the dashboard's own, its screen's.
 """
 
 from __future__ import annotations
 
-import asyncio
 import queue
 from collections import deque
 from dataclasses import replace
@@ -17,46 +17,31 @@ from pathlib import Path
 from typing import Any
 
 from textual import on, work
-from textual.app import App
-from textual.binding import Binding
 from textual.worker import get_current_worker
 
 import tui.dashboard.messages as msg
 from core.edits import EditState
-from core.runfolder import default_run_dir
 from tui.engine.bridge import ProcessTransport, RunSpec, ThreadTransport
-from tui.engine.protocol import EngineFailed, EngineStopped, Quit, Saved, Transport
+from tui.engine.protocol import (Command, EngineFailed, EngineStopped, PauseChanged, Quit, Saved,
+                                 Transport)
 from tui.dashboard.receipt import print_receipt, receipt_text
-from tui.screens.confirm import ConfirmScreen
-from tui.dashboard.screen import RUN_KEYS, DashboardScreen
-from tui.dashboard.help import HelpScreen
+from tui.dashboard.runkeys import RunKeysApp
+from tui.dashboard.screen import DashboardScreen
 from tui.dashboard.runview import RunView
-from tui.dashboard.signals import SignalExit, save_then
+from tui.dashboard.signals import SignalExit
 from tui.dashboard.states import AppState
-from tui.dashboard.viewmodel import LOG_LINES, DashboardModel, state_after
+from tui.dashboard.viewmodel import LOG_LINES, DashboardModel, EngineStarted, error_after, state_after
 from tui.widgets import toasts
 
 __all__ = ["MnistTuiApp", "make_app", "print_receipt", "receipt_text"]
 
 
 
-class MnistTuiApp(App):
+class MnistTuiApp(RunKeysApp):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere work too
     CSS = toasts.CSS
     TITLE = "mnist-tui"
     ENABLE_COMMAND_PALETTE = False
-
-    # The keys that act on the run, on every screen (the dashboard binds them as well,
-    # in its footer's order); the dashboard's own keys are DashboardScreen's.
-    BINDINGS = [
-        Binding("space", "toggle_pause", "Pause"),
-        Binding("space", "resume", "Resume"),
-        Binding("e", "edit", "Edit"),
-        Binding("s", "save", "Save", show=False),  # (as on the dashboard)
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit_app", "Quit"),
-        Binding("ctrl+c", "quit_app", "Quit", show=False, priority=True),
-    ]
 
     def __init__(self, spec: RunSpec, *, engine: str = "process", show_eta: bool = True,
                  ascii: bool = False, run_dir: str | None = None, watch: str | None = None,
@@ -65,11 +50,11 @@ class MnistTuiApp(App):
         training process before it imports Textual); a restart starts a new one."""
         super().__init__()
         self.watch_dir = watch  # read-only: follow a run another process writes
-        self.spec = spec
+        self.spec = (replace(spec, run_dir=run_dir) if run_dir else spec).placed()
         self.engine_kind = engine
         self.show_eta = show_eta
         self.ascii = ascii
-        self.run_dir = Path(run_dir or spec.run_dir or spec.resume or default_run_dir())
+        self.run_dir = Path(self.spec.run_dir)
         self._base_run_dir = self.run_dir
         self._started_transport = transport
         self.restarts = 0
@@ -79,13 +64,12 @@ class MnistTuiApp(App):
         self.error = ""
         self.error_internal = False
         self.refused = False  # a --resume refused: the receipt is that one line
+        self.start_paused = False  # space while loading: training starts paused
         self.view = DashboardModel(EditState(spec.hparams))
         self.dashboard = DashboardScreen(self.view)
         self.signals = SignalExit(self)
         self.log_lines: deque[str] = deque(maxlen=LOG_LINES)  # what the log pane shows, unwrapped
         self._frozen = False
-        self._state_events: dict[str, asyncio.Event] = {}
-        self._event_waiters: dict[type, list[asyncio.Future]] = {}
 
     @property
     def exit_signal(self) -> int:
@@ -103,18 +87,6 @@ class MnistTuiApp(App):
         if self.watch_dir is None:
             self.call_after_refresh(self._compose_edit_form)
 
-    def _compose_edit_form(self) -> None:
-        """Build the form off-screen while the data loads, so that the first e shows it
-        as fast as the others. App._get_screen is how push_screen starts a screen (there
-        is no public way to compose one without showing it); without it, the first
-        opening composes, as before."""
-        if not self.is_running:
-            return
-        try:
-            self._get_screen(self.dashboard.edit_form())
-        except AttributeError:  # another Textual
-            pass
-
     # ------------------------------------------------------------------ the engine
     def start_engine(self) -> None:
         self.generation += 1
@@ -129,7 +101,7 @@ class MnistTuiApp(App):
                 EngineFailed(f"could not start training: {exc}"), self.generation))
             return
         self.engine = transport
-        self.set_state(AppState.LOADING)
+        self.take_in(EngineStarted())
         self.pump(transport, self.generation)
 
     def _new_transport(self) -> Transport:
@@ -137,8 +109,8 @@ class MnistTuiApp(App):
             from tui.engine.watch import FolderTransport
 
             return FolderTransport(self.watch_dir)
-        spec = replace(self.spec, hparams=self.view.hp, run_dir=str(self.run_dir),
-                       resume=self.spec.resume if self.restarts == 0 else None)
+        spec = self.spec if self.restarts == 0 else replace(
+            self.spec, hparams=self.view.hp, run_dir=str(self.run_dir), resume=None, resumed=None)
         return (ThreadTransport if self.engine_kind == "thread" else ProcessTransport)(spec)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
@@ -164,6 +136,13 @@ class MnistTuiApp(App):
             if isinstance(ev, EngineStopped):
                 return
 
+    def send(self, command: Command) -> bool:
+        """A command to the run; False when no engine is attached."""
+        if self.engine is None:
+            return False
+        self.engine.send(command)
+        return True
+
     def stop_engine(self, reason: str = "quit") -> None:
         """End the engine; a run still in progress records ``reason`` as the cause in
         its end row ("quit", "restart", "SIGHUP", ...), which `runs` names."""
@@ -185,21 +164,14 @@ class MnistTuiApp(App):
                 and self.is_running and not self.resume_refused(message.event))
 
     def take_in(self, event: Any) -> None:
-        """An engine event's effect on the state (``tui.dashboard.viewmodel.state_after``)."""
+        """An event's effect on the app's state: the one place it changes, by the pure
+        rules of ``tui.dashboard.viewmodel`` (``error_after``, ``state_after``)."""
+        self.error, self.error_internal = error_after(self.error, self.error_internal, event)
+        if isinstance(event, (EngineStarted, PauseChanged)):
+            self.start_paused = False  # (a pause asked for while loading has happened)
         state = state_after(self.state, event, error=bool(self.error))
         if state != self.state:
             self.set_state(state)
-
-    def event_handled(self, event: Any) -> None:
-        for future in self._event_waiters.pop(type(event), []):
-            if not future.done():
-                future.set_result(event)
-
-    def next_event(self, kind: type) -> asyncio.Future:
-        """A future resolved with the next engine event of type ``kind`` once handled."""
-        future = asyncio.get_running_loop().create_future()
-        self._event_waiters.setdefault(kind, []).append(future)
-        return future
 
     def restart(self, *, dataset: str | None = None) -> None:
         """A new run: with the edits that waited, in a new run folder (never over one)."""
@@ -215,7 +187,7 @@ class MnistTuiApp(App):
         self.stop_engine("restart")
         self.view.reset_run()
         self.view.page = 0
-        self.error = ""
+        self.error, self.error_internal = "", False
         self.dashboard.reset()
         self.start_engine()
 
@@ -226,25 +198,6 @@ class MnistTuiApp(App):
         self.dashboard.show_state(self.state)
         if changed:  # the footer rebuilds only if the keys that apply changed (KeyFooter)
             self.refresh_bindings()
-        self._state_event(state).set()
-        for other, event in self._state_events.items():
-            if other != state:
-                event.clear()
-
-    def _state_event(self, state: str) -> asyncio.Event:
-        if state not in self._state_events:
-            self._state_events[state] = asyncio.Event()
-        return self._state_events[state]
-
-    async def wait_for_state(self, *states: str) -> str:
-        """Wait (on an event, no polling) until the app is in one of ``states``."""
-        waiters = [asyncio.ensure_future(self._state_event(s).wait()) for s in states]
-        try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waiters:
-                w.cancel()
-        return self.state
 
     def freeze_heap(self) -> None:
         """After the first test everything the dashboard keeps for its lifetime exists:
@@ -256,43 +209,6 @@ class MnistTuiApp(App):
             gc.collect()
             gc.freeze()
             self._frozen = True
-
-    # ------------------------------------------------------------------ keys
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in RUN_KEYS:
-            return self.dashboard.check_action(action, parameters)
-        return True
-
-    def action_toggle_pause(self) -> None:
-        self.dashboard.action_toggle_pause()
-
-    def action_resume(self) -> None:
-        self.dashboard.action_toggle_pause()
-
-    def action_edit(self) -> None:
-        self.dashboard.action_edit()
-
-    def action_save(self) -> None:
-        self.dashboard.action_save()
-
-    def action_help(self) -> None:
-        self.open_help()
-
-    def open_help(self) -> None:
-        # One instance, composed once and kept: opening it again is a restyle and a paint.
-        if not self.is_screen_installed("help"):
-            self.install_screen(HelpScreen(), "help")
-        self.push_screen("help")
-
-    def action_quit_app(self) -> None:
-        if self.state.active and self.watch_dir is None:
-            def done(yes: bool | None) -> None:
-                if yes:
-                    save_then(self, self.shutdown)  # nothing lost: --resume continues it
-            self.push_screen(ConfirmScreen("A run is in progress. Quit and stop training? "
-                                           "(A checkpoint is saved; --resume continues it.)"), done)
-        else:
-            self.shutdown()
 
     def shutdown(self) -> None:
         self.stop_engine(self.signals.cause or "quit")
@@ -306,8 +222,8 @@ class MnistTuiApp(App):
         if not (isinstance(failed, EngineFailed) and self.spec.resume and self.restarts == 0
                 and self.watch_dir is None and self.state.loading and not failed.detail_file and not failed.searched):
             return False
-        self.error, self.refused = failed.message, True
-        self.set_state(AppState.ERROR)
+        self.take_in(failed)
+        self.refused = True
         self.shutdown()
         return True
 

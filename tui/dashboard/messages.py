@@ -151,8 +151,7 @@ def message_for(event: EngineEvent, generation: int) -> EngineMessage | None:
 def engine_handler(kind: type[EngineMessage[E]]) -> Callable[[Callable[[S, E], None]], Callable]:
     """``@on(kind)`` for a handler that takes the event itself. The app decides whether
     it is still wanted (``app.accepts``: not from a replaced engine, not while closing),
-    takes it into its state (``app.take_in``) before the handler runs, and hears when it
-    has been handled (``app.event_handled``: the tests' next_event)."""
+    takes it into its state (``app.take_in``) before the handler runs."""
 
     def decorate(method: Callable[[S, E], None]) -> Callable:
         @functools.wraps(method)
@@ -165,7 +164,6 @@ def engine_handler(kind: type[EngineMessage[E]]) -> Callable[[Callable[[S, E], N
             with app.batch_update():
                 app.take_in(message.event)  # the state first: the handler draws in it
                 method(self, message.event)
-            app.event_handled(message.event)
 
         return on(kind)(handler)
 

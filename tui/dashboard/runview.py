@@ -1,9 +1,11 @@
 """The dashboard's widgets, and the run's events shown in them.
 
 Each kind of engine event arrives as its own message (``tui.dashboard.messages``) and is handled
-here by an ``@engine_handler``: the app's state follows it first (one pure function,
-``tui.dashboard.viewmodel.state_after``), its data goes into the model (``tui.dashboard.viewmodel``), and
-the widgets draw from the model. ``DashboardScreen`` (tui/dashboard/screen.py) adds the keys.
+here by an ``@engine_handler``: the app's state follows it first (pure functions,
+``tui.dashboard.viewmodel.state_after`` and ``error_after``, in ``app.take_in``: the
+handlers here change no app state), its data goes into the model
+(``tui.dashboard.viewmodel``), and the widgets draw from the model. ``DashboardScreen``
+(tui/dashboard/screen.py) adds the keys.
 """
 
 from __future__ import annotations
@@ -72,7 +74,6 @@ class RunView(Screen):
     def __init__(self, model: DashboardModel) -> None:
         super().__init__()
         self.model = model
-        self.start_paused = False  # space while loading: training starts paused
         self.alternatives: tuple[str, ...] = ()  # other datasets found here, when data is missing
         self._last_tick: Any = None
         self._draw_predictor: Any = None  # the open DrawScreen's link to the training process
@@ -164,7 +165,6 @@ class RunView(Screen):
 
     def reset(self) -> None:
         """A restart: the new run's picture starts empty."""
-        self.start_paused = False
         self.alternatives = ()
         self._last_tick = None
         self.remove_class("-nodata")
@@ -276,8 +276,7 @@ class RunView(Screen):
 
     @engine_handler(msg.NonFiniteLoss)
     def on_non_finite_loss(self, ev: run_events.NonFiniteLoss) -> None:
-        self.app.error = (f"The loss became {ev.loss} at epoch {ev.epoch}, step {ev.step}: training "
-                          f"stopped before applying it. Lower the learning rate (e) and restart (r).")
+        """(What it says is the app's error: tui.dashboard.viewmodel.error_after.)"""
         self.log_line(self.app.error)
         self.app.notify(self.app.error, severity="error", timeout=10)
 
@@ -312,7 +311,6 @@ class RunView(Screen):
 
     @engine_handler(msg.PauseChanged)
     def on_pause_changed(self, ev: protocol.PauseChanged) -> None:
-        self.start_paused = False
         self.log_line(f"{'Paused' if ev.paused else 'Resumed'} at step {ev.step:,}")
         if self._last_tick is not None:  # "paused" instead of a rate and an ETA, or back
             self.show_tick(self._last_tick)
@@ -334,8 +332,6 @@ class RunView(Screen):
     def on_engine_failed(self, ev: protocol.EngineFailed) -> None:
         app = self.app
         self.query_one(TrainingProgress).remove_class("-downloading")  # no bar left at 0%
-        app.error = ev.message
-        app.error_internal = bool(ev.detail_file)  # a bug (exit 1), not bad input (exit 2)
         if ev.searched:  # the data is missing: the panel says where it looked and what to do
             self.alternatives = tuple(ev.alternatives)
             self.query_one(NoDataPanel).show(ev.message, ev.searched, app.spec.dataset,

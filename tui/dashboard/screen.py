@@ -1,37 +1,33 @@
 """The dashboard screen: the run's view (``RunView``) and its keys.
 
-The keys that act on the run (space, e, s, ?, q) are the app's too, so that they work
-on every screen; the App hands them here. What each key sends the run is a typed
-command (``tui.engine.bridge``); what comes back is shown by ``RunView``'s handlers.
+The keys that act on the run (space, e, s, ?, q) are the App's, done there, so that
+they work on every screen; the dashboard lists them as ``app.*`` actions in its footer's
+order. Which keys apply is one pure function (``tui.dashboard.viewmodel.key_applies``)
+of one context (``key_context``), for the App's keys and the screen's alike. What a key
+sends the run is a typed command (``tui.engine.protocol``), through the App
+(``app.send``); what comes back is shown by ``RunView``'s handlers.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from textual.binding import Binding
 
 import tui.dashboard.messages as msg
 from core import events as run_events
 from tui.engine import protocol
-from tui.engine.protocol import Edit, Pause, PredictImage, Resume, Save, Trace
+from tui.engine.protocol import PredictImage, Trace
 from tui.dashboard.messages import engine_handler
 from tui.screens.confirm import ConfirmScreen
-from tui.dashboard.edit import EditScreen
 from tui.dashboard.runview import RunView
-from tui.dashboard.states import AppState
 from tui.dashboard.viewmodel import KeyContext, key_applies
 from tui.widgets.gallery import DigitGallery
-
-# Keys that drive the run itself: the App binds them too, for every other screen.
-RUN_KEYS = ("toggle_pause", "resume", "edit", "save", "help", "quit_app")
 
 
 class DashboardScreen(RunView):
     BINDINGS = [
-        Binding("space", "toggle_pause", "Pause"),
-        Binding("space", "resume", "Resume"),  # the same key: the footer says what it does now
-        Binding("e", "edit", "Edit"),
+        Binding("space", "app.toggle_pause", "Pause"),
+        Binding("space", "app.resume", "Resume"),  # the same key: the footer says what it does now
+        Binding("e", "app.edit", "Edit"),
         Binding("r", "restart", "Rerun"),  # short: "space Resume ... q Quit" fits 80 columns
         Binding("v", "show_digits", "Digits"),  # the compact layout's pane: plots or digits
         Binding("v", "show_plots", "Plots"),
@@ -47,14 +43,14 @@ class DashboardScreen(RunView):
         Binding("d", "draw", "Draw"),
         # Not in the footer: a checkpoint is written after every test and on quitting
         # anyway (s is in the help screen).
-        Binding("s", "save", "Save", show=False),
+        Binding("s", "app.save", "Save", show=False),
         # The plots' keys: the plot titles say what they show (the footer has no room).
         Binding("z", "zoom", "Zoom", show=False),
         Binding("o", "smooth", "Smooth", show=False),
         Binding("l", "log_scale", "Log", show=False),
         Binding("d", "other_dataset", "Other data"),  # only when the data is missing
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit_app", "Quit"),
+        Binding("question_mark", "app.help", "Help"),
+        Binding("q", "app.quit_app", "Quit"),
     ]
 
     # ------------------------------------------------------------------ keys
@@ -70,56 +66,16 @@ class DashboardScreen(RunView):
             self.app.notify(f"read-only: watching {self.app.watch_dir} ({what} acts on a run "
                             "this dashboard trains)", timeout=4)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def key_context(self) -> KeyContext:
+        """What decides which keys apply, besides the model: the app's state and engine,
+        this screen's layout."""
         app = self.app
-        return key_applies(action, KeyContext(app.state, app.engine is not None,
-                                              app.watch_dir is not None, self.start_paused,
-                                              self.alternatives, self.has_class("-compact"),
-                                              self.has_class("-digits")), self.model)
+        return KeyContext(app.state, app.engine is not None, app.watch_dir is not None,
+                          app.start_paused, self.alternatives, self.has_class("-compact"),
+                          self.has_class("-digits"))
 
-    def action_toggle_pause(self) -> None:
-        engine = self.app.engine
-        if engine is None:
-            return
-        if self.app.state.loading:
-            # The engine reads its commands once the run has started: it pauses there,
-            # before the first step.
-            self.start_paused = not self.start_paused
-            engine.send(Pause() if self.start_paused else Resume())
-            self.log_line("Training will start paused (space: resume)" if self.start_paused
-                          else "Training will start at once")
-            self.app.refresh_bindings()
-        else:
-            engine.send(Resume() if self.app.state == AppState.PAUSED else Pause())
-
-    def action_resume(self) -> None:
-        self.action_toggle_pause()
-
-    def action_edit(self) -> None:
-        """The form, then the edit: sent to the run, or waiting for a restart once it has
-        ended (what waits and what is in force: the model's EditState)."""
-        app, m = self.app, self.model
-        restart_only = app.state.ended or app.engine is None
-
-        def done(changes: dict[str, Any] | None) -> None:
-            if not changes:
-                return
-            if restart_only:
-                self.log_line(m.wait_for_restart(changes))
-                self.refresh_static()
-            elif app.engine is not None:
-                app.engine.send(Edit(changes))
-
-        form = self.edit_form()
-        form.load(m.edits.target, min_epochs=1 if restart_only else m.min_epochs(),
-                  restart_only=restart_only)
-        app.push_screen(form, done)
-
-    def edit_form(self) -> EditScreen:
-        """The one form, filled in afresh for each opening (see EditScreen)."""
-        if not self.app.is_screen_installed("edit"):
-            self.app.install_screen(EditScreen(self.model.edits.target), "edit")
-        return self.app.get_screen("edit")
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return key_applies(action, self.key_context(), self.model)
 
     def action_restart(self) -> None:
         if self.app.state.active:  # as q does: a run in progress is not thrown away unasked
@@ -213,32 +169,19 @@ class DashboardScreen(RunView):
                                           watching=self.app.watch_dir is not None))
 
     def want_digit(self, index: int) -> None:
-        if self.app.engine is not None and self.model.test_labels:
-            self.app.engine.send(Trace(index % len(self.model.test_labels)))
+        if self.model.test_labels:
+            self.app.send(Trace(index % len(self.model.test_labels)))
 
     def action_draw(self) -> None:
         from tui.draw.screen import DrawScreen, EnginePredictor
 
         def send(request_id: int, image: bytes) -> bool:
-            if self.app.engine is None:
-                return False
-            self.app.engine.send(PredictImage(request_id, image))
-            return True
+            return self.app.send(PredictImage(request_id, image))
 
         self._draw_predictor = EnginePredictor(send)
         self.app.push_screen(DrawScreen(self._draw_predictor, classes=self.model.class_names,
                                         run_dir=self.app.run_dir, ascii=self.app.ascii,
                                         tests=self.run_signals.test))
-
-    def action_save(self) -> None:
-        if self.app.engine is not None:
-            self.app.engine.send(Save())
-
-    def action_help(self) -> None:
-        self.app.open_help()
-
-    def action_quit_app(self) -> None:
-        self.app.action_quit_app()
 
     # "Inside the network" (tui/dashboard/inside.py) and the drawing (tui/draw/screen.py)
     @engine_handler(msg.LayerStats)

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tui.engine.protocol import Quit, Save, Saved
+from tui.engine.protocol import Quit, Save
 
 EXIT_SECONDS = 20.0  # after SIGTERM / SIGHUP or q: the longest wait for the checkpoint
 
@@ -88,18 +88,22 @@ class SignalExit:
 
 def save_then(app: Any, then: Callable[[], None]) -> None:
     """Ask the engine for a checkpoint; call ``then`` once it is written (or after a
-    while: the checkpoint of the last test is still there)."""
+    while: the checkpoint of the last test is still there). As after a signal, a thread
+    waits for the app's worker to see the Saved (``SignalExit.saved``), and ``then``
+    goes through the dashboard's queue behind the Saved message: it is shown first."""
     if app.engine is None or not app.state.active:
         then()
         return
-    saved = app.next_event(Saved)
+    saved = app.signals.saved
+    saved.clear()
     app.engine.send(Save())
+    loop = asyncio.get_running_loop()
 
-    async def finish() -> None:
+    def wait() -> None:
+        saved.wait(EXIT_SECONDS / 2)
         try:
-            await asyncio.wait_for(saved, EXIT_SECONDS / 2)
-        except asyncio.TimeoutError:
+            loop.call_soon_threadsafe(app.dashboard.call_later, then)
+        except RuntimeError:  # the app has closed meanwhile
             pass
-        then()
 
-    app.run_worker(finish(), group="save-then")
+    threading.Thread(target=wait, name="mnist-tui-save", daemon=True).start()

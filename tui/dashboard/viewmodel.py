@@ -297,12 +297,19 @@ def _duration(seconds: float) -> str:
     return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
 
 
-def state_after(state: AppState, ev: protocol.EngineEvent, *, error: bool = False) -> AppState:
+@dataclass(frozen=True)
+class EngineStarted:
+    """Not from the engine: the app has started one (the run, a restart, a followed
+    folder); the state is LOADING until the engine says more."""
+
+
+def state_after(state: AppState, ev: protocol.EngineEvent | EngineStarted, *,
+                error: bool = False) -> AppState:
     """The dashboard's state once an engine event is in (pure: the one place that
     decides it). ``error``: an error has been reported (an engine that stops after one
     ends in ERROR, not STOPPED). Pausing holds through the run's progress events."""
     paused = state == AppState.PAUSED
-    if isinstance(ev, protocol.Loading):
+    if isinstance(ev, (protocol.Loading, EngineStarted)):
         return AppState.LOADING
     if isinstance(ev, run.DownloadProgress):
         return AppState.DOWNLOADING
@@ -321,6 +328,18 @@ def state_after(state: AppState, ev: protocol.EngineEvent, *, error: bool = Fals
     if isinstance(ev, protocol.EngineStopped) and (state.active or state.loading):
         return AppState.ERROR if error else AppState.STOPPED
     return state
+
+
+def error_after(error: str, internal: bool, ev: Any) -> tuple[str, bool]:
+    """The error the dashboard reports once an event is in (pure), and whether it is
+    internal (a bug: exit 1, its traceback in a file) rather than bad input (exit 2):
+    the engine's failure, or a loss that stopped being a number; else as it was."""
+    if isinstance(ev, protocol.EngineFailed):
+        return ev.message, bool(ev.detail_file)
+    if isinstance(ev, run.NonFiniteLoss):
+        return (f"The loss became {ev.loss} at epoch {ev.epoch}, step {ev.step}: training "
+                f"stopped before applying it. Lower the learning rate (e) and restart (r)."), internal
+    return error, internal
 
 
 #: the keys refused while watching: the run is another process's

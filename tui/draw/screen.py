@@ -207,7 +207,6 @@ class DrawScreen(FitFooterScreen):
         self.error = ""
         self.image: np.ndarray | None = None  # what the network sees, None: nothing drawn
         self.answer: DrawingPredicted | None = None
-        self.answers = 0  # answers shown (tests wait on it)
         self._ready = False
 
     def compose(self) -> ComposeResult:
@@ -263,7 +262,6 @@ class DrawScreen(FitFooterScreen):
         if self.image is None:
             return  # cleared since it was asked
         self.answer = event
-        self.answers += 1
         self._show_answer()
 
     @on(ModelStatus)

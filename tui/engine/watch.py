@@ -55,8 +55,11 @@ def waits_for_run(run_dir: Path) -> bool:
 class FolderTransport:
     """Follows a run folder; read-only: every command but quit is refused."""
 
-    def __init__(self, run_dir: str | Path):
+    def __init__(self, run_dir: str | Path, config: dict[str, Any] | None = None):
+        """``config``: the folder's config.json, when the command line has read (and
+        checked) it already; else it is read once the folder holds a run."""
         self.run_dir = Path(run_dir)
+        self._config = config
         self._events: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="mnist-tui-watch", daemon=True)
@@ -101,6 +104,8 @@ class FolderTransport:
     def _wait_for_config(self, emit) -> dict[str, Any] | None:
         """The run's config.json; while the folder does not exist yet, or is being set
         up by its run (the data still loading), wait for it and say so."""
+        if self._config is not None:
+            return self._config
         said = False
         while not self._stop.is_set():
             if not waits_for_run(self.run_dir):

@@ -25,14 +25,17 @@ def fit_keys(keys: list[tuple[str, str, str]], width: int, compact: bool) -> lis
     first in DROP_ORDER (then any other but help and quit, from the left)."""
     shown = list(keys)
 
+    def name(k: tuple[str, str, str]) -> str:
+        return k[2].rpartition(".")[2]  # the App's keys on a screen: "app.help"
+
     def rank(k: tuple[str, str, str]) -> int:
-        if k[2] in KEEP:
+        if name(k) in KEEP:
             return 10_000
-        return DROP_ORDER.index(k[2]) if k[2] in DROP_ORDER else 1000 + shown.index(k)
+        return DROP_ORDER.index(name(k)) if name(k) in DROP_ORDER else 1000 + shown.index(k)
 
     while shown and sum(key_width(d, desc, compact) for d, desc, _ in shown) > width:
         victim = min(shown, key=rank)
-        if victim[2] in KEEP:
+        if name(victim) in KEEP:
             break
         shown.remove(victim)
     return shown
@@ -46,16 +49,9 @@ class KeyFooter(Footer):
     shows.
 
     Too narrow for all its keys, it leaves out the least needed first (DROP_ORDER), so
-    that ``? Help`` and ``q Quit`` always show.
-
-    The rebuild comes a few callbacks after the change (Textual publishes the new
-    bindings when the screen is idle; the footer recomposes after the next refresh):
-    ``checks`` counts the comparisons made, ``rebuilds`` those that asked for a new
-    set of keys (tests wait on them instead of assuming one frame is enough)."""
+    that ``? Help`` and ``q Quit`` always show."""
 
     _shown: tuple | None = None
-    checks = 0
-    rebuilds = 0
 
     def shown_keys(self) -> tuple:
         """(key, description, action, enabled, tooltip) of each key shown: those that
@@ -96,10 +92,8 @@ class KeyFooter(Footer):
         if screen.app.app_focus and self.is_attached and screen is self.screen:
             if screen is not screen.app.screen:
                 return  # under another screen: nothing to show until it is back on top
-            self.checks += 1
             keys = self.shown_keys()
             if keys == self._shown:
                 return
             self._shown = keys
-            self.rebuilds += 1
         super().bindings_changed(screen)
