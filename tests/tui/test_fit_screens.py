@@ -119,14 +119,14 @@ async def test_watch_of_a_stopped_run_shows_no_eta(tui_data, tmp_path):
     from core.events import RunFinished
     from tui.engine.protocol import Tick
     from tests.run_folders import real_run, rewrite_end
-    from tui.dashboard.app import MnistTuiApp
+    from tests.tui.waiting import WatchedApp
     from tui.engine.bridge import RunSpec
     from tui.widgets.progress import TrainingProgress
 
     run_dir = tmp_path / "run"
     real_run(run_dir, tui_data, epochs=2)
     rewrite_end(run_dir, status="stopped")
-    app = MnistTuiApp(RunSpec(), watch=str(run_dir))  # show_eta: as a user sees it
+    app = WatchedApp(RunSpec(), watch=str(run_dir))  # show_eta: as a user sees it
     ticked = app.next_event(Tick)
     ended = app.next_event(RunFinished)
     async with app.run_test(size=(80, 24)) as pilot:
