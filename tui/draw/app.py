@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from textual import work
 from textual.app import App
+from textual.binding import Binding
 from textual.message_pump import MessagePump
 
 from core.errors import MnistTuiError
@@ -124,6 +125,9 @@ class DrawApp(App[None]):
     # As in the dashboard and the runs table: it would offer nothing of this app's (its
     # keys are on screen), and random keys into it ended in a traceback (issue 25).
     ENABLE_COMMAND_PALETTE = False
+    # q leaves as everywhere else in mnist-tui (esc also does); the label dialog's text
+    # field takes its own q first.
+    BINDINGS = [Binding("q", "quit", "Quit")]
 
     def __init__(self, source: Source, *, ascii: bool = False, loaded: tuple | None = None) -> None:
         """``loaded``: the checkpoint's (model, epoch, step), loaded already (the command
