@@ -241,9 +241,10 @@ def download(
     return result
 
 
-def files_in(directory: str | os.PathLike, spec: DatasetSpec) -> dict[str, Path]:
-    """The four files of ``spec`` in ``directory`` and nowhere else (``--data-dir``);
-    ``DatasetError`` names the folder or the files that are missing."""
+def check_data_dir(directory: str | os.PathLike, spec: DatasetSpec) -> Path:
+    """``directory`` (``--data-dir``) as a folder that can be read, or ``DatasetError``
+    naming what it is instead: the command line checks it before any screen opens, the
+    loader again (its files are looked for then)."""
     d = Path(directory)
     try:
         st = os.stat(d)
@@ -257,6 +258,13 @@ def files_in(directory: str | os.PathLike, spec: DatasetSpec) -> dict[str, Path]
     if not stat.S_ISDIR(st.st_mode):
         raise DatasetError(f"{d}: not a folder (--data-dir takes the folder holding the "
                            f"four {spec.title} files)")
+    return d
+
+
+def files_in(directory: str | os.PathLike, spec: DatasetSpec) -> dict[str, Path]:
+    """The four files of ``spec`` in ``directory`` and nowhere else (``--data-dir``);
+    ``DatasetError`` names the folder or the files that are missing."""
+    d = check_data_dir(directory, spec)
     found = {role: _file_in(d, spec.files[role]) for role in ROLES}
     missing = [spec.files[role] for role, path in found.items() if path is None]
     if missing:

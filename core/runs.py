@@ -12,6 +12,7 @@ a summary with status ``damaged`` and the reason; nothing here raises for one fo
 from __future__ import annotations
 
 import json
+import re
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -351,7 +352,27 @@ def scan(root: str | os.PathLike,
     for d in find_run_dirs(root):
         old = previous.get(str(d)) if previous else None
         out.append(old if old is not None and _unchanged(d, old) else summarise(d, root, now=now))
-    return out
+    return _name_restarts(out)
+
+
+RESTARTED = interruption("restart")
+
+
+def _name_restarts(runs: list[RunSummary]) -> list[RunSummary]:
+    """A run restarted with r says which folder the new run went to: the first
+    ``<base>-restartN`` beside it started after it (the end row names only the cause)."""
+    for r in runs:
+        if r.reason != RESTARTED or r.started is None:
+            continue
+        path = Path(r.path)
+        base = re.sub(r"-restart\d+$", "", path.name)
+        later = [o for o in runs if o is not r and o.started is not None and o.started >= r.started
+                 and Path(o.path).parent == path.parent
+                 and re.fullmatch(re.escape(base) + r"-restart\d+", Path(o.path).name)]
+        if later:
+            new = min(later, key=lambda o: o.started)
+            r.reason = f"interrupted: restarted (r) into {Path(new.path).name}"
+    return runs
 
 
 def _unchanged(d: Path, old: RunSummary) -> bool:

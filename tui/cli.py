@@ -330,9 +330,12 @@ def spec_from_args(args: argparse.Namespace, hp: Hyperparameters, *, in_this_pro
     and the dashboard shows that check's answer (exit 2 on leaving)."""
     from dataclasses import replace
 
+    from core.datafiles import check_data_dir, get_spec
     from core.edits import resume_edits
     from core.session import RunSpec, read_resume
 
+    if args.data_dir is not None:  # as headless says it, before a dashboard opens
+        check_data_dir(args.data_dir, get_spec(args.dataset))
     spec = RunSpec(hparams=hp, dataset=args.dataset, data_dir=args.data_dir, device=args.device,
                    limit_train=args.limit_train, limit_test=args.limit_test,
                    run_dir=args.run_dir, allow_download=not args.no_download,

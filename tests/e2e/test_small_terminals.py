@@ -13,6 +13,7 @@ import pytest
 from tests.e2e import terminal
 from tests.e2e.test_tmux import EXE, step_of
 from tests.helpers import write_split
+from tui.dashboard.help import FOOT
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -48,6 +49,8 @@ def log_lines(screen: str) -> int:
 
 
 PLOT = "⣀ train"  # the loss plot's title (its legend)
+# The help's last word (its note on when edits take effect ends the help, whatever the width).
+HELP_END = FOOT.split()[-1]
 
 
 def dashboard_ok(width: int):
@@ -86,7 +89,7 @@ def test_80x24_and_60x20_keep_what_matters(tmp_path, session):
     tmux("send-keys", "-t", session, "?")
     wait(session, lambda s: "mnist-tui keys" in s)
     tmux("send-keys", "-t", session, "End")
-    screen = wait(session, lambda s: "optimizer)." in s and "quit" in s)
+    screen = wait(session, lambda s: HELP_END in s and "quit" in s)
     tmux("send-keys", "-t", session, "Escape")
     wait(session, dashboard_ok(80))
 
@@ -100,7 +103,7 @@ def test_80x24_and_60x20_keep_what_matters(tmp_path, session):
     def at_the_end(s: str) -> bool:
         # PageDown again while the end is not in view: a key that comes while the help,
         # last laid out at 80 columns, is laid out anew for 60 scrolls the old layout.
-        if "optimizer)." in s:
+        if HELP_END in s:
             return True
         tmux("send-keys", "-t", session, "PageDown")
         return False
@@ -119,3 +122,13 @@ def test_80x24_and_60x20_keep_what_matters(tmp_path, session):
     tmux("resize-window", "-t", session, "-x", "120", "-y", "40")
     wait(session, lambda s: "hyperparameters (e)" in s and "test digits:" in s and PLOT in s
          and "w Inside" in s and lines_of(s)[-1].rstrip().endswith("q Quit"))
+
+
+def test_a_missing_data_folder_is_one_line_and_exit_2_in_a_terminal(tmp_path, session):
+    """In a terminal (not headless) too: the message headless prints, before any screen."""
+    missing = tmp_path / "nonexistent"
+    tmux("new-session", "-d", "-s", session, "-x", "250", "-y", "24",  # the line unwrapped
+         f"{EXE} --data-dir {missing}; echo rc=$?; sleep 60")
+    screen = wait(session, lambda s: "rc=" in s)
+    rows = [r for r in lines_of(screen) if r.strip()]
+    assert rows == [f"mnist-tui: error: {missing}: no such folder (--data-dir)", "rc=2"], screen

@@ -771,7 +771,11 @@ async def test_narrow_rows_header_and_captions_keep_what_matters_and_end_in_an_e
         await pilot.pause()
         line = status.render().plain  # the long network left out, lr and batch size kept
         assert len(line) <= status.content_size.width and "lr 0.2" in line and "batch 50" in line
-        status.mode = "watching " + "/very/long/path" * 8
+        status.mode = "watching " + "/very/long/path" * 8 + "/run (read-only)"
+        await pilot.pause()
+        line = status.render().plain  # the folder by its name: lr and batch size stay
+        assert "watching run │" in line and "lr 0.2" in line and len(line) <= status.content_size.width
+        status.network, status.short_optimizer = "x" * 300, "y" * 300  # nothing left out fits
         await pilot.pause()
         line = status.render().plain
         assert line.endswith("…") and len(line) == status.content_size.width

@@ -250,13 +250,28 @@ async def test_s_saves_the_drawing_with_the_label_typed(run_copy):
         assert isinstance(pilot.app.screen, LabelScreen)
 
 
-async def test_escape_leaves(draw_run):
+@pytest.mark.parametrize("key", ["escape", "q"])
+async def test_escape_or_q_leaves(draw_run, key):
     app = DrawApp(resolve(draw_run))
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
-        await pilot.press("escape")
+        await pilot.press(key)
         await pilot.pause()
+        assert not app.is_running
     assert app.return_code == 0
+
+
+async def test_q_in_the_label_dialog_is_a_letter_of_the_label(run_copy):
+    app = DrawApp(resolve(run_copy))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("p", *["down"] * 6, "p")  # a stroke
+        await ready(pilot)
+        await pilot.press("s")  # save it: the label dialog
+        assert isinstance(app.screen, LabelScreen)
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.is_running and app.screen.query_one(Input).value == "q"
 
 
 def test_a_checkpoint_cut_short_is_refused_before_any_screen(tmp_path):

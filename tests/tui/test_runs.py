@@ -163,8 +163,8 @@ async def test_legend_names_runs_by_their_differing_settings(root):
         s.selected = {str(root / "base"), str(root / "relu")}
         await pilot.press("c")
         await pilot.pause()
-        assert [n for n, _c in app.screen.runs] == ["lr 0.2 epochs 2 activation sigmoid",
-                                                    "lr 0.05 epochs 3 activation relu"]
+        assert [n for n, _c in app.screen.runs] == ["base: lr 0.2 epochs 2 activation sigmoid",
+                                                    "relu: lr 0.05 epochs 3 activation relu"]
         await pilot.press("escape")
         s.selected = {str(root / "base"), str(root / "group" / "base-restart1")}  # the same settings
         await pilot.press("c")

@@ -265,7 +265,7 @@ def test_json_gives_null_for_an_absent_value_and_both_values_of_an_edit(runs_roo
     assert r["started_with"] == {"lr": 0.2}
     plain = cli(str(tmp_path / "runs")).stdout
     assert "lr 0.2→0.05" in plain.splitlines()[0]  # one run: its settings line names it
-    assert "train n -" in plain.splitlines()[0]     # the table's text for an absent value
+    assert "train n" not in plain.splitlines()[0]   # absent (all of the data): no word for it
 
 
 def test_bad_command_lines_are_one_line_and_exit_2(tmp_path):
@@ -392,3 +392,42 @@ def test_the_dataset_is_a_column_only_when_runs_differ_in_it(runs_root, tmp_path
     same, _differ, cols = layout(scan(root))
     assert "dataset" not in same and "dataset" in [c.key for c in cols]
     assert "fashion-mnist" in cli(str(root)).stdout.splitlines()[-1]
+
+
+def test_the_shared_line_leaves_out_settings_no_run_has(data, tmp_path):
+    from core.config import Hyperparameters
+    from core.session import RunSpec
+    from tui.headless import run_headless
+    from tui.runs.table import layout, plain_table
+
+    for name in ("a", "b"):  # no --limit-train / --limit-test: all of the data
+        spec = RunSpec(hparams=Hyperparameters(epochs=1, lr=0.1 if name == "a" else 0.2),
+                       data_dir=str(data), device="cpu", run_dir=str(tmp_path / name),
+                       allow_download=False)
+        assert run_headless(spec, plot=False, out=io.StringIO()) == 0
+    runs = scan(tmp_path)
+    same, _differ, _cols = layout(runs)
+    assert "limit_train" not in same and "limit_test" not in same
+    first = plain_table(runs).splitlines()[0]
+    assert first.startswith("# same in all runs: dataset mnist") and " -" not in first
+
+
+def test_a_restarted_run_names_the_folder_it_restarted_into(runs_root, tmp_path):
+    import os
+    import shutil
+
+    root = tmp_path / "runs"
+    for name in ("base", "base-restart1", "base-restart2"):
+        shutil.copytree(runs_root / "base", root / name)
+    for i, name in enumerate(("base", "base-restart1", "base-restart2")):
+        os.utime(root / name / "config.json", (1_700_000_000 + 60 * i,) * 2)
+    for name in ("base", "base-restart1"):
+        (root / name / "summary.json").unlink(missing_ok=True)
+        rows = (root / name / METRICS_JSONL).read_text().splitlines()
+        end = json.loads(rows[-1])
+        end.update(status="interrupted", signal="restart")
+        (root / name / METRICS_JSONL).write_text("\n".join([*rows[:-1], json.dumps(end)]) + "\n")
+    found = by_name(root)
+    assert found["base"].reason == "interrupted: restarted (r) into base-restart1"
+    assert found["base-restart1"].reason == "interrupted: restarted (r) into base-restart2"
+    assert found["base-restart2"].reason == ""

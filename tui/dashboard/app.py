@@ -31,6 +31,7 @@ from tui.dashboard.runview import RunView
 from tui.dashboard.signals import SignalExit
 from tui.dashboard.states import AppState
 from tui.dashboard.viewmodel import LOG_LINES, DashboardModel, EngineStarted, error_after, state_after
+from tui.widgets import toasts
 
 __all__ = ["MnistTuiApp", "make_app", "print_receipt", "receipt_text"]
 
@@ -38,6 +39,7 @@ __all__ = ["MnistTuiApp", "make_app", "print_receipt", "receipt_text"]
 
 class MnistTuiApp(RunKeysApp):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere work too
+    CSS = toasts.CSS
     TITLE = "mnist-tui"
     ENABLE_COMMAND_PALETTE = False
 

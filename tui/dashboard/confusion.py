@@ -33,7 +33,7 @@ class ConfusionScreen(Screen):
     ConfusionScreen.-compact > #cm-pairs { margin-top: 0; }
     """
     BINDINGS = [
-        Binding("escape,c,q", "close", "Back"),
+        Binding("escape,c,q", "close", "Back", key_display="q"),
         Binding("h", "hardest", "Hardest"),
     ]
 
@@ -58,6 +58,8 @@ class ConfusionScreen(Screen):
         compact = is_compact(self.app.size)
         self.set_class(compact, "-compact")
         self.query_one(ConfusionMatrix).set_compact(compact)
+        if self.is_mounted:  # the pairs and the cell line are fitted to the size
+            self.show_test(self.app.view.last_test)
 
     def show_test(self, test: TestEnd | None) -> None:
         """The latest test (and each test after it while this screen is open)."""
@@ -69,18 +71,40 @@ class ConfusionScreen(Screen):
             return
         self.query_one(ConfusionMatrix).show(test.confusion, classes)
         self._describe_cell(*self.query_one(ConfusionMatrix).cursor)
-        pairs = most_confused(test.confusion, PAIRS)
-        text = Text("Most confused (true → predicted)", style="bold")
+        self.query_one("#cm-pairs", Static).update(self._pairs_text(test, classes))
+
+    def _pairs_text(self, test: TestEnd, classes) -> Text:
+        """The most confused pairs: as many as the height leaves (all PAIRS from 24
+        rows), each on one line: narrow, the bar shortens, then "of <class>" goes (the
+        heading says the share is of the true class)."""
+        width, height = self.app.size
+        room = width - 2
+        n_classes = len(test.confusion)
+        used = 1 + (n_classes + 2) + 1 + 1 + 1  # title, matrix, cell line, heading, footer
+        if not is_compact(self.app.size):
+            used += 3  # the margins above the matrix, the cell line and the pairs
+        pairs = most_confused(test.confusion, max(1, min(PAIRS, height - used)))
+        text = Text("Most confused (true → predicted)", style="bold", no_wrap=True,
+                    overflow="ellipsis")
         if not pairs:
             text.append("\n  none: every test digit is classified correctly", "dim")
-        top = pairs[0][2] if pairs else 1
-        width = max(len(f"{classes[t]} → {classes[p]}") for t, p, _ in pairs) if pairs else 0
+            return text
+        top = pairs[0][2]
+        width = max(len(f"{classes[t]} → {classes[p]}") for t, p, _ in pairs)
+        longest = max(len(classes[t]) for t, _, _ in pairs)
+        bar_w, of_class = 12, True
+        fixed = 2 + width + 1 + 5 + 2 + 1 + 5  # "  a → b  count  bar 18.7%"
+        if fixed + bar_w + 4 + longest > room:
+            of_class = False
+            text.append(" · % of the true class", "dim")
+        bar_w = max(3, min(12, room - fixed - (4 + longest if of_class else 0)))
         for t, p, n in pairs:
             row_total = sum(test.confusion[t])
             text.append(f"\n  {f'{classes[t]} → {classes[p]}':<{width}} {n:>5}  ")
-            text.append(bar(n / top, 12, ascii=self.app.ascii), "red")
-            text.append(f" {100 * n / row_total:4.1f}% of {classes[t]}", "dim")
-        self.query_one("#cm-pairs", Static).update(text)
+            text.append(bar(n / top, bar_w, ascii=self.app.ascii), "red")
+            text.append(f" {100 * n / row_total:4.1f}%" + (f" of {classes[t]}" if of_class else ""),
+                        "dim")
+        return text
 
     def _describe_cell(self, t: int, p: int) -> None:
         test = self.app.view.last_test
@@ -90,10 +114,19 @@ class ConfusionScreen(Screen):
         count, row = test.confusion[t][p], sum(test.confusion[t])
         share = f" ({100 * count / row:.1f}% of true {classes[t]})" if row else ""
         what = "correct" if t == p else "wrong"
+        hint = "  · Enter: show them" if count else ""
+        room = self.app.size.width - 2
+        head = f"▶ true {classes[t]}, predicted {classes[p]}: {count:,} {what}"
+        if len(head + share + hint) > room:  # narrow: the hint goes (the footer has ⏎), then
+            hint = ""                        # the class named twice
+            if len(head + share) > room and row:
+                share = f" ({100 * count / row:.1f}%)"
+            if len(head + share) > room:
+                share = ""
         self.query_one("#cm-cell", Static).update(Text.assemble(
             ("▶ ", "bold"), f"true {classes[t]}, predicted {classes[p]}: ",
-            (f"{count:,}", "bold"), f" {what}{share}",
-            ("  · Enter: show them" if count else "", "dim")))
+            (f"{count:,}", "bold"), f" {what}{share}", (hint, "dim"),
+            no_wrap=True, overflow="ellipsis"))
 
     def on_confusion_matrix_moved(self, message: ConfusionMatrix.Moved) -> None:
         self._describe_cell(message.true, message.pred)

@@ -108,10 +108,16 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
         self._styled = False
         self._errors: dict[str, Static] = {}  # each field's error line, from compose
 
-    def _title(self) -> str:
+    def _title(self, refused: int = 0) -> str:
+        """The form's first line; ``refused``: the values the last Apply refused, said
+        here rather than in a toast, which outlived the form (a later successful Apply
+        left "1 value(s) refused" on screen)."""
         title = "Edit hyperparameters"
         if self.restart_only:
             title += " (the run has ended: they apply on restart)"
+        if refused:
+            return (f"[b]{title}[/b]  [b red]{refused} value{'s' if refused > 1 else ''} "
+                    f"refused, nothing changed[/]")
         return f"[b]{title}[/b]  Enter applies, Esc cancels"
 
     def _when(self, name: str) -> str:
@@ -225,8 +231,8 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
         changes, problems = self.collect()
         for name in cfg.FIELD_NAMES:
             self._show_error(name, problems.get(name))
+        self.query_one("#edit-title", Static).update(self._title(len(problems)))
         if problems:
-            self.notify(f"{len(problems)} value(s) refused: nothing was changed", severity="error")
             return
         self.dismiss(changes)
 

@@ -13,7 +13,7 @@ from tui.widgets.probcard import card_size, prob_card
 
 
 class HardestScreen(PagedCardsScreen):
-    BINDINGS = [Binding("escape,h,q", "close", "Back")]
+    BINDINGS = [Binding("escape,h,q", "close", "Back", key_display="q")]
     EMPTY = "The hardest examples appear after the first test."
 
     def _scale(self) -> int:
@@ -32,6 +32,12 @@ class HardestScreen(PagedCardsScreen):
                          ascii=app.ascii, scale=self._scale(), rank=rank)
 
     def heading(self) -> Text:
-        return Text.assemble(("Hardest examples", "bold"),
-                             f" (highest loss) · {test_title(self.app.view.last_test)}"
-                             " · t: true class, p: predicted")
+        """The longest that fits one line with the page (" · page 1/4 (n/p)"): narrow,
+        the words go before the numbers."""
+        test = self.app.view.last_test
+        room = self.app.size.width - 2 - 18
+        for name, legend in ((" (highest loss)", " · t: true class, p: predicted"),
+                             ("", " · t: true, p: predicted"), ("", "")):
+            if len(f"Hardest examples{name} · {test_title(test)}{legend}") <= room:
+                break
+        return Text.assemble(("Hardest examples", "bold"), f"{name} · {test_title(test)}{legend}")

@@ -24,20 +24,34 @@ KEYS = (
     ("z", "plots: the recent tests, zoomed in / the whole run"),
     ("o", "smooth the train loss: 0.6, 0.9, 0.99, off (TensorBoard's smoothing)"),
     ("l", "loss axis: auto (log once the losses shown span decades), log, linear"),
-    ("d", "when the data is missing: train on a dataset found on this machine"),
     ("c", "confusion matrix, per-class accuracy, most confused pairs (Enter: a cell's digits)"),
     ("h", "hardest examples: highest loss, with their softmax probabilities"),
     ("w", "inside the network: first-layer weights, layer health, one digit traced"),
-    ("d", "draw a digit and ask the network, live (Esc: back)"),
+    ("d", "draw a digit and ask the network, live (Esc: back); when the data is missing: "
+          "train on a dataset found on this machine instead"),
     ("s", "save a checkpoint"),
     ("?", "this help"),
-    ("q", "quit (asks first while a run is in progress)"),
+    ("q", "quit (asks first while a run is in progress); on the c, h, w and digit screens: "
+          "back (as Esc)"),
 )
 
 
 TEXT_WIDTH = 58  # inside the box: 64 columns less the border and the padding
-FOOT = ("Edits take effect now (lr, momentum, epochs, test batch), at the next epoch "
-        "(batch size) or on restart (network, activation, seed, optimizer).")
+
+
+def when_edits_apply() -> str:
+    """The note under the keys, from core's one rule (``core.config.effect_of``): every
+    field, the CNN's ``model`` and ``lr_step_gamma`` too."""
+    from core.config import EFFECT_WORDS, FIELD_NAMES, LIVE, NEXT_EPOCH, RESTART, effect_of
+
+    def names(effect: str) -> str:
+        return ", ".join(n for n in FIELD_NAMES if effect_of(n) == effect)
+
+    return "Edits take effect: " + "; ".join(
+        f"{EFFECT_WORDS[e]} ({names(e)})" for e in (LIVE, NEXT_EPOCH, RESTART)) + "."
+
+
+FOOT = when_edits_apply()
 
 
 def help_text(width: int) -> Text:

@@ -50,7 +50,7 @@ class InsideScreen(Screen):
     InsideScreen.-compact > LayerHealth, InsideScreen.-compact > DigitTraceView { margin-top: 0; }
     """
     BINDINGS = [
-        Binding("escape,w,q", "close", "Back"),
+        Binding("escape,w,q", "close", "Back", key_display="q"),
         Binding("right,pagedown", "page(1)", "Next tiles"),
         Binding("left,pageup", "page(-1)", "Prev tiles"),
         Binding("x", "scale", "Scale"),
@@ -106,6 +106,8 @@ class InsideScreen(Screen):
         self.post_message(self.DigitWanted(self.digit))
 
     def on_resize(self) -> None:
+        if self._ready:
+            self._title()
         compact = is_compact(self.app.size)
         self.set_class(compact, "-compact")
         tiles = self.query_one(WeightTiles)
@@ -148,11 +150,15 @@ class InsideScreen(Screen):
         self.query_one(DigitTraceView).show(trace, image, classes)
 
     def _title(self) -> None:
-        t = Text.assemble(("Inside the network", "bold"))
-        if self.architecture:
-            t.append(f" · {self.architecture}")
-        if self.latest is not None:
-            t.append(f" · {when(self.latest)}")
+        """Narrow, "Inside" for "Inside the network", then no architecture (the
+        dashboard's header says it): the time of the statistics stays."""
+        room = self.app.size.width - 2
+        latest = f" · {when(self.latest)}" if self.latest is not None else ""
+        arch = f" · {self.architecture}" if self.architecture else ""
+        for name, middle in (("Inside the network", arch), ("Inside", arch), ("Inside", "")):
+            if len(name + middle + latest) <= room:
+                break
+        t = Text.assemble((name, "bold"), middle, latest, no_wrap=True, overflow="ellipsis")
         self.query_one("#in-title", Static).update(t)
 
     # ------------------------------------------------------------ keys

@@ -287,8 +287,13 @@ class RunView(Screen):
         if ev.best_epoch >= 0:
             self.log_line(format_max_accuracy(ev.best_accuracy))
         epochs = self.model.hp.epochs
-        self.query_one(TrainingProgress).row("run").set(
+        prog = self.query_one(TrainingProgress)
+        prog.row("run").set(
             "Run", ev.epochs_done, epochs, f"{ev.epochs_done}/{epochs} epochs · {ev.status}")
+        row = prog.row("epoch")
+        if row.total:  # the count its bar shows and the run's end, not a rate and an ETA
+            row.set(row.title, row.done, row.total,
+                    f"{int(row.done):,}/{int(row.total):,} · {ev.status}")
 
     @engine_handler(msg.Backfill)
     def on_backfill(self, ev: protocol.Backfill) -> None:

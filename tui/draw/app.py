@@ -14,11 +14,13 @@ from pathlib import Path
 import numpy as np
 from textual import work
 from textual.app import App
+from textual.binding import Binding
 from textual.message_pump import MessagePump
 
 from core.errors import MnistTuiError
 from tui.argparsing import say_error
 from tui.draw.screen import DrawingPredicted, DrawScreen, ModelStatus
+from tui.widgets import toasts
 
 
 class DrawArgumentError(MnistTuiError):
@@ -119,9 +121,13 @@ def load_model(checkpoint: Path):
 
 class DrawApp(App[None]):
     TITLE = "mnist-tui draw"
+    CSS = toasts.CSS
     # As in the dashboard and the runs table: it would offer nothing of this app's (its
     # keys are on screen), and random keys into it ended in a traceback (issue 25).
     ENABLE_COMMAND_PALETTE = False
+    # q leaves as everywhere else in mnist-tui (esc also does); the label dialog's text
+    # field takes its own q first.
+    BINDINGS = [Binding("q", "quit", "Quit")]
 
     def __init__(self, source: Source, *, ascii: bool = False, loaded: tuple | None = None) -> None:
         """``loaded``: the checkpoint's (model, epoch, step), loaded already (the command

@@ -22,10 +22,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.message_pump import MessagePump
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.signal import Signal
 from textual.validation import ValidationResult, Validator
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from core.drawing import drawings_paths, preprocess, save_drawing
 from core.errors import MnistTuiError
@@ -33,7 +33,9 @@ from core.events import TestEnd
 from core.report import bar, short_name
 from tui.render.digits import render
 from tui.screens.common import follow
+from tui.screens.fitfooter import FitFooterScreen
 from tui.widgets.canvas import DrawingCanvas
+from tui.widgets.footer import KeyFooter
 
 DIGITS = tuple(str(i) for i in range(10))
 COMPACT_HEIGHT = 36  # below this many rows, the network's view is drawn at half size
@@ -178,7 +180,7 @@ def prob_lines(probs: Sequence[float] | None, classes: Sequence[str], *, width: 
     return out
 
 
-class DrawScreen(Screen[None]):
+class DrawScreen(FitFooterScreen):
     DEFAULT_CSS = """
     DrawScreen #draw-body { height: 1fr; }
     DrawScreen #draw-side { width: 40; height: 1fr; padding: 0 1 0 1; }
@@ -216,7 +218,7 @@ class DrawScreen(Screen[None]):
                 yield Static(id="draw-bars")
                 yield Static(id="draw-answer")
                 yield Static(id="draw-model")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._ready = True  # (is_mounted is not yet True here)

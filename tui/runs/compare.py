@@ -11,7 +11,9 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from core.runs import Curves
-from tui.widgets.compareplot import EPOCHS, SEEN, CompareAccuracyPlot, CompareLossPlot, legend
+from tui.widgets.compareplot import (
+    EPOCHS, SEEN, CompareAccuracyPlot, CompareLossPlot, legend, x_high,
+)
 from tui.widgets.footer import KeyFooter
 
 
@@ -26,7 +28,7 @@ class CompareScreen(Screen[None]):
     """
     BINDINGS = [
         Binding("x", "toggle_x", "Examples seen / epochs"),
-        Binding("escape,q,c", "close", "Back"),
+        Binding("escape,q,c", "close", "Back", key_display="q"),
     ]
 
     def __init__(self, runs: Sequence[tuple[str, Curves]]) -> None:
@@ -53,12 +55,15 @@ class CompareScreen(Screen[None]):
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < 100, "narrow")
+        self.query_one("#compare-legend", Static).update(
+            legend([name for name, _ in self.runs], self.size.width - 2))
         self.call_after_refresh(self.replot)
 
     def replot(self) -> None:
+        high = x_high(self.runs, self.x_axis)  # one x range for both plots
         with self.app.batch_update():
-            self.query_one(CompareLossPlot).replot(self.runs, self.x_axis)
-            self.query_one(CompareAccuracyPlot).replot(self.runs, self.x_axis)
+            self.query_one(CompareLossPlot).replot(self.runs, self.x_axis, high)
+            self.query_one(CompareAccuracyPlot).replot(self.runs, self.x_axis, high)
 
     def action_toggle_x(self) -> None:
         self.x_axis = EPOCHS if self.x_axis == SEEN else SEEN

@@ -32,6 +32,7 @@ from tui.runs.compare import CompareScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.fitfooter import FitFooterScreen
 from tui.widgets.footer import KeyFooter
+from tui.widgets import toasts
 from tui.widgets.runsfilter import RunsFilter
 
 LIVE_SECONDS = 1.0   # running rows are read again this often
@@ -370,12 +371,11 @@ def detail_text(r: RunSummary | None) -> str:
 
 
 def compare_names(chosen: list[RunSummary]) -> list[str]:
-    """The runs' names on the overlay: what differs between them, else their names."""
+    """The runs' names on the overlay: each folder's name, with what differs between
+    them (``base: lr 0.1``); settings alone left two runs edited alike, or a run and
+    its restart, under one name."""
     _same, differ = compare_settings(chosen)
-    names = [label(r, differ) for r in chosen]
-    if len(set(names)) < len(names):  # the same settings: tell them apart by name
-        names = [f"{r.name}" + (f" ({n})" if differ else "") for r, n in zip(chosen, names)]
-    return names
+    return [f"{r.name}: {label(r, differ)}" if differ else r.name for r in chosen]
 
 
 def fill_table(table: DataTable, cols: list[Column], runs: list[RunSummary], selected: set[str],
@@ -437,6 +437,7 @@ class RunsApp(App[list[str] | None]):
     (``["watch", DIR]``); by default under App.suspend, coming back to the table."""
 
     TITLE = "mnist-tui runs"
+    CSS = toasts.CSS
     ENABLE_COMMAND_PALETTE = False  # it would offer nothing here; its footer room shows "q Quit" at 80 columns
 
     def __init__(self, root: str | os.PathLike,

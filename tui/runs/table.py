@@ -112,6 +112,7 @@ def layout(runs: Sequence[RunSummary]) -> tuple[dict[str, str], list[str], list[
     """(what every run shares, as shown above the table; the settings that differ; the
     columns). A dataset all runs share is said once above the table, not in a column."""
     same, differ = compare_settings(list(runs))
+    same = {k: v for k, v in same.items() if v != "-"}  # absent in all ("train n -"): no word
     datasets = {r.dataset for r in runs if r.settings}
     shared = len(datasets) == 1 and None not in datasets
     if shared:

@@ -21,11 +21,11 @@ from tui.widgets.footer import KeyFooter
 
 class PagedCardsScreen(Screen):
     DEFAULT_CSS = """
-    PagedCardsScreen > #paged-title { height: 1; background: $primary-background; padding: 0 1; }
+    PagedCardsScreen > #paged-title { height: auto; background: $primary-background; padding: 0 1; }
     PagedCardsScreen > DigitGrid { padding: 0 1; }
     """
     BINDINGS = [
-        Binding("escape,q", "close", "Back"),
+        Binding("escape,q", "close", "Back", key_display="q"),
         Binding("n", "page(1)", "Next"),
         Binding("p", "page(-1)", "Previous"),
     ]

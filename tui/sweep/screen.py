@@ -25,6 +25,7 @@ from textual.widgets import DataTable, Static
 
 from core.sweep import SweepSpec, TrialRow, best_row
 from tui.widgets.footer import KeyFooter
+from tui.widgets import toasts
 from tui.widgets.sweepplots import BestSoFarPlot, ScatterPlot
 
 POLL_SECONDS = 1.0  # the storage is read at most this often (sooner when a worker reports)
@@ -166,6 +167,7 @@ class SweepApp(App[None]):
     """The sweep's workers run in their own processes; this app follows the study."""
 
     TITLE = "mnist-tui sweep"
+    CSS = toasts.CSS
     ENABLE_COMMAND_PALETTE = False
 
     def __init__(self, spec: SweepSpec, trials: int, jobs: int, workers: Any, study: Any) -> None:

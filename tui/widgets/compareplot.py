@@ -23,17 +23,28 @@ def colour_of(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
-def legend(names: Sequence[str]):
-    """The runs' names, each in its colour, for a line above the plots (a legend over
-    the plot would cover the curves)."""
+def legend(names: Sequence[str], width: int = 1_000):
+    """The runs' names, each after a line in its colour, above the plots (a legend over
+    the plot would cover the curves): on one line if they fit ``width``, else one a
+    line (wrapped, a colour's mark could end one line and its name start the next)."""
     from rich.text import Text
 
-    text = Text()
+    one_line = sum(len(n) + 3 for n in names) + 2 * (len(names) - 1) <= width
+    text = Text(no_wrap=True, overflow="ellipsis")
     for i, name in enumerate(names):
-        text.append("  " if i else "")
+        text.append(("  " if one_line else "\n") if i else "")
         text.append("━━ ", RICH_PALETTE[i % len(RICH_PALETTE)])
         text.append(name)
     return text
+
+
+def x_high(runs: Sequence[tuple[str, Curves]], x_axis: str = SEEN) -> float:
+    """The right end of both plots' x axis: the furthest any run got, train or test (a
+    run stopped mid-epoch has train rows past its last test)."""
+    ends = [xs[-1] for _, c in runs
+            for xs in ((c.train_seen, c.test_seen) if x_axis == SEEN else (c.train_epoch, c.test_epoch))
+            if xs]
+    return max(ends, default=0)
 
 
 class _ComparePlot(_Plot):
@@ -46,7 +57,9 @@ class _ComparePlot(_Plot):
     FLOOR: float | None = 0.0
     CEILING: float | None = None
 
-    def replot(self, runs: Sequence[tuple[str, Curves]], x_axis: str = SEEN) -> None:
+    def replot(self, runs: Sequence[tuple[str, Curves]], x_axis: str = SEEN,
+               high: float | None = None) -> None:
+        """``high``: the x axis's right end, the same for both plots (x_high)."""
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
@@ -58,7 +71,8 @@ class _ComparePlot(_Plot):
         series = [s for i, (name, curves) in enumerate(runs)
                   for s in self.series(i, curves, x_axis, width)]
         ys = [v for _, _, y, _ in series for v in y]
-        high = max([x[-1] for _, x, _, _ in series if x], default=0)
+        if high is None:
+            high = x_high(runs, x_axis)
         if ys:
             rows = plot_rows(self.size.height, xlabel=xlabel)
             axis = row_axis(min(ys), max(ys), rows, most=max(2, rows // 2),

@@ -4,6 +4,7 @@ cell cursor (arrows move it, Enter asks for that cell's digits)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from rich.color import Color
 from rich.style import Style
@@ -36,6 +37,28 @@ def cell_style(count: int, row_total: int, diagonal: bool) -> Style:
 
 def row_labels(classes: Sequence[str], width: int) -> list[str]:
     return [str(i) if c == str(i) else f"{i} {short_name(c, width - 2)}" for i, c in enumerate(classes)]
+
+
+class Layout(NamedTuple):
+    """How the matrix is laid out at a width (ConfusionMatrix._geometry)."""
+
+    label_w: int
+    cell_w: int
+    bar_w: int
+    names: list[str]
+    corner: str
+    bottom: str  # the column totals' label
+    brackets: bool  # around the cursor's cell
+    totals: bool  # the row totals' column
+
+    def width(self, n: int) -> int:
+        return (self.label_w + n * self.cell_w + (self.cell_w + 1 if self.totals else 0)
+                + self.gap + self.bar_w + 6)
+
+    @property
+    def gap(self) -> int:
+        """A space before the accuracy, unless the last cell's own trailing one serves."""
+        return 1 if self.totals or self.brackets else 0
 
 
 class ConfusionMatrix(Widget, can_focus=True):
@@ -82,18 +105,35 @@ class ConfusionMatrix(Widget, can_focus=True):
             self.refresh(layout=True)
 
     # -------------------------------------------------------------- geometry
-    def _geometry(self) -> tuple[int, int, int]:
-        """(label width, cell width, accuracy bar width)."""
-        names = row_labels(self.class_names, 10 if self.compact else 14)
-        label_w = max(len(CORNER), *(len(s) for s in names)) + 1
-        biggest = max((sum(r) for r in self.confusion), default=0)
-        cell_w = max(5, len(str(biggest)) + 1)
-        return label_w, cell_w, 4 if self.compact else 20
+    _room = 1_000  # the width it may take (its container's), from the last layout
+
+    def _geometry(self) -> Layout:
+        """The first layout that fits the room it has. Narrower, in turn: a shorter
+        bar; the class index alone for a label, not a name cut short (the line under the matrix
+        names the cell's classes); no bar; no brackets around the cursor's cell (it
+        stays in reverse); no row totals (the accuracy stays). Never a column cut off."""
+        n = len(self.confusion) or 10
+        biggest = len(str(max((sum(r) for r in self.confusion), default=0)))
+        whole = max(len(c) for c in self.class_names) + 2  # "0 T-shirt/top": names whole
+        layouts = [(whole, 20, True, True), (whole, 4, True, True), (0, 4, True, True),
+                   (0, 0, True, True), (0, 0, False, True), (0, 0, False, False)]
+        if self.compact:
+            layouts = layouts[1:]
+        for name_w, bar_w, brackets, totals in layouts:
+            names = (row_labels(self.class_names, name_w) if name_w
+                     else [str(i) for i in range(len(self.class_names))])
+            corner = CORNER if name_w else ("t\\p" if totals else "")
+            bottom = "total" if totals else "Σ"
+            label_w = max(len(corner), len(bottom), *(len(s) for s in names)) + 1
+            cell_w = max(5 if name_w else 4, biggest + (2 if brackets else 1))
+            layout = Layout(label_w, cell_w, bar_w, names, corner, bottom, brackets, totals)
+            if layout.width(n) <= self._room:
+                break
+        return layout
 
     def get_content_width(self, container, viewport) -> int:
-        label_w, cell_w, bar_w = self._geometry()
-        n = len(self.confusion) or 10
-        return label_w + n * cell_w + (cell_w + 1) + 1 + bar_w + 6
+        self._room = container.width or self._room
+        return self._geometry().width(len(self.confusion) or 10)
 
     def get_content_height(self, container, viewport, width) -> int:
         return (len(self.confusion) or 10) + 2
@@ -102,16 +142,20 @@ class ConfusionMatrix(Widget, can_focus=True):
     def render(self) -> Text:
         if not self.confusion:
             return Text("The confusion matrix appears after the first test.", style="dim")
-        label_w, cell_w, bar_w = self._geometry()
+        g = self._geometry()
+        label_w, cell_w, bar_w, names, corner, brackets = (g.label_w, g.cell_w, g.bar_w, g.names,
+                                                           g.corner, g.brackets)
         n = len(self.confusion)
-        names = row_labels(self.class_names, 10 if self.compact else 14)
         ct, cp = self.cursor
         out = Text(no_wrap=True, overflow="crop")
-        out.append(CORNER.ljust(label_w), "dim")
+        out.append(corner.ljust(label_w), "dim")
         for p in range(n):
             out.append(f"{p:>{cell_w}}", "bold reverse" if p == cp else "bold")
-        out.append(f"{'total':>{cell_w + 1}} ", "dim")
-        out.append("accuracy".ljust(bar_w + 6)[: bar_w + 6], "dim")
+        if g.totals:
+            out.append(f"{'total' if cell_w >= 5 else 'sum':>{cell_w + 1}}", "dim")
+        out.append(" " * g.gap)
+        head = "accuracy" if bar_w + 6 >= 8 else "acc." if g.gap else " acc."
+        out.append(head.ljust(bar_w + 6), "dim")
         accs = class_accuracy([self.confusion[i][i] for i in range(n)],
                               [sum(r) for r in self.confusion])
         for t, row in enumerate(self.confusion):
@@ -123,19 +167,24 @@ class ConfusionMatrix(Widget, can_focus=True):
                 style = cell_style(count, total, t == p)
                 if (t, p) == (ct, cp):
                     style = Style(bold=True, reverse=True, color="white", bgcolor="black")
-                    text = f"[{count:>{cell_w - 2}}]" if count else f"[{'·':>{cell_w - 2}}]"
+                    if brackets:
+                        text = f"[{count:>{cell_w - 2}}]" if count else f"[{'·':>{cell_w - 2}}]"
                 out.append(text, style)
-            out.append(f"{total:>{cell_w + 1}} ", "dim")
+            if g.totals:
+                out.append(f"{total:>{cell_w + 1}}", "dim")
+            out.append(" " * g.gap)
             acc = accs[t]
-            out.append(bar((acc or 0) / 100, bar_w, ascii=self.ascii),
-                       "green" if (acc or 0) >= 90 else "yellow" if (acc or 0) >= 70 else "red")
+            if bar_w:
+                out.append(bar((acc or 0) / 100, bar_w, ascii=self.ascii),
+                           "green" if (acc or 0) >= 90 else "yellow" if (acc or 0) >= 70 else "red")
             out.append("    -" if acc is None else f"{acc:5.1f}%")
         out.append("\n")
-        out.append("total".ljust(label_w), "dim")
+        out.append(g.bottom.ljust(label_w), "dim")
         cols = [sum(self.confusion[t][p] for t in range(n)) for p in range(n)]
         for c in cols:
             out.append(f"{c:>{cell_w}}", "dim")
-        out.append(f"{sum(cols):>{cell_w + 1}}", "dim")
+        if g.totals:
+            out.append(f"{sum(cols):>{cell_w + 1}}", "dim")
         return out
 
     # -------------------------------------------------------------- keys

@@ -168,10 +168,14 @@ class DigitTraceView(Horizontal):
         head.append(f" ({100 * tr.probs[pred]:.0f}%)")
         if tr.label >= 0:
             head.append(f", true {names[tr.label]}")
-        parts = [head]
         shapes = tr.shapes or tuple((len(a),) for a in tr.activations)
         digit_w = 0 if self.image is None else (14 if self.compact else 28) + 1
         room = max(20, (self.size.width or 80) - digit_w)
+        if len(head) > room:  # narrow (60x20): the short form, on one line
+            head = Text(f"#{tr.index} " if tr.index >= 0 else "", "bold")
+            head.append(f"{names[pred]} {100 * tr.probs[pred]:.0f}%", "bold green" if ok else "bold red")
+            head.append(" ✓" if ok else (f" ✗ true {names[tr.label]}" if tr.label >= 0 else ""))
+        parts = [head]
         for name, kind, acts, shape in zip(tr.names, tr.kinds, tr.activations, shapes):
             if len(shape) == 3:  # a convolution's feature maps
                 if self.compact:  # no heading line: the channel count in front, as strips

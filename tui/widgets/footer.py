@@ -8,8 +8,9 @@ from textual.widgets import Footer
 #: The order keys leave a footer too narrow for all of them (every key stays listed in
 #: the help screen, ?). Help and quit are never left out; keys not named here go last.
 DROP_ORDER = ("draw", "inside", "hardest", "confusion", "class_filter", "goto_page",
-              "prev_digits", "misclassified", "next_digits", "restart", "edit", "swap_view")
-KEEP = ("help", "quit_app", "close", "quit")
+              "prev_digits", "misclassified", "next_digits", "restart",
+              "pen", "erase", "clear", "move", "save", "edit", "swap_view")
+KEEP = ("help", "quit_app", "close", "quit", "leave")
 
 
 def key_width(display: str, description: str, compact: bool) -> int:

@@ -121,6 +121,8 @@ class LayerHealth(Widget):
         t.append("Layer health".ljust(name_w)[:name_w] if not compact else "".ljust(name_w), "bold")
         for _, head, short, _, _ in COLUMNS:
             h = (short if compact else head).replace("▅", (ASCII_BLOCKS if self.ascii else BLOCKS)[4])
+            if len(h) > col_w - 1 or not spark_w:  # no sparkline, no scale to mark: the name
+                h = short.split()[0]
             t.append(h[:col_w - 1].ljust(col_w), "bold")
         lo_hi = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}.get(self.activation, (None, None))
         for name in self.order:

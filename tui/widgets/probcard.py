@@ -16,24 +16,28 @@ from tui.render.digits import render
 
 
 def name_width(classes: Sequence[str], scale: int) -> int:
-    longest = max(len(c) for c in classes)
-    return min(longest, 7 if scale > 1 else 11)
+    """Room for the longest class name, whole (Fashion-MNIST's "T-shirt/top": 11): cut
+    to 7, "T-shir." and "Ankle ." read as broken words. A small card makes room with a
+    shorter bar instead (bar_width)."""
+    return min(max(len(c) for c in classes), 12)
 
 
 def card_size(classes: Sequence[str], scale: int) -> tuple[int, int]:
     """(width, height) in cells of a card: digit + bars side by side, caption below."""
     digit_w, digit_h = (14, 7) if scale > 1 else (28, 14)
-    bars_w = 3 + name_width(classes, scale) + 1 + bar_width(scale) + 5
+    bars_w = 3 + name_width(classes, scale) + 1 + bar_width(scale, classes) + 5
     return digit_w + 1 + bars_w + 1, max(digit_h, len(classes)) + (1 if scale > 1 else 2)
 
 
-def bar_width(scale: int) -> int:
-    return 8 if scale > 1 else 12
+def bar_width(scale: int, classes: Sequence[str] = ()) -> int:
+    if scale > 1:
+        return 8 if name_width(classes or ("0",), scale) <= 7 else 5
+    return 12
 
 
 def prob_bars(pred: Prediction, classes: Sequence[str], *, scale: int, ascii: bool) -> Text:
     w = name_width(classes, scale)
-    bw = bar_width(scale)
+    bw = bar_width(scale, classes)
     out = Text(no_wrap=True, overflow="crop")
     for c, p in enumerate(pred.probs):
         if c:

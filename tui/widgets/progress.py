@@ -59,6 +59,17 @@ def row_widths(width: int, title: str, detail: str) -> tuple[int, int]:
     return title_w, max(MIN_BAR, min(BAR_WIDTH, bar))
 
 
+def shared_widths(width: int, rows: list[tuple[str, str]]) -> tuple[int, int]:
+    """One (title, bar) width for rows drawn one above the other, each row's
+    ``(title, detail)``: the widest title any row needs and the narrowest bar, so that
+    the bars start and end in the same columns (at 60x20 the epoch row's longer detail
+    had made its bar a cell shorter than the run row's)."""
+    widths = [row_widths(width, title, detail) for title, detail in rows]
+    title_w = max(t for t, _ in widths)
+    bars = [max(MIN_BAR, min(BAR_WIDTH, b - (title_w - t))) for t, b in widths]
+    return title_w, min(bars)
+
+
 class ProgressRow(Widget):
     DEFAULT_CSS = """
     ProgressRow { height: 1; }
@@ -73,6 +84,18 @@ class ProgressRow(Widget):
         if new != (self.title, self.done, self.total, self.detail):
             self.title, self.done, self.total, self.detail = new
             self.refresh()
+            if isinstance(self.parent, TrainingProgress):
+                self.parent.rows_changed()
+
+    def widths(self, width: int) -> tuple[int, int]:
+        """(title, bar) widths: those shared with the rows beside it, if any."""
+        own = row_widths(width, self.title, self.detail)
+        if isinstance(self.parent, TrainingProgress):
+            title_w, bar_w = self.parent.widths(width)
+            count = essential(self.detail)
+            if title_w + bar_w + 6 + (len(count) + 1 if count else 0) <= width:
+                return title_w, bar_w
+        return own  # (a row narrower than the others: its own widths, its text whole)
 
     @property
     def fraction(self) -> float | None:
@@ -86,7 +109,7 @@ class ProgressRow(Widget):
         base = self.rich_style
         if y or width <= 0:
             return Strip.blank(width, base)
-        title_w, bar_w = row_widths(width, self.title, self.detail)
+        title_w, bar_w = self.widths(width)
         segments = [Segment(self.title.ljust(title_w)[:title_w])]
         frac = self.fraction
         if frac is None:
@@ -126,6 +149,27 @@ class TrainingProgress(Vertical):
 
     def row(self, name: str) -> ProgressRow:
         return self.query_one(f"#{name}", ProgressRow)
+
+    _widths: tuple[int, tuple[int, int]] | None = None  # (width, its shared widths)
+
+    def widths(self, width: int) -> tuple[int, int]:
+        """The (title, bar) widths of every row shown, at ``width`` cells."""
+        if self._widths is None or self._widths[0] != width:
+            rows = [(r.title, r.detail) for r in self.query(ProgressRow) if r.display
+                    and (r.id != "download" or self.has_class("-downloading"))]
+            self._widths = (width, shared_widths(width, rows or [("", "")]))
+        return self._widths[1]
+
+    def rows_changed(self) -> None:
+        """A row's text changed: if the shared widths change with it, every row is
+        drawn again (the row itself repaints anyway)."""
+        if self._widths is None:
+            return
+        width, before = self._widths
+        self._widths = None
+        if self.widths(width) != before:
+            for r in self.query(ProgressRow):
+                r.refresh()
 
     def show_download(self, ev: Any) -> bool:
         """A ``DownloadProgress``: the Download row, shown, names the mirror (before the

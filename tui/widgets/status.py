@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
@@ -41,23 +43,32 @@ class StatusBar(Static):
                 [short, self.dataset],
                 [short]]
 
+    def modes(self) -> list[str]:
+        """The mode, then shorter: watch's folder by its name alone, then "watching"
+        (at 60x20 the whole path had pushed lr and batch size off the header)."""
+        if not self.mode.startswith("watching "):
+            return [self.mode]
+        path = self.mode.removeprefix("watching ").removesuffix(" (read-only)")
+        return [self.mode, f"watching {PurePath(path).name}", "watching"]
+
     def render(self) -> Text:
         mark, style = STATE_STYLES.get(self.state, ("?", ""))
         width = max(self.content_size.width, 1)
         t = Text()
-        for parts in self.layouts():
-            t = Text(no_wrap=True, overflow="ellipsis")
-            t.append("mnist-tui", "bold")
-            t.append(" │ ", "dim")
-            t.append(f"{mark} {self.state}", style)  # first: it must survive a narrow terminal
-            if self.mode:
-                t.append(f" · {self.mode}", "bold yellow")
-            for part in parts:
-                if part:
-                    t.append(" │ ", "dim")
-                    t.append(part)
-            if t.cell_len <= width:
-                return t
+        for mode in self.modes():
+            for parts in self.layouts():
+                t = Text(no_wrap=True, overflow="ellipsis")
+                t.append("mnist-tui", "bold")
+                t.append(" │ ", "dim")
+                t.append(f"{mark} {self.state}", style)  # first: it must survive a narrow terminal
+                if mode:
+                    t.append(f" · {mode}", "bold yellow")
+                for part in parts:
+                    if part:
+                        t.append(" │ ", "dim")
+                        t.append(part)
+                if t.cell_len <= width:
+                    return t
         # Cut here, with an ellipsis: Textual's conversion of the Text drops its overflow.
         t.truncate(width, overflow="ellipsis")
         return t

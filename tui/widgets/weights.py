@@ -90,14 +90,21 @@ class WeightTiles(Widget):
         n, per = len(self.weights), self.per_page
         shown_to = min(self.start + per, n)
         pages = (n + per - 1) // per
+        what = "units" if self.side >= 28 else f"{self.side}x{self.side} filters"
+        parts = [f"{what} {self.start + 1}-{shown_to} of {n}",
+                 f"page {self.start // per + 1}/{pages}",
+                 f"scale: {'shared' if self.shared else 'per tile'}", self.when]
+        # Narrow: whole parts leave (the time, the scale, the page), never half of one.
+        room = self.size.width or 1_000
+        for gone in (3, 2, 1):
+            if len(" · ".join(["First layer", *filter(None, parts)])) <= room:
+                break
+            parts[gone] = ""
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append("First layer", "bold")
-        what = "units" if self.side >= 28 else f"{self.side}x{self.side} filters"
-        t.append(f" · {what} {self.start + 1}-{shown_to} of {n} · page "
-                 f"{self.start // per + 1}/{pages} · scale: "
-                 f"{'shared' if self.shared else 'per tile'}")
-        if self.when:
-            t.append(f" · {self.when}", "dim")
+        for i, part in enumerate(parts):
+            if part:
+                t.append(f" · {part}", "dim" if i == 3 else "")
         return t
 
     def render(self):
