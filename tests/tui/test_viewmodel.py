@@ -158,3 +158,25 @@ def test_which_keys_apply():
     assert key_applies("save", KeyContext(S.FINISHED, engine=True, watching=False), m)
     assert not key_applies("save", KeyContext(S.ERROR, engine=True, watching=False), m)
     assert key_applies("other_dataset", KeyContext(S.ERROR, True, False, alternatives=("kmnist",)), m)
+
+
+def test_while_an_epoch_is_tested_the_run_row_keeps_its_eta_and_the_bars_their_width():
+    """At an epoch's end the epoch row says the test runs and the run row keeps an ETA
+    (it lost it until the next Tick, and at 60 columns the bars grew 11 cells for the
+    test and shrank back after it)."""
+    from types import SimpleNamespace
+
+    from tui.dashboard.viewmodel import epoch_end_details, tick_details
+    from tui.widgets.progress import shared_widths
+
+    tick = SimpleNamespace(n_train=60000, epoch_samples=30000, epoch=3, step=3000,
+                           samples_per_sec=40000.0)
+    training = tick_details(tick, 25, show_eta=True, paused=False)
+    testing = epoch_end_details(3, 25, 60000, 40000.0, show_eta=True)
+    assert testing == ("60,000/60,000 · testing…", "3/25 epochs · ETA 0:33")  # 22 epochs left
+    for width in (60, 80, 120):
+        assert shared_widths(width, [("Epoch 3/25", training[0]), ("Run", training[1])]) == \
+            shared_widths(width, [("Epoch 3/25", testing[0]), ("Run", testing[1])])
+    assert epoch_end_details(25, 25, 60000, 40000.0, show_eta=True)[1] == "25/25 epochs"
+    assert epoch_end_details(3, 25, 60000, 0.0, show_eta=True)[1] == "3/25 epochs"  # no rate yet
+    assert epoch_end_details(3, 25, 60000, 40000.0, show_eta=False)[1] == "3/25 epochs"

@@ -291,6 +291,17 @@ def tick_details(ev: Any, epochs: int, *, show_eta: bool, paused: bool) -> tuple
             f"{ev.epoch - 1}/{epochs} epochs · step {ev.step:,}{eta}")
 
 
+def epoch_end_details(epoch: int, epochs: int, n_train: int, rate: float, *,
+                      show_eta: bool) -> tuple[str, str]:
+    """The detail texts of the epoch and run progress rows once an epoch has trained and
+    its test runs: the epoch row says so, and the run row keeps its ETA (from the last
+    rate; the test's own time is not in it) instead of losing it until the next Tick,
+    which also kept the rows' bars changing width at 60 columns."""
+    run_left = max(epochs - epoch, 0) * n_train
+    eta = f" · ETA {_duration(run_left / rate)}" if show_eta and rate > 0 and run_left else ""
+    return f"{n_train:,}/{n_train:,} · testing…", f"{epoch}/{epochs} epochs{eta}"
+
+
 def _duration(seconds: float) -> str:
     seconds = int(seconds + 0.5)
     h, rest = divmod(seconds, 3600)

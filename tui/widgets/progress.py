@@ -28,9 +28,10 @@ MIN_BAR = 6
 
 def essential(detail: str) -> str:
     """What a row's detail keeps however narrow: its first part (the count) and its
-    last when that is the ETA or the state ("ETA 0:41", "paused", "finished")."""
+    last when that is the ETA or the state ("ETA 0:41", "paused", "testing", "finished")."""
     parts = detail.split(" · ")
-    if len(parts) > 1 and parts[-1].startswith(("ETA", "paused", "finished", "stopped", "diverged")):
+    if len(parts) > 1 and parts[-1].startswith(("ETA", "paused", "testing", "finished", "stopped",
+                                                        "diverged")):
         return f"{parts[0]} · {parts[-1]}"
     return parts[0]
 
