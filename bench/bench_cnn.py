@@ -244,7 +244,11 @@ def main() -> None:
                                 trainer[kid] = runner.proc_cpu(kid) or trainer.get(kid, 0.0)
                 seconds = epoch_seconds(run_dir)
                 if seconds is not None and way == "dashboard" and read(used) is None:
+                    # q, and y for the "quit during a run?" question: a q that comes
+                    # before the dashboard has seen the run's end asks it (and a q on
+                    # that question does nothing: the bench waited for ever)
                     _tmux(sock, "send-keys", "-t", session, "q")
+                    _tmux(sock, "send-keys", "-t", session, "y")
                 times = read(used)
                 if seconds is None or not times:
                     return None
