@@ -47,6 +47,7 @@ from core.network import (
     build_model,
     build_optimizer,
     build_scheduler,
+    configure_cpu_allocator,
     configure_cpu_threads,
     parameter_count,
     set_optimizer_values,
@@ -375,6 +376,7 @@ class Run:
     def _events(self) -> Generator[Event, None, None]:
         if self.device.type == "cpu":
             configure_cpu_threads()
+            configure_cpu_allocator()
         check_each_step = self.device.type == "cpu"
         self.status = RunStatus.RUNNING
         yield RunStarted(self.hp.to_dict(), str(self.device), len(self.train_data),
