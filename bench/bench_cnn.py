@@ -23,7 +23,8 @@ round, and so on); the time is one training epoch (the examples': their ``train(
 mnist-tui's: the engine's own epoch time, the ``seconds`` of the run folder's epoch
 row, the same span). Per round: headless / examples and dashboard / headless; the
 medians are printed with the targets (mnist-tui <= 1.05x the examples' loop, the
-dashboard <= 1.10x headless). All use the thread count mnist-tui picks
+dashboard <= 1.10x headless). The examples' loop runs with PyTorch's default thread
+count, as a user's would; mnist-tui with its own choice for the CNN
 (core.network.configure_cpu_threads).
 """
 
@@ -178,8 +179,7 @@ def main() -> None:
         data = load(args.dataset, args.data_dir, allow_download=False)
         data.train = data.train.head(args.limit_train)
         data.test = data.test.head(args.limit_test)
-        configure_cpu_threads()
-        wall, cpu = examples(data)
+        wall, cpu = examples(data)  # PyTorch's default threads, as a user's run has
         Path(args.examples_only + ".tmp").write_text(f"{wall} {cpu} {engine(data)}\n")
         os.replace(args.examples_only + ".tmp", args.examples_only)
         return
@@ -198,8 +198,9 @@ def main() -> None:
                   str(args.limit_test), "--no-download"]
         if args.limit_train:
             common += ["--limit-train", str(args.limit_train)]
-        print(f"one epoch of {n:,} {args.dataset} images, batch 64, torch threads "
-              f"{configure_cpu_threads()}, {args.rounds} rounds (examples, headless, dashboard), "
+        print(f"one epoch of {n:,} {args.dataset} images, batch 64, torch threads: the "
+              f"examples' {torch.get_num_threads()} (PyTorch's default), mnist-tui's "
+              f"{configure_cpu_threads('cnn')}, {args.rounds} rounds (examples, headless, dashboard), "
               f"each in a tmux session of its own")
         # a session that keeps the tmux server up between the runs' sessions
         _tmux(sock, "new-session", "-d", "-s", "keep", "--", "cat")

@@ -462,9 +462,9 @@ def work(spec: SweepSpec, claim: Callable[[], bool], stop: Callable[[], str | No
          emit: Callable[[tuple], None]) -> None:
     """Run trials while ``claim()`` grants one and nothing asked to stop."""
     if spec.threads:
-        import torch
-
-        torch.set_num_threads(spec.threads)
+        # Each trial's Run sets its threads (core.network.configure_cpu_threads), from
+        # this when given: a worker's share of the cores, whatever the model.
+        os.environ["MNIST_TUI_THREADS"] = str(spec.threads)
     study = open_study(spec)
     while not stop() and claim():
         one_trial(spec, study, stop, emit)

@@ -375,7 +375,7 @@ class Run:
 
     def _events(self) -> Generator[Event, None, None]:
         if self.device.type == "cpu":
-            configure_cpu_threads()
+            configure_cpu_threads(self.hp.model)
             configure_cpu_allocator()
         check_each_step = self.device.type == "cpu"
         self.status = RunStatus.RUNNING
