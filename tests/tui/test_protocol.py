@@ -22,6 +22,6 @@ def test_every_engine_event_has_its_message_and_nothing_else_does():
 def test_commands_are_plain_data_that_crosses_a_process():
     commands = [protocol.Pause(), protocol.Resume(), protocol.Edit({"lr": 0.1}), protocol.Save(),
                 protocol.Stop(), protocol.Quit("SIGTERM"), protocol.Trace(3),
-                protocol.PredictImage(1, bytes(784))]
+                protocol.PredictImage(1, bytes(784)), protocol.Drawn()]
     assert {type(c) for c in commands} == set(typing.get_args(protocol.Command))
     assert [pickle.loads(pickle.dumps(c)) for c in commands] == commands

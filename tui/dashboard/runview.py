@@ -229,6 +229,9 @@ class RunView(Screen):
         prog = self.query_one(TrainingProgress)
         prog.row("epoch").set(f"Epoch {ev.epoch}/{ev.epochs}", 0, ev.n_train)
         prog.row("run").set("Run", ev.epoch - 1, ev.epochs, f"{ev.epoch - 1}/{ev.epochs} epochs")
+        if not self.model.drawn_start:  # the training process waits for this (bridge.START_WAIT)
+            self.model.drawn_start = True
+            self.call_after_refresh(self.app.send, protocol.Drawn())
 
     @engine_handler(msg.Tick)
     def on_tick(self, ev: protocol.Tick) -> None:

@@ -147,6 +147,7 @@ class DashboardModel:
     page: int = 0
     only_wrong: bool = False
     only_class: int | None = None  # f: the digits of one true class
+    drawn_start: bool = False      # the training process was told its start is on screen
 
     # ------------------------------------------------------------ hyperparameters
     @property
@@ -190,6 +191,7 @@ class DashboardModel:
         self.last_test = None
         self.epochs_done, self.in_epoch = 0, False
         self.layer_stats = []
+        self.drawn_start = False
 
     def add_test(self, epoch: int, seen: int, loss: float, accuracy: float) -> None:
         self.test_x.append(seen)

@@ -70,7 +70,14 @@ class PredictImage:
     image: bytes
 
 
-Command = Pause | Resume | Edit | Save | Stop | Quit | Trace | PredictImage
+@dataclass(frozen=True)
+class Drawn:
+    """The screen has drawn the run's start (its first EpochStarted, and so everything
+    before it: the data, the first test): training's first step waits for this, for at
+    most ``tui.engine.bridge.START_WAIT`` seconds."""
+
+
+Command = Pause | Resume | Edit | Save | Stop | Quit | Trace | PredictImage | Drawn
 
 
 # ------------------------------------------------------------- engine -> screen messages
