@@ -37,7 +37,9 @@ def shown(widget) -> str:
 
 def log_text(app) -> str:
     """The log pane's lines (unwrapped), checked against what the pane holds."""
-    pane = " ".join(line.text.strip() for line in app.query_one("#log", RichLog).lines)
+    log = app.query_one("#log", RichLog)
+    log.flush()  # training's lines held back for the next write (LogPane.write_soon)
+    pane = " ".join(line.text.strip() for line in log.lines)
     assert "".join(app.log_lines).replace(" ", "").replace("\t", "") == pane.replace(" ", "")
     return "\n".join(app.log_lines)
 

@@ -37,6 +37,7 @@ from tui.widgets.logpane import LogPane
 from tui.widgets.nodata import NoDataPanel
 from tui.widgets.plotsrow import PlotsRow
 from tui.widgets.progress import TrainingProgress
+from tui.widgets.soon import Soon
 from tui.widgets.status import StatusBar
 
 
@@ -66,6 +67,9 @@ def optimizer_texts(hp: Any) -> tuple[str, str]:
     return optimizer_text(hp), f"lr {show_value(hp.lr)} · batch {hp.batch_size}"
 
 
+DIGITS_SECONDS = 0.5  # a test's captions on the cards at most this often
+
+
 class RunView(Screen):
     """The layout, what draws it, and a handler per kind of event of the run."""
 
@@ -77,6 +81,10 @@ class RunView(Screen):
         self.model = model
         self.alternatives: tuple[str, ...] = ()  # other datasets found here, when data is missing
         self._last_tick: Any = None
+        # A test's predictions on the cards, at most every DIGITS_SECONDS: on the 8k/2k
+        # split a test comes every 0.13 s, and new captions on every card each time cost
+        # the UI a quarter of its CPU while training, for changes no one could read.
+        self.digits_soon = Soon(self, DIGITS_SECONDS, self.show_digits)
         self._draw_predictor: Any = None  # the open DrawScreen's link to the training process
         self.plots = PlotsRow(model, id="plots")  # kept: the timer can outlive the layout
         self.run_signals = RunSignals(self, lambda: self.model.layer_stats)  # the views above follow
@@ -121,9 +129,15 @@ class RunView(Screen):
             self.refresh_bindings()  # v (plots / digits) is a key of the compact layout only
 
     # ------------------------------------------------------------------ drawing
-    def log_line(self, text: str) -> None:
+    def log_line(self, text: str, *, soon: bool = False) -> None:
+        """A line in the log; ``soon``: one of training's many (written a few at a time,
+        ``LogPane.write_soon``)."""
         self.app.log_lines.append(text)
-        self.query_one("#log", RichLog).write(text)
+        log = self.query_one("#log", LogPane)
+        if soon:
+            log.write_soon(text)
+        else:
+            log.write(text)
 
     def refresh_static(self) -> None:
         """The header's optimizer and the pane: none in watch before the run's start row."""
@@ -143,6 +157,7 @@ class RunView(Screen):
         return self.model.page_indices(self.query_one(DigitGallery).capacity())
 
     def show_digits(self) -> None:
+        self.digits_soon.drawn()
         m = self.model
         if m.test_images is None:
             return
@@ -238,7 +253,7 @@ class RunView(Screen):
         self._last_tick = ev
         self.model.train.extend(ev.points)
         for line in ev.lines:
-            self.log_line(line)
+            self.log_line(line, soon=True)
         self.plots.mark("loss")  # the accuracy plot changes only with a test
         self.show_tick(ev)
 
@@ -252,9 +267,9 @@ class RunView(Screen):
             self.app.refresh_bindings()  # c, h and m apply from now on
             self.app.freeze_heap()
         self.run_signals.test.publish(ev)  # the open analysis views follow each test
-        self.log_line(format_test(ev))
+        self.log_line(format_test(ev), soon=True)
         self.plots.mark()  # drawn by the timer, a frame apart from the digits
-        self.show_digits()
+        self.digits_soon.ask()
 
     @engine_handler(msg.EpochEnd)
     def on_epoch_end(self, ev: run_events.EpochEnd) -> None:
@@ -290,6 +305,7 @@ class RunView(Screen):
     @engine_handler(msg.RunFinished)
     def on_run_finished(self, ev: run_events.RunFinished) -> None:
         self.plots.now()  # the final picture, complete at once
+        self.digits_soon.now()  # and the last test's captions
         self.log_line(f"Total epochs: {ev.epochs_done}")
         if ev.best_epoch >= 0:
             self.log_line(format_max_accuracy(ev.best_accuracy))
