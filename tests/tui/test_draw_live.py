@@ -13,7 +13,7 @@ from core.events import TestEnd
 from core.training import predict
 from tests.tui.test_draw import answer_line, paint_digit
 from tui.engine.bridge import RunSpec, ThreadTransport, engine_loop
-from tui.engine.protocol import ImagePredicted, PauseChanged, PredictImage, Quit
+from tui.engine.protocol import Drawn, ImagePredicted, PauseChanged, PredictImage, Quit
 from tui.draw.screen import DrawScreen
 
 
@@ -90,6 +90,7 @@ def _test_results(tui_data, run_dir, ask: bool) -> tuple[list[tuple], list[Image
                    allow_download=False, hardest=4, run_dir=str(run_dir))
     events: queue.Queue = queue.Queue()
     commands: queue.Queue = queue.Queue()
+    commands.put(Drawn())  # (no screen: training need not wait for one)
     image = np.zeros((28, 28), np.uint8)
     image[4:24, 12:16] = 255
     tests, answers, n = [], [], 0

@@ -90,10 +90,11 @@ def data(tmp_path_factory):
 def _live(spec):
     """The dashboard's training process, in a thread: the Ticks' points until the end."""
     from tui.engine.bridge import engine_loop
-    from tui.engine.protocol import Quit, Tick
+    from tui.engine.protocol import Drawn, Quit, Tick
 
     events: queue.Queue = queue.Queue()
     commands: queue.Queue = queue.Queue()
+    commands.put(Drawn())  # (no screen: training need not wait for one)
     thread = threading.Thread(target=engine_loop, args=(spec, events.put, commands), daemon=True)
     thread.start()
     points = []

@@ -414,6 +414,7 @@ class ReplayTransport:
         """A whole run's events, as the dashboard would receive them, to its end."""
         events: queue.Queue = queue.Queue()
         commands: queue.Queue = queue.Queue()
+        commands.put(Drawn())  # no screen to wait for
         thread = threading.Thread(target=engine_loop, args=(spec, events.put, commands),
                                   name="mnist-tui-record", daemon=True)
         thread.start()
