@@ -5,6 +5,7 @@
     python bench/bench_tui.py --startup   (bench_startup.py: first frame, first batch)
     python bench/bench_tui.py --long      (bench_long.py: latency and CPU after 300 epochs)
     python bench/bench_tui.py --together  (a busy machine: each round's two runs side by side)
+    python bench/bench_tui.py --control   (headless in the dashboard's place: the noise alone)
 
 Both as a user runs them (bench/runner.py):
 1. headless:  ``mnist-tui --headless`` in a subprocess (the baseline);
@@ -56,13 +57,13 @@ def speed(args, extra: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix="mnist-tui-bench-") as tmp:
         def one(kind: str, i: int) -> runner.Measured:
             run_dir = Path(tmp) / f"{kind}-{i}"
-            fn = runner.headless_run if kind == "headless" else runner.dashboard_run
+            fn = runner.dashboard_run if kind == "dashboard" else runner.headless_run
             return fn(args.data_dir, args.epochs, run_dir, flags)
 
         base = [one("headless", 0)]
         under: list[runner.Measured] = []
         for i in range(args.rounds):
-            under.append(one("dashboard", i))
+            under.append(one("control" if args.control else "dashboard", i))
             base.append(one("headless", i + 1))
 
     def neighbours(value) -> list[float]:
@@ -75,16 +76,21 @@ def speed(args, extra: list[str]) -> None:
 
     ratios = neighbours(lambda m: sum(m.epochs))
     cpu = [ratio(1, r) for r in neighbours(lambda m: sum(m.epochs_cpu))]
+    what = "control (headless)" if args.control else "dashboard"
     print(f"headless:  {listed(sum(m.epochs) for m in base)} s of training ({args.epochs} epochs); "
           f"CPU in the epochs {listed(sum(m.epochs_cpu) for m in base)} s")
-    print(f"dashboard: {listed(sum(m.epochs) for m in under)} s of training; CPU in the epochs "
-          f"{listed(sum(m.epochs_cpu) for m in under)} s; UI process CPU "
-          f"{listed(m.ui_cpu for m in under)} s, while training {listed(m.ui_share for m in under)} s "
-          f"per second")
-    print(f"speed under the dashboard: {listed(ratios)} x its neighbouring "
+    ui = "" if args.control else (f"; UI process CPU {listed(m.ui_cpu for m in under)} s, while "
+                                  f"training {listed(m.ui_share for m in under)} s per second")
+    print(f"{what}: {listed(sum(m.epochs) for m in under)} s of training; CPU in the epochs "
+          f"{listed(sum(m.epochs_cpu) for m in under)} s{ui}")
+    print(f"speed of the {what} runs: {listed(ratios)} x their neighbouring "
           f"headless runs; median {statistics.median(ratios):.2f} x (target >= 0.95)")
-    print(f"CPU of the training process in the epochs, dashboard / headless: {listed(cpu)} x; "
+    print(f"CPU of the training process in the epochs, {what} / headless: {listed(cpu)} x; "
           f"median {statistics.median(cpu):.2f} x (its epoch rows' cpu_seconds)")
+    if len(ratios) >= 6:  # the target's own measure, round after round: medians of 3
+        groups = [statistics.median(ratios[i:i + 3]) for i in range(0, len(ratios) - 2, 3)]
+        print(f"medians of each 3 rounds: {listed(groups)}; "
+              f"{sum(g >= 0.95 for g in groups)} of {len(groups)} at >= 0.95")
     print(f"load average {os.getloadavg()[0]:.1f} at the end, on {runner.cpu_count()} cores")
 
 
@@ -186,6 +192,9 @@ def main() -> None:
     ap.add_argument("--together", action="store_true",
                     help="each round, a headless and a dashboard run started at the same moment "
                          "(for a busy machine), instead of alternating")
+    ap.add_argument("--control", action="store_true",
+                    help="headless runs in the dashboard's place: the same comparison with no "
+                         "dashboard, to show how far this machine's noise alone moves the ratio")
     ap.add_argument("--presses", type=int, default=30)
     args, rest = ap.parse_known_args()
     if args.startup or args.long:
@@ -217,7 +226,7 @@ def main() -> None:
     if not runner.have_tmux():
         sys.exit("bench_tui needs tmux (the dashboard runs in a real terminal)")
     (together if args.together else speed)(args, rest)
-    if args.presses == 0:
+    if args.presses == 0 or args.control:
         return
     ms = sorted(x * 1000 for x in key_latency(args, presses=args.presses, extra=rest))
     print(f"key press to screen: median {statistics.median(ms):.0f} ms, "

@@ -33,8 +33,20 @@ def test_bench_tui_runs_headless_and_dashboard_and_prints_ratios(tiny_data):
     dashboard = re.search(r"^dashboard:\s+([\d.]+) s", out, re.M)
     assert headless and dashboard, out
     assert float(dashboard.group(1)) > 0  # epoch seconds read back from the dashboard's own run
-    assert re.search(r"speed under the dashboard: [\d.]+ x", out), out
+    assert re.search(r"speed of the dashboard runs: [\d.]+ x", out), out
     assert re.search(r"key press to screen: median \d+ ms", out), out
+
+
+def test_bench_tui_control_puts_headless_runs_in_the_dashboards_place(tiny_data):
+    """--control: the same comparison with no dashboard at all (this machine's noise)."""
+    out = bench("bench_tui.py", "--data-dir", str(tiny_data), "--epochs", "1", "--rounds", "1",
+                "--control")
+    control = re.search(r"^control \(headless\):\s+([\d.]+) s of training; CPU in the epochs [\d.]+ s$",
+                        out, re.M)
+    assert control and float(control.group(1)) > 0, out
+    assert "UI process" not in out and "dashboard" not in out, out
+    assert re.search(r"speed of the control \(headless\) runs: [\d.]+ x", out), out
+    assert "key press" not in out, out
 
 
 def test_bench_cnn_runs_the_three_ways_and_prints_ratios(tiny_data):
