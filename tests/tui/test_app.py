@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import replace
 
 import pytest
@@ -653,6 +654,42 @@ async def test_paused_the_footer_offers_resume_and_the_rows_say_paused(make):
         resumed = app.next_event(PauseChanged)
         await pilot.press("space")
         assert not (await asyncio.wait_for(resumed, 30)).paused
+
+
+async def test_an_epochs_first_ticks_show_the_last_epochs_rate_not_its_start(replay):
+    """At an epoch's first Tick the engine's rate is its first steps' (the shuffle, cold
+    caches): the rows show the rate and ETAs of the epoch before it, moving over to the
+    epoch's own by half-way (viewmodel.steady_rate)."""
+    from core.events import EpochEnd
+
+    app = replay()
+    app.show_eta = True
+    async with app.run_test(size=SIZE) as pilot:
+        tick = await asyncio.wait_for(app.next_event(Tick), 60)
+        await finished(app)  # nothing else moves the rows from here
+        n, board = tick.n_train, app.dashboard
+
+        def at(epoch: int, done: int, rate: float):
+            board.on_tick(msg_of(app, replace(tick, epoch=epoch, epoch_samples=done,
+                                              samples_per_sec=rate, points=[], lines=[])))
+
+        def rows() -> tuple[str, str]:
+            return tuple(app.query_one(f"#{name}", ProgressRow).plain for name in ("epoch", "run"))
+
+        at(3, n - 50, 80_000.0)
+        board.on_epoch_end(msg_of(app, EpochEnd(3, 3 * n, 3 * n // 50, 0.3, 1.0)))
+        at(4, n // 20, 9_000.0)  # a step into epoch 4, at a ninth of the speed
+        await pilot.pause()
+        epoch = rows()[0]
+        shown = int(re.search(r"([\d,]+) samples/s", epoch).group(1).replace(",", ""))
+        assert 70_000 < shown < 80_000, epoch  # mostly the last epoch's (9,000 before the fix)
+        at(4, n // 2, 70_000.0)
+        await pilot.pause()
+        assert "70,000 samples/s" in rows()[0], rows()
+        app.view.reset_run()  # a restart (as app.restart does): no epoch before it
+        at(1, 50, 9_000.0)
+        await pilot.pause()
+        assert "9,000 samples/s" in rows()[0], rows()
 
 
 async def test_space_while_loading_starts_training_paused(make, monkeypatch):

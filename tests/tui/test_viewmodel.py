@@ -180,3 +180,29 @@ def test_while_an_epoch_is_tested_the_run_row_keeps_its_eta_and_the_bars_their_w
     assert epoch_end_details(25, 25, 60000, 40000.0, show_eta=True)[1] == "25/25 epochs"
     assert epoch_end_details(3, 25, 60000, 0.0, show_eta=True)[1] == "3/25 epochs"  # no rate yet
     assert epoch_end_details(3, 25, 60000, 40000.0, show_eta=False)[1] == "3/25 epochs"
+
+
+def test_early_in_an_epoch_the_rate_and_etas_lean_on_the_last_epochs():
+    """The engine's rate is the epoch's so far: after its first steps, mostly the epoch's
+    start (shuffle, cold caches), and the run's ETA jumped at every epoch (1:09 for a
+    moment instead of 0:23 on Fashion-MNIST). The previous epoch's rate moves over to
+    the epoch's own by half-way; with none before it (the first epoch, a resumed run's
+    first Ticks) the Tick's own."""
+    from types import SimpleNamespace
+
+    from tui.dashboard.viewmodel import steady_rate, tick_details
+
+    def tick(done: int, rate: float):
+        return SimpleNamespace(n_train=60000, epoch_samples=done, epoch=5, step=4 * 1200 + done // 50,
+                               samples_per_sec=rate)
+
+    first = tick(60, 9000.0)  # one step done, at a ninth of the speed
+    assert steady_rate(first, 80000.0) == pytest.approx(0.002 * 9000 + 0.998 * 80000)  # 60 of 30,000
+    assert steady_rate(first, 0.0) == 9000.0  # no epoch before it
+    assert steady_rate(tick(15000, 70000.0), 80000.0) == pytest.approx(75000.0)  # a quarter in
+    assert steady_rate(tick(30000, 70000.0), 80000.0) == 70000.0  # from half-way: its own
+    assert steady_rate(tick(45000, 70000.0), 80000.0) == 70000.0
+    epoch, run = tick_details(first, 25, show_eta=True, paused=False, rate=80000.0)
+    assert epoch == "60/60,000 · 80,000 samples/s · ETA 0:01"
+    assert run == "4/25 epochs · step 4,801 · ETA 0:16"  # (60,000 - 60 + 20 x 60,000) / 80,000
+    assert tick_details(first, 25, show_eta=True, paused=False)[1].endswith("ETA 2:20")  # its own

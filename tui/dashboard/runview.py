@@ -29,7 +29,7 @@ from tui.dashboard.messages import engine_handler
 from tui.screens.common import RunSignals, size_classes
 from tui.dashboard.states import AppState
 from tui.dashboard.viewmodel import (LOG_LINES, DashboardModel, Mark, epoch_end_details,
-                                     mark_label, tick_details)
+                                     mark_label)
 from tui.widgets.footer import KeyFooter
 from tui.widgets.gallery import DigitGallery
 from tui.widgets.hparams import HparamsPane
@@ -172,8 +172,8 @@ class RunView(Screen):
 
     def show_tick(self, ev: Any) -> None:
         epochs = self.model.hp.epochs
-        epoch_detail, run_detail = tick_details(ev, epochs, show_eta=self.app.show_eta,
-                                                paused=self.app.state == AppState.PAUSED)
+        epoch_detail, run_detail = self.model.tick_details(
+            ev, show_eta=self.app.show_eta, paused=self.app.state == AppState.PAUSED)
         prog = self.query_one(TrainingProgress)
         prog.row("epoch").set(f"Epoch {ev.epoch}/{epochs}", ev.epoch_samples, ev.n_train, epoch_detail)
         prog.row("run").set("Run", (ev.epoch - 1) + ev.epoch_samples / max(ev.n_train, 1),
@@ -276,7 +276,7 @@ class RunView(Screen):
         self.model.epochs_done, self.model.in_epoch = ev.epoch, False
         epochs, n = self.model.hp.epochs, self.model.n_train
         prog = self.query_one(TrainingProgress)
-        rate = self._last_tick.samples_per_sec if self._last_tick is not None else 0.0
+        rate = self.model.rate_before = self._last_tick.samples_per_sec if self._last_tick else 0.0
         epoch_detail, run_detail = epoch_end_details(ev.epoch, epochs, n, rate,
                                                      show_eta=self.app.show_eta)
         prog.row("epoch").set(f"Epoch {ev.epoch}/{epochs}", n, n, epoch_detail)
