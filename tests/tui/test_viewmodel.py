@@ -206,3 +206,32 @@ def test_early_in_an_epoch_the_rate_and_etas_lean_on_the_last_epochs():
     assert epoch == "60/60,000 · 80,000 samples/s · ETA 0:01"
     assert run == "4/25 epochs · step 4,801 · ETA 0:16"  # (60,000 - 60 + 20 x 60,000) / 80,000
     assert tick_details(first, 25, show_eta=True, paused=False)[1].endswith("ETA 2:20")  # its own
+
+
+def test_the_runs_eta_counts_the_tests_still_to_come():
+    """Each epoch ends with a test, which the training rate knows nothing of: on
+    Fashion-MNIST here a test took half as long as an epoch's training, and the run's
+    ETA was a third short. The model times each epoch's test (EpochEnd to TestEnd) and
+    the run's ETA adds the tests to come at that time; the epoch's ETA is its training."""
+    from types import SimpleNamespace
+
+    from core.events import TestEnd
+    from tui.dashboard.viewmodel import DashboardModel
+
+    m = DashboardModel(EditState(Hyperparameters(epochs=25)))
+    m.n_train = 60000
+    assert m.epoch_ended(3, 40000.0, show_eta=True, now=100.0)[1] == "3/25 epochs · ETA 0:33"
+    m.test_ended(TestEnd(3, 180000, 0.3, 9000, 10000, (), (), ()), now=100.5)  # 0.5 s
+    assert m.test_seconds == 0.5
+    tick = SimpleNamespace(n_train=60000, epoch_samples=30000, epoch=4, step=3600,
+                           samples_per_sec=40000.0)
+    epoch, run = m.tick_details(tick, show_eta=True, paused=False)
+    assert epoch.endswith("ETA 0:01")  # 30,000 samples at 40,000 a second: no test in it
+    # 30,000 + 21 x 60,000 samples at 40,000 a second, then 22 tests (epoch 4's too) of 0.5 s
+    assert run.endswith("ETA 0:43")  # 32.25 s + 11 s (without the tests: 0:32)
+    # at epoch 4's end: 21 epochs' training, 31.5 s, and 22 tests (this one, now running)
+    assert m.epoch_ended(4, 40000.0, show_eta=True, now=200.0)[1] == "4/25 epochs · ETA 0:43"
+    m.test_ended(TestEnd(0, 0, 2.3, 1000, 10000, (), (), ()))  # (a test with no EpochEnd before it)
+    assert 0 < m.test_seconds  # timed by the clock from epoch 4's end
+    m.reset_run()  # a restart: nothing timed yet
+    assert m.test_seconds == 0.0 and m.test_from is None

@@ -28,8 +28,7 @@ from core.events import format_max_accuracy, format_test
 from tui.dashboard.messages import engine_handler
 from tui.screens.common import RunSignals, size_classes
 from tui.dashboard.states import AppState
-from tui.dashboard.viewmodel import (LOG_LINES, DashboardModel, Mark, epoch_end_details,
-                                     mark_label)
+from tui.dashboard.viewmodel import LOG_LINES, DashboardModel, Mark, mark_label
 from tui.widgets.footer import KeyFooter
 from tui.widgets.gallery import DigitGallery
 from tui.widgets.hparams import HparamsPane
@@ -273,12 +272,10 @@ class RunView(Screen):
 
     @engine_handler(msg.EpochEnd)
     def on_epoch_end(self, ev: run_events.EpochEnd) -> None:
-        self.model.epochs_done, self.model.in_epoch = ev.epoch, False
+        rate = self._last_tick.samples_per_sec if self._last_tick is not None else 0.0
+        epoch_detail, run_detail = self.model.epoch_ended(ev.epoch, rate, show_eta=self.app.show_eta)
         epochs, n = self.model.hp.epochs, self.model.n_train
         prog = self.query_one(TrainingProgress)
-        rate = self.model.rate_before = self._last_tick.samples_per_sec if self._last_tick else 0.0
-        epoch_detail, run_detail = epoch_end_details(ev.epoch, epochs, n, rate,
-                                                     show_eta=self.app.show_eta)
         prog.row("epoch").set(f"Epoch {ev.epoch}/{epochs}", n, n, epoch_detail)
         prog.row("run").set("Run", ev.epoch, epochs, run_detail)
 

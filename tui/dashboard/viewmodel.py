@@ -7,6 +7,7 @@ The dashboard screen feeds it events and draws from it; tests use it without a s
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -149,6 +150,8 @@ class DashboardModel:
     only_class: int | None = None  # f: the digits of one true class
     drawn_start: bool = False      # the training process was told its start is on screen
     rate_before: float = 0.0       # the last epoch's samples a second (steady_rate); 0: none
+    test_seconds: float = 0.0      # how long the last epoch's test took, as seen here; 0: none
+    test_from: float | None = None  # when the test now running began (time.monotonic)
 
     # ------------------------------------------------------------ hyperparameters
     @property
@@ -186,7 +189,16 @@ class DashboardModel:
         """The progress rows' texts at a Tick of this run (``tick_details``), its rate and
         ETAs leaning on the last epoch's early in an epoch (``steady_rate``)."""
         return tick_details(ev, self.hp.epochs, show_eta=show_eta, paused=paused,
-                            rate=steady_rate(ev, self.rate_before))
+                            rate=steady_rate(ev, self.rate_before), test_seconds=self.test_seconds)
+
+    def epoch_ended(self, epoch: int, rate: float, *, show_eta: bool,
+                    now: float | None = None) -> tuple[str, str]:
+        """An epoch has trained (at ``rate``, its last Tick's) and its test begins: the
+        progress rows' texts (``epoch_end_details``)."""
+        self.epochs_done, self.in_epoch, self.rate_before = epoch, False, rate
+        self.test_from = time.monotonic() if now is None else now
+        return epoch_end_details(epoch, self.hp.epochs, self.n_train, rate, show_eta=show_eta,
+                                 test_seconds=self.test_seconds)
 
     # ------------------------------------------------------------ the run's data
     def reset_run(self) -> None:
@@ -199,7 +211,7 @@ class DashboardModel:
         self.epochs_done, self.in_epoch = 0, False
         self.layer_stats = []
         self.drawn_start = False
-        self.rate_before = 0.0
+        self.rate_before, self.test_seconds, self.test_from = 0.0, 0.0, None
 
     def add_test(self, epoch: int, seen: int, loss: float, accuracy: float) -> None:
         self.test_x.append(seen)
@@ -209,8 +221,12 @@ class DashboardModel:
         if improves(accuracy, self.best[0] if self.best[1] >= 0 else None):  # core's one rule
             self.best = (accuracy, epoch)
 
-    def test_ended(self, ev: TestEnd) -> bool:
-        """Take in a test; True for the run's first one."""
+    def test_ended(self, ev: TestEnd, now: float | None = None) -> bool:
+        """Take in a test; True for the run's first one. An epoch's test is timed from
+        its EpochEnd, for the run's ETA (in a watched run whose rows come at once: ~0)."""
+        if self.test_from is not None:
+            self.test_seconds = (time.monotonic() if now is None else now) - self.test_from
+            self.test_from = None
         self.add_test(ev.epoch, ev.seen, ev.avg_loss, ev.accuracy)
         first, self.last_test = self.last_test is None, ev
         return first
@@ -302,31 +318,34 @@ def steady_rate(ev: Any, rate_before: float) -> float:
 
 
 def tick_details(ev: Any, epochs: int, *, show_eta: bool, paused: bool,
-                 rate: float | None = None) -> tuple[str, str]:
+                 rate: float | None = None, test_seconds: float = 0.0) -> tuple[str, str]:
     """The detail texts of the epoch and run progress rows at a Tick: counts, then the
     rate (``rate``, by default the Tick's own) and the ETAs, or "paused" while paused (a
-    rate would be a stale one)."""
+    rate would be a stale one). The run's ETA has the tests still to come in it, each
+    ``test_seconds`` (the last one's time); the epoch's is its training."""
     epoch_left = ev.n_train - ev.epoch_samples
-    run_left = epoch_left + max(epochs - ev.epoch, 0) * ev.n_train
+    later = max(epochs - ev.epoch, 0)
+    run_left = epoch_left + later * ev.n_train
     rate = ev.samples_per_sec if rate is None else rate
     speed = eta = ""
     if paused:
         speed = eta = " · paused"
     elif show_eta and rate > 0:  # no clock in the frame when asked (snapshots)
         speed = f" · {rate:,.0f} samples/s · ETA {_duration(epoch_left / rate)}"
-        eta = f" · ETA {_duration(run_left / rate)}"
+        eta = f" · ETA {_duration(run_left / rate + (later + 1) * test_seconds)}"
     return (f"{ev.epoch_samples:,}/{ev.n_train:,}{speed}",
             f"{ev.epoch - 1}/{epochs} epochs · step {ev.step:,}{eta}")
 
 
 def epoch_end_details(epoch: int, epochs: int, n_train: int, rate: float, *,
-                      show_eta: bool) -> tuple[str, str]:
+                      show_eta: bool, test_seconds: float = 0.0) -> tuple[str, str]:
     """The detail texts of the epoch and run progress rows once an epoch has trained and
     its test runs: the epoch row says so, and the run row keeps its ETA (from the last
-    rate; the test's own time is not in it) instead of losing it until the next Tick,
-    which also kept the rows' bars changing width at 60 columns."""
-    run_left = max(epochs - epoch, 0) * n_train
-    eta = f" · ETA {_duration(run_left / rate)}" if show_eta and rate > 0 and run_left else ""
+    rate, with this test and the later ones at ``test_seconds`` each) instead of losing
+    it until the next Tick, which also kept the rows' bars changing width at 60 columns."""
+    later = max(epochs - epoch, 0)
+    seconds = later * n_train / rate + (later + 1) * test_seconds if rate > 0 else 0.0
+    eta = f" · ETA {_duration(seconds)}" if show_eta and rate > 0 and later else ""
     return f"{n_train:,}/{n_train:,} · testing…", f"{epoch}/{epochs} epochs{eta}"
 
 
