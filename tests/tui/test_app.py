@@ -543,6 +543,25 @@ async def test_any_resize_sequence_ends_in_the_fresh_start_layout(replay):
             assert layout_of(app) == fresh[size], size
 
 
+async def test_after_a_resize_the_plots_are_drawn_for_their_new_size_at_once(replay):
+    """A plot's labels and ticks are chosen for its size: after a resize, drawn until the
+    row's timer came round (up to a second) with the old size's labels, the labels stood
+    unevenly apart and the points on rows not their own (seen once at 80x24)."""
+    from tests.plotcheck import assert_points_on_nearest_rows
+
+    app = replay()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await finished(app)
+        await pilot.press("z")  # the whole run: every test on the plots
+        await settled(pilot)
+        for size in ((80, 24), (60, 20), (120, 40), (80, 24)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()  # the resize, and no more: not the plots' timer
+            acc, loss = app.dashboard.query_one(AccuracyPlot), app.dashboard.query_one(LossPlot)
+            assert_points_on_nearest_rows(acc.render().plain, list(app.view.test_acc))
+            assert_points_on_nearest_rows(loss.render().plain, list(app.view.test_loss), log=loss.log)
+
+
 async def test_an_edit_while_training_is_announced_once_and_marked_once(make):
     """One lr edit: one "Applied at step" line, one mark on the loss plot, labelled
     with what changed. (Run.apply returned the event and also queued it for

@@ -62,11 +62,13 @@ class _Plot(PlotextPlot):
     NAME = ""  # "loss" or "accuracy": what the row calls it
 
     def on_resize(self) -> None:
-        # Ticks, title and labels were chosen for the old width: a replot at the new one
-        # (the row's resize may come before this plot has its new size).
+        # Ticks, title and labels were chosen for the old size: a replot at the new one,
+        # now (the row's resize may come before this plot has its new size). Left to the
+        # row's timer, the new size showed the old labels for up to a second: labels
+        # unevenly apart and the points on rows not their own.
         row = self.parent
-        if self.NAME and hasattr(row, "mark"):
-            row.mark(self.NAME)
+        if self.NAME and hasattr(row, "now"):
+            row.now(self.NAME)
 
     def render(self):  # the same steps as PlotextPlot.render, but the last one
         try:
