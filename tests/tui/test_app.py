@@ -562,6 +562,25 @@ async def test_after_a_resize_the_plots_are_drawn_for_their_new_size_at_once(rep
             assert_points_on_nearest_rows(loss.render().plain, list(app.view.test_loss), log=loss.log)
 
 
+async def test_under_60x20_only_the_progress_and_the_log_remain_after_v_too(replay):
+    """v at 80x24 shows the digits in the plots' place; made smaller than 60x20 the
+    screen keeps only the progress and the log, as the README says (the digits stayed:
+    the rule for v outweighed the one for tiny screens)."""
+    app = replay()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await finished(app)
+        await pilot.press("v")
+        await settled(pilot)
+        assert app.dashboard.query_one("#middle").display  # the digits, in the plots' place
+        await pilot.resize_terminal(50, 15)
+        await settled(pilot)
+        shown = [w.id for w in app.dashboard.children if w.display]
+        assert "middle" not in shown and "plots" not in shown and "log" in shown, shown
+        await pilot.resize_terminal(80, 24)
+        await settled(pilot)
+        assert app.dashboard.query_one("#middle").display  # v still in force at 80x24
+
+
 async def test_an_edit_while_training_is_announced_once_and_marked_once(make):
     """One lr edit: one "Applied at step" line, one mark on the loss plot, labelled
     with what changed. (Run.apply returned the event and also queued it for
