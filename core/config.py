@@ -215,5 +215,7 @@ def parse_field(name: str, text: str) -> Any:
     except ValueError:
         expected = {"float": "a number", "int": "a whole number"}.get(
             kind, "whole numbers separated by commas, e.g. 100,50")
+        if not text:  # (a cleared field, or letters the form's number field left out)
+            raise ConfigError({name: f"empty: enter {expected}"}) from None
         raise ConfigError({name: f"{text!r} is not {expected}"}) from None
     return value

@@ -60,6 +60,12 @@ def test_parse_field():
         parse_field("batch_size", "ten")
     with pytest.raises(ConfigError, match="hidden"):
         parse_field("hidden", "100,x")
+    # An empty field (the form's number fields leave letters out: "abc" typed is "")
+    # says so, not "'' is not a number".
+    with pytest.raises(ConfigError, match="^lr: empty: enter a number$"):
+        parse_field("lr", "  ")
+    with pytest.raises(ConfigError, match="^epochs: empty: enter a whole number$"):
+        parse_field("epochs", "")
 
 
 def test_dict_round_trip():
