@@ -328,3 +328,38 @@ async def test_watchs_header_keeps_lr_and_batch_size(width):
         await pilot.pause()
         text = str(bar.render())
         assert "lr 0.2 · batch 50" in text and "watching" in text and len(text) <= width - 2
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_edit_forms_explanations_keep_their_two_lines_whole(size):
+    """Each field's explanation (when it applies · what it is) is written for two lines
+    of 26 cells (test_app: test_every_field_explains_itself_in_two_lines_of_the_form); at
+    60x20 the form gave it 15, and 'now · learning rate of the optimizer' lost its end.
+    Under 72 columns the names and values get narrower; every choice still shows whole."""
+    import textwrap
+
+    from textual.app import App
+    from textual.widgets import Select
+
+    from core import config as cfg
+    from core.config import Hyperparameters
+    from tui.dashboard.edit import CHOICES, EditScreen
+
+    class FormApp(App):
+        def on_mount(self) -> None:
+            self.push_screen(EditScreen(Hyperparameters()))
+
+    app = FormApp()
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        form = app.screen
+        for name in cfg.FIELD_NAMES:
+            when = form.query_one(f"#when-{name}")
+            text = str(when.render())
+            assert len(textwrap.wrap(text, when.region.width)) <= 2, (name, when.region.width)
+            label = when.parent.children[0]
+            assert label.region.width >= len(name), name  # test_batch_size whole
+        for select in form.query(Select):
+            longest = max(len(c) for c in CHOICES[select.id.removeprefix("f-")])  # "adadelta"
+            current = select.query_one("SelectCurrent")  # its text, then " ▼"
+            assert current.content_region.width - 2 >= longest, (select.id, current.content_region)

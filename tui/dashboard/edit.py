@@ -71,6 +71,9 @@ class FieldInput(Input):
         await super()._on_key(event)
 
 
+NARROW = 72  # columns: under this, the form's narrow fields (EditScreen._fit)
+
+
 class EditScreen(ModalScreen[dict[str, Any] | None]):
     """Dismisses with the changed fields (parsed values), or None when cancelled.
 
@@ -97,6 +100,13 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
     EditScreen .error { color: $error; height: auto; padding-left: 17; }
     EditScreen .error:disabled { display: none; }
     EditScreen #buttons { height: auto; align: right middle; }
+    /* Under 72 columns (60x20) the explanations keep 26 cells, their two lines' width */
+    EditScreen.-narrow .field > Label { width: 15; }
+    EditScreen.-narrow .field > Label.when { width: 1fr; }
+    EditScreen.-narrow .field > Input, EditScreen.-narrow .field > Select { width: 14; }
+    EditScreen.-narrow VerticalScroll { scrollbar-size-vertical: 1; }
+    EditScreen.-narrow SelectCurrent { padding: 0 1; }  /* "adadelta" in 14 cells */
+    EditScreen.-narrow .error { padding-left: 15; }
     EditScreen Button { margin-left: 1; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "apply", "Apply")]
@@ -179,6 +189,7 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
         them on every push; the form's CSS and classes do not change). Screen's own
         handler is private: if another Textual lacks it, the form restyles as usual
         (pyproject.toml bounds textual below 9)."""
+        self._fit(self.app.size.width)  # (the terminal may have changed size meanwhile)
         resume = getattr(Screen, "_on_screen_resume", None)
         if self._styled and event.refresh_styles and resume is not None:
             event.prevent_default()  # instead of Screen's handler, the same without restyling
@@ -186,6 +197,15 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
 
     def on_mount(self) -> None:
         self._styled = True  # mounting styled every widget (the app composes it off-screen)
+        self._fit(self.app.size.width)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.width)
+
+    def _fit(self, width: int) -> None:
+        """Narrower fields under 72 columns: each explanation keeps two lines of 26 cells
+        (at 60 columns it had 15, and 'now · learning rate of the optimizer' lost its end)."""
+        self.set_class(width < NARROW, "-narrow")
 
     def _show_error(self, name: str, message: str | None) -> None:
         err = self._errors.get(name)
