@@ -197,7 +197,6 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
 
     def on_mount(self) -> None:
         self._styled = True  # mounting styled every widget (the app composes it off-screen)
-        self._fit(self.app.size.width)
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.width)
