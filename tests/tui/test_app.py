@@ -280,6 +280,8 @@ async def test_help_screen(make):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
+        first = str(app.screen.query_one("#help-keys").render()).splitlines()[0]
+        assert first == "mnist-tui keys  Esc closes · ↑↓ PgDn End scroll"  # how to leave it
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 

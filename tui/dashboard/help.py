@@ -60,7 +60,9 @@ def help_text(width: int) -> Text:
     keyw = max(len(key) for key, _ in KEYS)
     room = max(width - keyw - 2, 12)
     body = Text()
-    body.append("mnist-tui keys\n\n", "bold")
+    body.append("mnist-tui keys", "bold")
+    hint = "Esc closes · ↑↓ PgDn End scroll"  # (a terminal shorter than the help)
+    body.append(("  " + hint if width >= len("mnist-tui keys  ") + len(hint) else "") + "\n\n", "dim")
     for key, what in KEYS:
         body.append(key.rjust(keyw), "bold cyan")
         indent = "\n" + " " * (keyw + 2)
