@@ -90,8 +90,16 @@ def test_digit_pages_wrap_and_only_wrong_pages_the_misclassified():
     assert m.page_indices(4) == [8, 9]
     m.page = 3
     assert m.page_indices(4) == [0, 1, 2, 3] and m.page == 0
-    assert m.gallery_title(4) == ("test digits: 10 · page 1/3 · n/p next/prev · g page · f class · "
-                                  "m misclassified")
+    assert m.gallery_title(4) == ("test digits: 10 · page 1/3 · n/p next/prev · m misclassified · "
+                                  "f class · g page")
+    # A narrower gallery leaves keys out whole, the least used first (Textual cut the
+    # title mid-word: "… m misc…" at 80x24); what and which page always stay.
+    assert m.gallery_title(4, 80) == ("test digits: 10 · page 1/3 · n/p next/prev · m misclassified · "
+                                      "f class")  # 78 cells: all but g
+    assert m.gallery_title(4, 60) == "test digits: 10 · page 1/3 · n/p next/prev"
+    assert m.gallery_title(4, 20) == "test digits: 10 · page 1/3"
+    for width in range(20, 100):
+        assert len(m.gallery_title(4, width)) <= max(width - 2, 26)
 
 
 def test_the_state_follows_the_engine_events():

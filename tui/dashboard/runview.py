@@ -167,7 +167,7 @@ class RunView(Screen):
         gallery.show(m.test_images, m.test_labels, m.class_names, indices,
                      m.predictions or None, m.confidences or None,
                      ascii=self.app.ascii, message=message)
-        gallery.border_title = m.gallery_title(gallery.capacity())
+        gallery.border_title = m.gallery_title(gallery.capacity(), gallery.size.width)
 
     def show_tick(self, ev: Any) -> None:
         epochs = self.model.hp.epochs

@@ -270,13 +270,13 @@ class DashboardModel:
     def pages(self, per: int) -> int:
         return page_of(len(self.digit_pool()), per, 0)[1]
 
-    def gallery_title(self, per: int) -> str:
+    def gallery_title(self, per: int, width: int = 0) -> str:
         pool = self.digit_pool()
         page, pages = page_of(len(pool), per, self.page)
         cls = None if self.only_class is None else (
             self.class_names[self.only_class] if self.class_names else str(self.only_class))
         return gallery_title(page, pages, len(pool), len(self.test_labels), self.only_wrong,
-                             bool(self.predictions), cls)
+                             bool(self.predictions), cls, width=width)
 
 
 def page_of(pool: int, per: int, page: int) -> tuple[int, int]:
@@ -286,8 +286,10 @@ def page_of(pool: int, per: int, page: int) -> tuple[int, int]:
 
 
 def gallery_title(page: int, pages: int, shown: int, total: int, only_wrong: bool,
-                  tested: bool, only_class: str | None = None) -> str:
-    """The gallery's border title: what it shows, which page, and the keys that change it."""
+                  tested: bool, only_class: str | None = None, *, width: int = 0) -> str:
+    """The gallery's border title: what it shows, which page, and the keys that change it;
+    for a gallery ``width`` wide, the keys that do not fit left out whole, the least
+    used first (the help has them all), instead of the title cut mid-word."""
     of_class = f" of class {only_class}" if only_class is not None else ""
     if only_wrong and tested:
         what = f"misclassified test digits{of_class}: {shown:,} of {total:,}"
@@ -297,8 +299,12 @@ def gallery_title(page: int, pages: int, shown: int, total: int, only_wrong: boo
         what = f"test digits of class {only_class}: {shown:,} of {total:,}"
     else:
         what = f"test digits: {total:,}"
-    return (f"{what} · page {page + 1}/{pages} · n/p next/prev · g page · f class · "
-            f"m {'all' if only_wrong else 'misclassified'}")
+    keys = ["n/p next/prev", "m " + ("all" if only_wrong else "misclassified"), "f class",
+            "g page"]  # the order they are kept in
+    parts = [what, f"page {page + 1}/{pages}", *keys]
+    while width and len(" · ".join(parts)) > width - 2 and len(parts) > 2:
+        parts.pop()
+    return " · ".join(parts)
 
 
 EARLY_IN_EPOCH = 0.5  # of an epoch's samples: until then its rate leans on the last one's
