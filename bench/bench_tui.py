@@ -6,6 +6,7 @@
     python bench/bench_tui.py --long      (bench_long.py: latency and CPU after 300 epochs)
     python bench/bench_tui.py --together  (a busy machine: each round's two runs side by side)
     python bench/bench_tui.py --control   (headless in the dashboard's place: the noise alone)
+    python bench/bench_tui.py --drift --epochs 20  (one headless process: how its epochs drift)
 
 Both as a user runs them (bench/runner.py):
 1. headless:  ``mnist-tui --headless`` in a subprocess (the baseline);
@@ -48,6 +49,10 @@ def ratio(a: float, b: float) -> float:
     return a / b if b else float("nan")
 
 
+def listed(values) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
+
+
 def speed(args, extra: list[str]) -> None:
     """Alternating headless and dashboard runs; prints seconds and ratios: wall (the
     headline) and CPU (what a loaded machine disturbs least)."""
@@ -71,9 +76,6 @@ def speed(args, extra: list[str]) -> None:
         return [ratio((value(base[i]) + value(base[i + 1])) / 2, value(m))
                 for i, m in enumerate(under)]
 
-    def listed(values) -> str:
-        return ", ".join(f"{v:.2f}" for v in values)
-
     ratios = neighbours(lambda m: sum(m.epochs))
     cpu = [ratio(1, r) for r in neighbours(lambda m: sum(m.epochs_cpu))]
     what = "control (headless)" if args.control else "dashboard"
@@ -91,6 +93,28 @@ def speed(args, extra: list[str]) -> None:
         groups = [statistics.median(ratios[i:i + 3]) for i in range(0, len(ratios) - 2, 3)]
         print(f"medians of each 3 rounds: {listed(groups)}; "
               f"{sum(g >= 0.95 for g in groups)} of {len(groups)} at >= 0.95")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end, on {runner.cpu_count()} cores")
+
+
+def drift(args, extra: list[str]) -> None:
+    """One headless process, ``--epochs`` epochs of the same work: how much its epochs
+    differ with nothing else changing (no other process, no new start, the same data in
+    memory). The differences between runs that the other modes compare include these."""
+    flags = [*extra] + (["--limit-train", str(args.limit_train)] if args.limit_train else [])
+    with tempfile.TemporaryDirectory(prefix="mnist-tui-bench-") as tmp:
+        m = runner.headless_run(args.data_dir, args.epochs, Path(tmp) / "drift", flags)
+    wall, cpu = m.epochs[1:], m.epochs_cpu[1:]  # the first epoch starts cold
+    if len(wall) < 2:
+        sys.exit("--drift needs --epochs 3 or more (the first epoch is left out)")
+    mid = statistics.median(wall)
+    steps = [ratio(a, b) for a, b in zip(wall, wall[1:])]
+    apart = sum(abs(r - 1) > 0.05 for r in steps)
+    print(f"one headless process, epochs 2-{args.epochs}: {listed(wall)} s "
+          f"(CPU {listed(cpu)} s)")
+    print(f"each epoch / their median: {listed(w / mid for w in wall)} x; slowest / fastest "
+          f"{max(wall) / min(wall):.2f} x; CPU / wall {statistics.median(map(ratio, cpu, wall)):.2f} x")
+    print(f"one epoch / the one before it: {listed(steps)} x; {apart} of {len(steps)} "
+          f"more than 5 % apart")
     print(f"load average {os.getloadavg()[0]:.1f} at the end, on {runner.cpu_count()} cores")
 
 
@@ -195,6 +219,9 @@ def main() -> None:
     ap.add_argument("--control", action="store_true",
                     help="headless runs in the dashboard's place: the same comparison with no "
                          "dashboard, to show how far this machine's noise alone moves the ratio")
+    ap.add_argument("--drift", action="store_true",
+                    help="one headless run of --epochs epochs instead: how far its epochs, the "
+                         "same work in one process, differ from each other")
     ap.add_argument("--presses", type=int, default=30)
     args, rest = ap.parse_known_args()
     if args.startup or args.long:
@@ -222,6 +249,9 @@ def main() -> None:
                   f"{statistics.median(ms):.0f} ms, 90th percentile {ms[int(len(ms) * 0.9)]:.0f} ms, "
                   f"max {ms[-1]:.0f} ms; first bytes after {statistics.median(f):.0f} ms; "
                   f"{kb:.0f} kB written")
+        return
+    if args.drift:
+        drift(args, rest)
         return
     if not runner.have_tmux():
         sys.exit("bench_tui needs tmux (the dashboard runs in a real terminal)")

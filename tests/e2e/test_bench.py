@@ -57,3 +57,20 @@ def test_bench_cnn_runs_the_three_ways_and_prints_ratios(tiny_data):
     for ratio in ("headless / examples", "dashboard / headless", "CPU, one epoch, engine / examples",
                   "CPU, whole command, dashboard"):
         assert re.search(rf"{re.escape(ratio)}.*median [\d.]+ x", out), out
+
+
+def test_bench_tui_drift_reads_one_processs_epochs(tiny_data):
+    """--drift: one headless run, its epochs after the first compared with each other."""
+    out = bench("bench_tui.py", "--data-dir", str(tiny_data), "--epochs", "4", "--drift")
+    epochs = re.search(r"^one headless process, epochs 2-4: ([\d.]+), ([\d.]+), ([\d.]+) s \(CPU ", out, re.M)
+    assert epochs and all(float(s) > 0 for s in epochs.groups()), out
+    assert re.search(r"one epoch / the one before it: [\d.]+, [\d.]+ x; \d of 2 more than 5 % apart",
+                     out), out
+    assert "dashboard" not in out and "key press" not in out, out
+
+
+def test_bench_tui_drift_refuses_too_few_epochs(tiny_data):
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_tui.py"), "--data-dir",
+                           str(tiny_data), "--epochs", "2", "--drift"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 1 and "--drift needs --epochs 3 or more" in done.stderr, done.stderr
