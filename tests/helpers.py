@@ -8,6 +8,7 @@ test that needs more is skipped with a one-line reason."""
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,15 @@ HAVE_FULL_T10K = (FULL_T10K / IMAGES).is_file() and (FULL_T10K / LABELS).is_file
 #: the folder of the real digits the tests use: the whole test set, or the suite's own
 T10K = FULL_T10K if HAVE_FULL_T10K else OWN_T10K
 FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def hang_ups_at_default() -> None:
+    """For a child a test hangs up on purpose (``preexec_fn``, or after ``pty.fork``).
+
+    A run keeps SIGHUP ignored when it starts that way (nohup's meaning), and a child
+    inherits it so from pytest when the suite itself runs under nohup, as CI may: such a
+    child would shrug off the very hang-up the test sends."""
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def need_full_t10k() -> Path:

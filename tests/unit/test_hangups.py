@@ -17,7 +17,7 @@ import torch
 
 from core import checkpoint
 from core.runfolder import LAST, METRICS_JSONL, read_rows
-from tests.helpers import write_split
+from tests.helpers import hang_ups_at_default, write_split
 
 ROOT = Path(__file__).resolve().parents[2]
 EXE = [sys.executable, "-m", "tui.cli"]
@@ -29,6 +29,7 @@ def data(tmp_path_factory):
 
 
 def start(data, run_dir, *extra, **kw):
+    kw.setdefault("preexec_fn", hang_ups_at_default)
     return subprocess.Popen([*EXE, "--data-dir", str(data), "--epochs", "500", "--no-plot",
                              "--run-dir", str(run_dir), *extra], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
@@ -63,6 +64,7 @@ def test_a_real_hang_up_saves_and_exits_129(data, tmp_path):
     last message can no longer be written anywhere."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: a headless run on the pty
+        hang_ups_at_default()
         os.chdir(ROOT)
         os.execv(sys.executable, [*EXE, "--headless", "--data-dir", str(data), "--epochs", "500",
                                   "--no-plot", "--run-dir", str(tmp_path / "r")])

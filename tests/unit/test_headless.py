@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from core import checkpoint
-from tests.helpers import write_split
+from tests.helpers import hang_ups_at_default, write_split
 
 EXE = [sys.executable, "-m", "tui.cli"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,7 +120,7 @@ def test_damaged_run_folder_is_one_line(tmp_path, capsys):
 def _start(data, run_dir, epochs=6):
     return subprocess.Popen([*EXE, "--data-dir", str(data), "--epochs", str(epochs), "--no-plot",
                              "--run-dir", str(run_dir)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=hang_ups_at_default)
 
 
 def _wait_for_line(proc, prefix):
