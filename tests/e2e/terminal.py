@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import select
+import subprocess
 import tempfile
 import time
 import uuid
@@ -69,3 +70,23 @@ def wait_for_screen(tmux, target: str, predicate, timeout: float = 90.0) -> str:
             output.wait(min(left, 1.0))
     finally:
         output.close()
+
+
+def kill_server(socket: str) -> None:
+    """``tmux -L socket kill-server``, returning once the server has ended.
+
+    kill-server only asks: a server that is still exiting when the next test starts a
+    session on the same socket answers that client with "server exited unexpectedly".
+    The wait is on the server process itself (a pidfd is readable once it has ended)."""
+    pid = subprocess.run(["tmux", "-L", socket, "display", "-p", "#{pid}"],
+                         capture_output=True, text=True).stdout.strip()
+    try:
+        fd = os.pidfd_open(int(pid)) if pid.isdigit() else None
+    except ProcessLookupError:
+        fd = None
+    subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+    if fd is not None:
+        try:
+            select.select([fd], [], [], 30)
+        finally:
+            os.close(fd)

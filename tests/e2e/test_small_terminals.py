@@ -29,7 +29,7 @@ def tmux(*args: str) -> str:
 def session():
     name = f"small-{uuid.uuid4().hex[:8]}"
     yield name
-    subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
+    terminal.kill_server(SOCKET)  # gone before the next test starts one on this socket
 
 
 def wait(session: str, predicate, timeout: float = 90.0) -> str:
