@@ -24,7 +24,6 @@ script working on machines without a GPU.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import runner  # noqa: E402  (the installed command, as the other benches run it)
 import torch  # noqa: E402
 
 from core.config import Hyperparameters  # noqa: E402
@@ -82,7 +82,7 @@ def engine(data, epochs: int, device: str, count_syncs: bool):
 def command(data_dir: Path, epochs: int, device: str) -> list[str]:
     """The Test lines of ``mnist-tui --headless --device DEVICE``."""
     with tempfile.TemporaryDirectory(prefix="check-cuda-") as tmp:
-        done = subprocess.run([sys.executable, "-m", "tui.cli", "--headless", "--no-plot",
+        done = subprocess.run([str(runner.EXE), "--headless", "--no-plot",
                                "--data-dir", str(data_dir), "--epochs", str(epochs),
                                "--device", device, "--run-dir", str(Path(tmp) / "run")],
                               capture_output=True, text=True, cwd=ROOT)
@@ -158,5 +158,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
     sys.exit(main())
