@@ -16,9 +16,10 @@ and exits 1 if one failed: the command's Test lines differ from the engine's; an
 accuracy more than 0.5 points from the CPU's (a GPU's kernels round differently, so the
 lines need not be bit-identical to the CPU's); training syncing with the host more than
 once every 20 steps (the engine reads its losses back once every 100 steps on an
-accelerator). Without the device: one line, exit 2. ``--device cpu`` runs the same
-checks here (the sync count is CUDA's only), which is how the test suite keeps this
-script working on machines without a GPU.
+accelerator; fewer syncs than those read-backs would mean the count itself failed).
+Without the device: one line, exit 2. ``--device cpu`` runs the same checks here (the
+sync count is CUDA's only), which is how the test suite keeps this script working on
+machines without a GPU.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import torch  # noqa: E402
 from core.config import Hyperparameters  # noqa: E402
 from core.datasets import load  # noqa: E402
 from core.errors import MnistTuiError  # noqa: E402
+from core.metrics import LOG_INTERVAL  # noqa: E402
 from core.events import BatchEnd, EpochEnd, EpochStarted, TestEnd, format_test  # noqa: E402
 from core.training import Run  # noqa: E402
 
@@ -152,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
               f"at most {MAX_SYNCS_PER_STEP} allowed)")
         if per > MAX_SYNCS_PER_STEP:
             failed.append("syncs")
+        if syncs < steps // LOG_INTERVAL:  # the engine's own loss read-backs are syncs
+            print(f"  fewer than the engine's own {steps // LOG_INTERVAL} loss read-backs: "
+                  f"the count itself does not work with this torch")
+            failed.append("sync count")
     print(f"checked in {time.perf_counter() - t0:.0f} s: "
           + ("all passed" if not failed else "FAILED: " + ", ".join(failed)))
     return 1 if failed else 0
